@@ -1,0 +1,76 @@
+/** JSON schemas of the API's answers (fastify serialises with them, so nothing else leaks out). */
+const nullable = (type: string) => ({ type: [type, 'null'] })
+
+export const statusSchema = {
+  type: 'object',
+  properties: {
+    chainId: { type: 'string' },
+    genesisHash: { type: 'string' },
+    peerId: { type: 'string' },
+    role: { type: 'string', enum: ['validator', 'observer'] },
+    height: { type: 'integer' },
+    headHash: { type: 'string' },
+    round: nullable('integer'),
+    leader: nullable('string'),
+    mempool: {
+      type: 'object',
+      properties: { pending: { type: 'integer' }, committed: { type: 'integer' } },
+      required: ['pending', 'committed'],
+    },
+    peers: { type: 'integer' },
+    syncing: nullable('object'),
+    listen: { type: 'array', items: { type: 'string' } },
+  },
+  required: ['chainId', 'peerId', 'role', 'height', 'headHash', 'mempool', 'peers'],
+} as const
+
+export const peersSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      peerId: { type: 'string' },
+      addrs: { type: 'array', items: { type: 'string' } },
+      direction: { type: 'string', enum: ['inbound', 'outbound'] },
+      validator: { type: 'boolean' },
+      height: nullable('integer'),
+      headHash: nullable('string'),
+      role: { type: ['string', 'null'], enum: ['validator', 'observer', null] },
+      latencyMs: nullable('number'),
+      score: { type: 'number' },
+      topics: { type: 'array', items: { type: 'string' } },
+    },
+    required: [
+      'peerId',
+      'addrs',
+      'direction',
+      'validator',
+      'height',
+      'latencyMs',
+      'score',
+      'topics',
+    ],
+  },
+} as const
+
+export const validatorsSchema = {
+  type: 'object',
+  properties: {
+    chainId: { type: 'string' },
+    quorum: { type: 'integer' },
+    faultTolerance: { type: 'integer' },
+    validators: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          peerId: { type: 'string' },
+          connected: { type: 'boolean' },
+          self: { type: 'boolean' },
+        },
+        required: ['peerId', 'connected', 'self'],
+      },
+    },
+  },
+  required: ['chainId', 'quorum', 'faultTolerance', 'validators'],
+} as const

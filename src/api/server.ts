@@ -1,0 +1,79 @@
+/**
+ * The HTTP API (fastify): JSON in and out, a schema on every route, errors in
+ * the SPEC format. Binds to loopback unless told otherwise.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import type { Logger } from '../node/log.js'
+import type { NodeStatus, ValidatorsView } from '../node/node/chain-node.js'
+import type { PeerView } from '../node/p2p/peers.js'
+import { errorBody, errorSchema } from './errors.js'
+import { peersSchema, statusSchema, validatorsSchema } from './schemas.js'
+
+/** What the API needs from a node. */
+export interface ApiNode {
+  status(): NodeStatus
+  peerViews(): PeerView[]
+  validatorsView(): ValidatorsView
+}
+
+export interface ApiServer {
+  url: string
+  close(): Promise<void>
+}
+
+export class ApiListenError extends Error {}
+
+export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.validation != null) {
+      return reply.status(400).send(errorBody('BAD_REQUEST', err.message))
+    }
+    const status = err.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      return reply.status(status).send(errorBody(err.code ?? 'BAD_REQUEST', err.message))
+    }
+    log.error('API handler failed', { err })
+    return reply.status(500).send(errorBody('INTERNAL', 'internal error'))
+  })
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url}`)),
+  )
+
+  const errors = { '4xx': errorSchema, '5xx': errorSchema }
+  app.get('/status', { schema: { response: { 200: statusSchema, ...errors } } }, () =>
+    node.status(),
+  )
+  app.get('/peers', { schema: { response: { 200: peersSchema, ...errors } } }, () =>
+    node.peerViews(),
+  )
+  app.get('/validators', { schema: { response: { 200: validatorsSchema, ...errors } } }, () =>
+    node.validatorsView(),
+  )
+  return app
+}
+
+export async function startApi(
+  node: ApiNode,
+  address: { host: string; port: number },
+  log: Logger,
+): Promise<ApiServer> {
+  const app = buildApi(node, log)
+  try {
+    await app.listen({ host: address.host, port: address.port })
+  } catch (err) {
+    await app.close()
+    const code = (err as NodeJS.ErrnoException).code
+    const where = `${address.host}:${address.port}`
+    if (code === 'EADDRINUSE')
+      throw new ApiListenError(`API address ${where} is already in use (--api HOST:PORT)`)
+    if (code === 'EADDRNOTAVAIL')
+      throw new ApiListenError(`API address ${where} is not an address of this machine`)
+    throw new ApiListenError(`cannot listen on ${where}: ${(err as Error).message}`)
+  }
+  const bound = app.server.address()
+  const port = typeof bound === 'object' && bound != null ? bound.port : address.port
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host
+  return { url: `http://${host}:${port}`, close: () => app.close() }
+}

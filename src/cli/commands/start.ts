@@ -1,0 +1,98 @@
+import { type Command, Option } from 'commander'
+import { resolveNodeConfig, type StartFlags } from '../../node/config/node-config.js'
+import { runNode } from '../../node/run.js'
+import { collect } from '../options.js'
+import { print } from '../output.js'
+
+interface StartOpts extends StartFlags {
+  home: string
+  json?: boolean
+  verbose?: boolean
+  logFormat: 'text' | 'json'
+  quiet?: boolean
+  supervised?: boolean
+}
+
+export function startCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run a node: a validator if its peer id is in genesis, an observer otherwise')
+    .requiredOption('--home <dir>', 'node home: node-key.json, config.json, data/, node.log')
+    .option('--genesis <file>', 'genesis file (default: config.json, else HOME/genesis.json)')
+    .option(
+      '--listen <multiaddr>',
+      'P2P listen address, repeatable (default /ip4/127.0.0.1/tcp/26600)',
+      collect,
+    )
+    .option(
+      '--bootstrap <multiaddr>',
+      'peer to connect to, /ip4/…/tcp/…/p2p/<id>, repeatable',
+      collect,
+    )
+    .option(
+      '--bootstrap-file <file>',
+      'bootstrap list {"peers": [...]} (default ./bootstrap-peers.json)',
+    )
+    .option('--api <host:port>', 'HTTP API address, or "off" (default 127.0.0.1:8080)')
+    .option('--log-format <format>', 'text or json', 'text')
+    .option('--quiet', 'log to HOME/node.log only, not to stderr')
+    .option('--json', 'print one JSON line when the node is up')
+    .addOption(new Option('--supervised', 'exit when stdin closes (used by devnet)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+HOME/config.json, when present, gives genesis, listen, bootstrap, bootstrapFile
+and api (paths relative to HOME); flags override it. A home without a node key
+gets one. Logs go to stderr and HOME/node.log; --verbose tells each round.
+Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
+    )
+    .action(async (opts: StartOpts, cmd: Command) => {
+      const verbose = cmd.optsWithGlobals().verbose === true
+      if (opts.logFormat !== 'text' && opts.logFormat !== 'json') {
+        throw new Error('--log-format must be text or json')
+      }
+      const config = await resolveNodeConfig(opts.home, opts)
+      const running = await runNode(config, {
+        level: verbose ? 'debug' : 'info',
+        format: opts.logFormat,
+        stderr: opts.quiet !== true,
+      })
+      const { node, api } = running
+      const info = {
+        peerId: node.peerId,
+        role: node.role,
+        chainId: node.chainId,
+        listen: node.multiaddrs(),
+        api: api?.url ?? null,
+        home: config.home,
+      }
+      if (opts.json) print(JSON.stringify(info))
+      else {
+        print(`bftchain ${info.role} ${info.peerId} on chain ${info.chainId}`)
+        for (const a of info.listen) print(`  p2p  ${a}`)
+        print(`  api  ${info.api ?? 'off'}`)
+      }
+      await new Promise<void>((resolveStop) => {
+        let signals = 0
+        const onSignal = (sig: NodeJS.Signals): void => {
+          signals++
+          if (signals > 1) {
+            running.log.warn('second signal: exiting now', { signal: sig })
+            process.exit(1)
+          }
+          running.log.info('stopping', { signal: sig })
+          running.stop().then(resolveStop, (err) => {
+            running.log.error('stop failed', { err })
+            process.exit(1)
+          })
+        }
+        process.on('SIGINT', onSignal)
+        process.on('SIGTERM', onSignal)
+        if (opts.supervised) {
+          // the supervisor is gone when our stdin closes: do not outlive it
+          process.stdin.on('end', () => onSignal('SIGTERM'))
+          process.stdin.resume()
+        }
+      })
+    })
+}

@@ -1,0 +1,166 @@
+/**
+ * Certificates: q signatures of distinct validators on one statement. Every
+ * node checks every certificate before acting on it (DESIGN §5, §6).
+ */
+import type { Certificate, ElectionCertificate, Phase, Vote } from '../codec/index.js'
+import { RejectReason, VoteResult } from '../codec/index.js'
+import { bytesEqual } from '../crypto/hash.js'
+import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
+import { verifyElectionVote, verifyVote } from './signatures.js'
+import type { ValidatorSet } from './validator-set.js'
+
+export type CertificateErrorCode =
+  | 'WRONG_PHASE'
+  | 'WRONG_SUBJECT'
+  | 'WRONG_HEIGHT'
+  | 'WRONG_ROUND'
+  | 'WRONG_CANDIDATE'
+  | 'TOO_FEW_SIGNERS'
+  | 'DUPLICATE_SIGNER'
+  | 'NOT_A_VALIDATOR'
+  | 'BAD_SIGNATURE'
+
+export class CertificateError extends Error {
+  override readonly name = 'CertificateError'
+  constructor(
+    readonly code: CertificateErrorCode,
+    detail = '',
+  ) {
+    super(detail ? `${code}: ${detail}` : code)
+  }
+}
+
+/** What a certificate must attest; omitted fields are not checked. */
+export interface CertificateExpectation {
+  phase: Phase
+  subject: Uint8Array
+  height?: number
+  round?: number
+}
+
+/** The PERMIT vote a certificate signature stands for. */
+export function certifiedVote(cert: Certificate, voter: Uint8Array, signature: Uint8Array): Vote {
+  return {
+    phase: cert.phase,
+    subject: cert.subject,
+    height: cert.height,
+    round: cert.round,
+    result: VoteResult.PERMIT,
+    reason: RejectReason.NONE,
+    voter,
+    signature,
+  }
+}
+
+function checkSigners(
+  signers: Uint8Array[],
+  validators: ValidatorSet,
+  verifyOne: (index: number) => boolean,
+): PeerIdString[] {
+  const seen = new Set<PeerIdString>()
+  signers.forEach((voter, i) => {
+    let id: PeerIdString
+    try {
+      id = peerIdToString(voter)
+    } catch {
+      throw new CertificateError('NOT_A_VALIDATOR', `signer ${i} is not a peer id`)
+    }
+    if (!validators.has(id)) throw new CertificateError('NOT_A_VALIDATOR', id)
+    if (seen.has(id)) throw new CertificateError('DUPLICATE_SIGNER', id)
+    seen.add(id)
+    if (!verifyOne(i)) throw new CertificateError('BAD_SIGNATURE', id)
+  })
+  if (seen.size < validators.quorum) {
+    throw new CertificateError('TOO_FEW_SIGNERS', `${seen.size} < quorum ${validators.quorum}`)
+  }
+  return [...seen]
+}
+
+/**
+ * Check a vote certificate: the expected statement, q distinct validators,
+ * every signature valid. Returns the signers. Throws CertificateError.
+ * (Cheap checks first: no signature is verified for a certificate that is
+ * wrong on its face.)
+ */
+export function verifyCertificate(
+  chainId: string,
+  cert: Certificate,
+  expect: CertificateExpectation,
+  validators: ValidatorSet,
+): PeerIdString[] {
+  if (cert.phase !== expect.phase)
+    throw new CertificateError('WRONG_PHASE', `${cert.phase} != ${expect.phase}`)
+  if (!bytesEqual(cert.subject, expect.subject)) throw new CertificateError('WRONG_SUBJECT')
+  if (expect.height !== undefined && cert.height !== expect.height) {
+    throw new CertificateError('WRONG_HEIGHT', `${cert.height} != ${expect.height}`)
+  }
+  if (expect.round !== undefined && cert.round !== expect.round) {
+    throw new CertificateError('WRONG_ROUND', `${cert.round} != ${expect.round}`)
+  }
+  if (cert.signatures.length < validators.quorum) {
+    throw new CertificateError(
+      'TOO_FEW_SIGNERS',
+      `${cert.signatures.length} < quorum ${validators.quorum}`,
+    )
+  }
+  return checkSigners(
+    cert.signatures.map((s) => s.voter),
+    validators,
+    (i) => {
+      const s = cert.signatures[i]!
+      return verifyVote(chainId, certifiedVote(cert, s.voter, s.signature))
+    },
+  )
+}
+
+/** Check an election certificate for (height, round): q distinct validators voted for its candidate. */
+export function verifyElectionCertificate(
+  chainId: string,
+  cert: ElectionCertificate,
+  expect: { height: number; round: number },
+  validators: ValidatorSet,
+): PeerIdString[] {
+  if (cert.height !== expect.height) throw new CertificateError('WRONG_HEIGHT')
+  if (cert.round !== expect.round) throw new CertificateError('WRONG_ROUND')
+  let candidate: PeerIdString
+  try {
+    candidate = peerIdToString(cert.candidate)
+  } catch {
+    throw new CertificateError('WRONG_CANDIDATE', 'not a peer id')
+  }
+  if (!validators.has(candidate))
+    throw new CertificateError('WRONG_CANDIDATE', `${candidate} is not a validator`)
+  if (cert.signatures.length < validators.quorum) {
+    throw new CertificateError(
+      'TOO_FEW_SIGNERS',
+      `${cert.signatures.length} < quorum ${validators.quorum}`,
+    )
+  }
+  return checkSigners(
+    cert.signatures.map((s) => s.voter),
+    validators,
+    (i) => {
+      const s = cert.signatures[i]!
+      return verifyElectionVote(chainId, {
+        height: cert.height,
+        round: cert.round,
+        candidate: cert.candidate,
+        voter: s.voter,
+        signature: s.signature,
+      })
+    },
+  )
+}
+
+/** Assemble a certificate from PERMIT votes on one statement (votes are assumed checked). */
+export function certificateFrom(votes: Vote[]): Certificate {
+  const first = votes[0]
+  if (first == null) throw new RangeError('a certificate needs votes')
+  return {
+    phase: first.phase,
+    subject: first.subject,
+    height: first.height,
+    round: first.round,
+    signatures: votes.map((v) => ({ voter: v.voter, signature: v.signature })),
+  }
+}

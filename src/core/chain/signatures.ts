@@ -1,0 +1,213 @@
+/**
+ * Signing and checking each signed message. A signature is over the message
+ * encoded with its `signature` field empty, domain-separated by chain id and
+ * kind (crypto/signing.ts). Node messages are signed by peer-id keys
+ * (Ed25519); txs and account registrations by account keys.
+ */
+import {
+  type AccountRegistration,
+  AccountRegistrationCodec,
+  type Add,
+  type BlockPrepare,
+  type ElectionRequest,
+  type ElectionVote,
+  type PrePrepare,
+  type Prepare,
+  type Tx,
+  TxCodec,
+  type Vote,
+  VoteCodec,
+  KeyType as WireKeyType,
+} from '../codec/index.js'
+import * as M from '../codec/messages.js'
+import { type KeyType, type Signer, sign, verify } from '../crypto/keys.js'
+import { peerIdToPublicKey } from '../crypto/peer-id.js'
+import { SignKind } from '../crypto/signing.js'
+
+const EMPTY = new Uint8Array(0)
+
+export function wireKeyType(type: KeyType): WireKeyType {
+  return type === 'rsa' ? WireKeyType.RSA : WireKeyType.ED25519
+}
+
+export function keyTypeOf(type: WireKeyType): KeyType {
+  return type === WireKeyType.RSA ? 'rsa' : 'ed25519'
+}
+
+// ------------------------------------------------------------------ bodies
+
+export const txBody = (tx: Tx): Uint8Array => TxCodec.encode({ ...tx, signature: EMPTY })
+export const accountBody = (a: AccountRegistration): Uint8Array =>
+  AccountRegistrationCodec.encode({ ...a, signature: EMPTY })
+export const voteBody = (v: Vote): Uint8Array => VoteCodec.encode({ ...v, signature: EMPTY })
+const prePrepareBody = (p: PrePrepare): Uint8Array =>
+  M.PrePrepare.encode({ ...p, signature: EMPTY })
+const prepareBody = (p: Prepare): Uint8Array => M.Prepare.encode({ ...p, signature: EMPTY })
+const electionRequestBody = (r: ElectionRequest): Uint8Array =>
+  M.ElectionRequest.encode({ ...r, signature: EMPTY })
+const electionVoteBody = (v: ElectionVote): Uint8Array =>
+  M.ElectionVote.encode({ ...v, signature: EMPTY })
+const blockPrepareBody = (p: BlockPrepare): Uint8Array =>
+  M.BlockPrepare.encode({ ...p, signature: EMPTY })
+const addBody = (a: Add): Uint8Array => M.Add.encode({ ...a, signature: EMPTY })
+
+// ------------------------------------------------------------------ account-signed
+
+export function signTx(signer: Signer, tx: Omit<Tx, 'signature'>): Tx {
+  const unsigned = { ...tx, signature: EMPTY }
+  return { ...unsigned, signature: sign(signer, tx.chainId, SignKind.Tx, txBody(unsigned)) }
+}
+
+export function verifyTx(tx: Tx, keyType: KeyType, publicKey: Uint8Array): boolean {
+  return verify(keyType, publicKey, tx.chainId, SignKind.Tx, txBody(tx), tx.signature)
+}
+
+export function signAccount(
+  signer: Signer,
+  a: Omit<AccountRegistration, 'signature' | 'keyType' | 'publicKey'>,
+): AccountRegistration {
+  const unsigned: AccountRegistration = {
+    ...a,
+    keyType: wireKeyType(signer.type),
+    publicKey: signer.publicKey,
+    signature: EMPTY,
+  }
+  return {
+    ...unsigned,
+    signature: sign(signer, a.chainId, SignKind.Account, accountBody(unsigned)),
+  }
+}
+
+/** Signed by the key it registers: proves the registrant holds it. */
+export function verifyAccount(a: AccountRegistration): boolean {
+  return verify(
+    keyTypeOf(a.keyType),
+    a.publicKey,
+    a.chainId,
+    SignKind.Account,
+    accountBody(a),
+    a.signature,
+  )
+}
+
+// ------------------------------------------------------------------ node-signed
+
+/** Check a signature by the Ed25519 key behind a peer id (given as bytes). */
+function verifyByPeer(
+  peerId: Uint8Array,
+  chainId: string,
+  kind: SignKind,
+  body: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  let key: Uint8Array
+  try {
+    key = peerIdToPublicKey(peerId)
+  } catch {
+    return false
+  }
+  return verify('ed25519', key, chainId, kind, body, signature)
+}
+
+type Unsigned<T> = Omit<T, 'signature'>
+
+export function signVote(signer: Signer, chainId: string, v: Unsigned<Vote>): Vote {
+  const unsigned = { ...v, signature: EMPTY }
+  return { ...unsigned, signature: sign(signer, chainId, SignKind.Vote, voteBody(unsigned)) }
+}
+
+export function verifyVote(chainId: string, v: Vote): boolean {
+  return verifyByPeer(v.voter, chainId, SignKind.Vote, voteBody(v), v.signature)
+}
+
+export function signPrePrepare(
+  signer: Signer,
+  chainId: string,
+  p: Unsigned<PrePrepare>,
+): PrePrepare {
+  const unsigned = { ...p, signature: EMPTY }
+  return {
+    ...unsigned,
+    signature: sign(signer, chainId, SignKind.PrePrepare, prePrepareBody(unsigned)),
+  }
+}
+
+export function verifyPrePrepare(chainId: string, p: PrePrepare): boolean {
+  return verifyByPeer(p.target, chainId, SignKind.PrePrepare, prePrepareBody(p), p.signature)
+}
+
+export function signPrepare(signer: Signer, chainId: string, p: Unsigned<Prepare>): Prepare {
+  const unsigned = { ...p, signature: EMPTY }
+  return { ...unsigned, signature: sign(signer, chainId, SignKind.Prepare, prepareBody(unsigned)) }
+}
+
+export function verifyPrepare(chainId: string, p: Prepare): boolean {
+  return verifyByPeer(p.target, chainId, SignKind.Prepare, prepareBody(p), p.signature)
+}
+
+export function signElectionRequest(
+  signer: Signer,
+  chainId: string,
+  r: Unsigned<ElectionRequest>,
+): ElectionRequest {
+  const unsigned = { ...r, signature: EMPTY }
+  return {
+    ...unsigned,
+    signature: sign(signer, chainId, SignKind.ElectionRequest, electionRequestBody(unsigned)),
+  }
+}
+
+export function verifyElectionRequest(chainId: string, r: ElectionRequest): boolean {
+  return verifyByPeer(
+    r.candidate,
+    chainId,
+    SignKind.ElectionRequest,
+    electionRequestBody(r),
+    r.signature,
+  )
+}
+
+export function signElectionVote(
+  signer: Signer,
+  chainId: string,
+  v: Unsigned<ElectionVote>,
+): ElectionVote {
+  const unsigned = { ...v, signature: EMPTY }
+  return {
+    ...unsigned,
+    signature: sign(signer, chainId, SignKind.ElectionVote, electionVoteBody(unsigned)),
+  }
+}
+
+export function verifyElectionVote(chainId: string, v: ElectionVote): boolean {
+  return verifyByPeer(v.voter, chainId, SignKind.ElectionVote, electionVoteBody(v), v.signature)
+}
+
+export function signBlockPrepare(
+  signer: Signer,
+  chainId: string,
+  p: Unsigned<BlockPrepare>,
+): BlockPrepare {
+  const unsigned = { ...p, signature: EMPTY }
+  return {
+    ...unsigned,
+    signature: sign(signer, chainId, SignKind.BlockPrepare, blockPrepareBody(unsigned)),
+  }
+}
+
+/** Signed by the block's proposer. */
+export function verifyBlockPrepare(chainId: string, p: BlockPrepare): boolean {
+  const proposer = p.block?.header?.proposer
+  if (proposer == null) return false
+  return verifyByPeer(proposer, chainId, SignKind.BlockPrepare, blockPrepareBody(p), p.signature)
+}
+
+export function signAdd(signer: Signer, chainId: string, a: Unsigned<Add>): Add {
+  const unsigned = { ...a, signature: EMPTY }
+  return { ...unsigned, signature: sign(signer, chainId, SignKind.Add, addBody(unsigned)) }
+}
+
+/** Signed by the leader, whose peer id the caller supplies (from the round's election). */
+export function verifyAdd(chainId: string, a: Add, leader: Uint8Array): boolean {
+  return verifyByPeer(leader, chainId, SignKind.Add, addBody(a), a.signature)
+}

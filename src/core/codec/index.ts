@@ -1,0 +1,340 @@
+/**
+ * The wire format: one WireCodec per message, each with its size limit,
+ * repeated-field bounds and shape check. Everything that comes from a peer,
+ * a client or the disk is decoded through these.
+ */
+import { HASH_BYTES } from '../crypto/hash.js'
+import { ED25519_SIGNATURE_BYTES } from '../crypto/keys.js'
+import { isEd25519PeerIdBytes } from '../crypto/peer-id.js'
+import * as L from './limits.js'
+import * as M from './messages.js'
+import { need, needLength, needMax, needPresent, wireCodec } from './wire.js'
+
+export * from './errors.js'
+export * from './limits.js'
+export * from './messages.js'
+export type { WireCodec } from './wire.js'
+
+// ------------------------------------------------------------------ shared shape checks
+
+const sigLimits = { signatures: L.MAX_VALIDATORS_ON_WIRE }
+const blockLimits = { txs: L.MAX_BLOCK_TXS, accounts: L.MAX_BLOCK_ACCOUNTS }
+
+function peerId(bytes: Uint8Array, field: string): void {
+  need(isEd25519PeerIdBytes(bytes), `${field} is not an Ed25519 peer id`)
+}
+
+function hash(bytes: Uint8Array, field: string): void {
+  needLength(bytes, HASH_BYTES, field)
+}
+
+function nodeSignature(bytes: Uint8Array, field = 'signature'): void {
+  needLength(bytes, ED25519_SIGNATURE_BYTES, field)
+}
+
+const utf8 = new TextEncoder()
+
+function chainId(id: string): void {
+  need(id.length > 0, 'chainId is empty')
+  needMax(utf8.encode(id).length, L.MAX_CHAIN_ID_BYTES, 'chainId bytes')
+}
+
+function checkTx(tx: M.Tx, at = 'tx'): void {
+  chainId(tx.chainId)
+  hash(tx.from, `${at}.from`)
+  needMax(tx.data.length, L.MAX_TX_DATA_BYTES, `${at}.data bytes`)
+  need(tx.signature.length > 0, `${at}.signature is missing`)
+  needMax(tx.signature.length, L.MAX_SIGNATURE_BYTES, `${at}.signature bytes`)
+}
+
+function checkAccount(a: M.AccountRegistration, at = 'account'): void {
+  chainId(a.chainId)
+  need(a.username.length > 0, `${at}.username is empty`)
+  needMax(a.username.length, 64, `${at}.username characters`)
+  needMax(a.data.length, L.MAX_ACCOUNT_DATA_BYTES, `${at}.data characters`)
+  need(a.publicKey.length > 0, `${at}.publicKey is missing`)
+  needMax(a.publicKey.length, L.MAX_PUBLIC_KEY_BYTES, `${at}.publicKey bytes`)
+  need(a.signature.length > 0, `${at}.signature is missing`)
+  needMax(a.signature.length, L.MAX_SIGNATURE_BYTES, `${at}.signature bytes`)
+}
+
+function checkSignatures(sigs: M.VoteSignature[], at: string): void {
+  need(sigs.length > 0, `${at}.signatures is empty`)
+  needMax(sigs.length, L.MAX_VALIDATORS_ON_WIRE, `${at}.signatures`)
+  sigs.forEach((s, i) => {
+    peerId(s.voter, `${at}.signatures[${i}].voter`)
+    nodeSignature(s.signature, `${at}.signatures[${i}].signature`)
+  })
+}
+
+const isBlockPhase = (p: M.Phase): boolean =>
+  p === M.Phase.BLOCK_PERMIT || p === M.Phase.BLOCK_COMMIT
+
+/** A tx vote is about a tx hash; a block vote about a block hash, or nil (empty). */
+function subject(phase: M.Phase, bytes: Uint8Array, field: string): void {
+  if (isBlockPhase(phase))
+    need(
+      bytes.length === 0 || bytes.length === HASH_BYTES,
+      `${field} must be empty (nil) or a hash`,
+    )
+  else needLength(bytes, HASH_BYTES, field)
+}
+
+function checkCertificate(c: M.Certificate, at = 'cert'): void {
+  need(c.phase !== M.Phase.PHASE_UNSPECIFIED, `${at}.phase is unspecified`)
+  subject(c.phase, c.subject, `${at}.subject`)
+  checkSignatures(c.signatures, at)
+}
+
+function checkElectionCertificate(c: M.ElectionCertificate, at = 'electionCert'): void {
+  peerId(c.candidate, `${at}.candidate`)
+  checkSignatures(c.signatures, at)
+}
+
+function checkHeader(h: M.BlockHeader): void {
+  chainId(h.chainId)
+  need(h.height >= 1, 'header.height must be >= 1')
+  hash(h.parentHash, 'header.parentHash')
+  peerId(h.proposer, 'header.proposer')
+  hash(h.txRoot, 'header.txRoot')
+  hash(h.accountsRoot, 'header.accountsRoot')
+  hash(h.stateRoot, 'header.stateRoot')
+}
+
+function checkBlock(b: M.Block): void {
+  needPresent(b.header, 'block.header')
+  checkHeader(b.header)
+  needMax(b.txs.length, L.MAX_BLOCK_TXS, 'block.txs')
+  needMax(b.accounts.length, L.MAX_BLOCK_ACCOUNTS, 'block.accounts')
+  for (const [i, tx] of b.txs.entries()) checkTx(tx, `block.txs[${i}]`)
+  for (const [i, a] of b.accounts.entries()) checkAccount(a, `block.accounts[${i}]`)
+}
+
+function checkVote(v: M.Vote): void {
+  need(v.phase !== M.Phase.PHASE_UNSPECIFIED, 'phase is unspecified')
+  need(v.result !== M.VoteResult.RESULT_UNSPECIFIED, 'result is unspecified')
+  need(
+    (v.result === M.VoteResult.REJECT) === (v.reason !== M.RejectReason.NONE),
+    'a reject, and only a reject, has a reason',
+  )
+  subject(v.phase, v.subject, 'subject')
+  peerId(v.voter, 'voter')
+  nodeSignature(v.signature)
+}
+
+function checkPrepareBlock(p: M.BlockPrepare): void {
+  needPresent(p.block, 'block')
+  checkBlock(p.block)
+  needPresent(p.electionCert, 'electionCert')
+  checkElectionCertificate(p.electionCert)
+  if (p.validCert != null) checkCertificate(p.validCert, 'validCert')
+  need((p.validRound == null) === (p.validCert == null), 'validRound and validCert go together')
+  nodeSignature(p.signature)
+}
+
+function checkAdd(a: M.Add): void {
+  hash(a.blockHash, 'blockHash')
+  needPresent(a.permitCert, 'permitCert')
+  checkCertificate(a.permitCert, 'permitCert')
+  nodeSignature(a.signature)
+}
+
+function checkFinal(f: M.Final): void {
+  hash(f.blockHash, 'blockHash')
+  needPresent(f.commitCert, 'commitCert')
+  checkCertificate(f.commitCert, 'commitCert')
+}
+
+function exactlyOne(fields: unknown[], names: string): void {
+  need(fields.filter((f) => f != null).length === 1, `exactly one of ${names} must be set`)
+}
+
+// ------------------------------------------------------------------ the codecs
+
+export const TxCodec = wireCodec('Tx', M.Tx, L.MAX_TX_BYTES, {}, (tx) => checkTx(tx))
+
+export const GasGrantCodec = wireCodec('GasGrant', M.GasGrant, 128, {}, (g) => {
+  hash(g.to, 'to')
+  need(g.amount > 0, 'amount must be positive')
+})
+
+export const AccountRegistrationCodec = wireCodec(
+  'AccountRegistration',
+  M.AccountRegistration,
+  L.MAX_ACCOUNT_BYTES,
+  {},
+  (a) => checkAccount(a),
+)
+
+export const VoteCodec = wireCodec('Vote', M.Vote, L.MAX_VOTE_BYTES, {}, checkVote)
+
+export const VoteReplyCodec = wireCodec('VoteReply', M.VoteReply, 512, {}, (r) => {
+  needMax(r.error.length, 256, 'error characters')
+  need(r.accepted === (r.error.length === 0), 'a refusal, and only a refusal, has an error')
+})
+
+export const CertificateCodec = wireCodec(
+  'Certificate',
+  M.Certificate,
+  L.MAX_CERTIFICATE_BYTES,
+  sigLimits,
+  (c) => checkCertificate(c),
+)
+
+export const PrePrepareCodec = wireCodec(
+  'PrePrepare',
+  M.PrePrepare,
+  L.MAX_TX_BYTES + 256,
+  {},
+  (p) => {
+    peerId(p.origin, 'origin')
+    peerId(p.target, 'target')
+    hash(p.txHash, 'txHash')
+    needPresent(p.tx, 'tx')
+    checkTx(p.tx)
+    nodeSignature(p.signature)
+  },
+)
+
+export const PrepareCodec = wireCodec(
+  'Prepare',
+  M.Prepare,
+  L.MAX_CERTIFICATE_BYTES + 256,
+  { cert: sigLimits },
+  (p) => {
+    peerId(p.target, 'target')
+    hash(p.txHash, 'txHash')
+    needPresent(p.cert, 'cert')
+    checkCertificate(p.cert)
+    nodeSignature(p.signature)
+  },
+)
+
+export const CommitCodec = wireCodec(
+  'Commit',
+  M.Commit,
+  L.MAX_CERTIFICATE_BYTES + 128,
+  { cert: sigLimits },
+  (c) => {
+    hash(c.txHash, 'txHash')
+    needPresent(c.cert, 'cert')
+    checkCertificate(c.cert)
+  },
+)
+
+export const ElectionMessageCodec = wireCodec(
+  'ElectionMessage',
+  M.ElectionMessage,
+  512,
+  {},
+  (m) => {
+    exactlyOne([m.request, m.vote], 'request, vote')
+    if (m.request != null) {
+      peerId(m.request.candidate, 'request.candidate')
+      nodeSignature(m.request.signature, 'request.signature')
+    }
+    if (m.vote != null) {
+      peerId(m.vote.candidate, 'vote.candidate')
+      peerId(m.vote.voter, 'vote.voter')
+      nodeSignature(m.vote.signature, 'vote.signature')
+    }
+  },
+)
+
+export const ElectionCertificateCodec = wireCodec(
+  'ElectionCertificate',
+  M.ElectionCertificate,
+  L.MAX_CERTIFICATE_BYTES,
+  sigLimits,
+  (c) => checkElectionCertificate(c),
+)
+
+export const BlockHeaderCodec = wireCodec('BlockHeader', M.BlockHeader, 1024, {}, checkHeader)
+
+export const BlockCodec = wireCodec('Block', M.Block, L.MAX_BLOCK_BYTES, blockLimits, checkBlock)
+
+export const BlockSyncMessageCodec = wireCodec(
+  'BlockSyncMessage',
+  M.BlockSyncMessage,
+  L.MAX_GOSSIP_BYTES,
+  {
+    prepare: {
+      block: blockLimits,
+      electionCert: sigLimits,
+      validCert: sigLimits,
+    },
+    add: { permitCert: sigLimits },
+    final: { commitCert: sigLimits },
+  },
+  (m) => {
+    exactlyOne([m.prepare, m.add, m.final], 'prepare, add, final')
+    if (m.prepare != null) checkPrepareBlock(m.prepare)
+    if (m.add != null) checkAdd(m.add)
+    if (m.final != null) checkFinal(m.final)
+  },
+)
+
+export const FinalizedBlockCodec = wireCodec(
+  'FinalizedBlock',
+  M.FinalizedBlock,
+  L.MAX_BLOCK_BYTES + L.MAX_CERTIFICATE_BYTES,
+  { block: blockLimits, commitCert: sigLimits },
+  (f) => {
+    needPresent(f.block, 'block')
+    checkBlock(f.block)
+    needPresent(f.commitCert, 'commitCert')
+    checkCertificate(f.commitCert, 'commitCert')
+  },
+)
+
+export const StatusCodec = wireCodec(
+  'Status',
+  M.Status,
+  L.MAX_STATUS_BYTES,
+  { peers: L.MAX_STATUS_PEERS, peers$: { addrs: L.MAX_PEER_ADDRS } },
+  (s) => {
+    chainId(s.chainId)
+    need(s.role !== M.Role.ROLE_UNSPECIFIED, 'role is unspecified')
+    hash(s.genesisHash, 'genesisHash')
+    hash(s.headHash, 'headHash')
+    needMax(s.peers.length, L.MAX_STATUS_PEERS, 'peers')
+    s.peers.forEach((p, i) => {
+      peerId(p.peerId, `peers[${i}].peerId`)
+      needMax(p.addrs.length, L.MAX_PEER_ADDRS, `peers[${i}].addrs`)
+      for (const a of p.addrs) needMax(a.length, L.MAX_ADDR_BYTES, `peers[${i}].addrs bytes`)
+    })
+  },
+)
+
+export const HistoryRequestCodec = wireCodec('HistoryRequest', M.HistoryRequest, 128, {}, (r) => {
+  if (r.txHash != null) {
+    hash(r.txHash, 'txHash')
+    return
+  }
+  need(r.fromHeight >= 1, 'fromHeight must be >= 1')
+  need(r.toHeight >= r.fromHeight, 'toHeight must be >= fromHeight')
+  needMax(r.toHeight - r.fromHeight + 1, L.MAX_HISTORY_BLOCKS, 'requested blocks')
+})
+
+export const HistoryResponseCodec = wireCodec(
+  'HistoryResponse',
+  M.HistoryResponse,
+  L.MAX_HISTORY_RESPONSE_BYTES,
+  {
+    blocks: L.MAX_HISTORY_BLOCKS,
+    blocks$: { block: blockLimits, commitCert: sigLimits },
+  },
+  (r) => {
+    needMax(r.blocks.length, L.MAX_HISTORY_BLOCKS, 'blocks')
+    for (const b of r.blocks) {
+      needPresent(b.block, 'blocks[].block')
+      checkBlock(b.block)
+      needPresent(b.commitCert, 'blocks[].commitCert')
+      checkCertificate(b.commitCert, 'blocks[].commitCert')
+    }
+    if (r.tx != null) checkTx(r.tx)
+    needMax(r.error.length, 256, 'error characters')
+    need(r.tx == null || r.blocks.length === 0, 'blocks and tx are exclusive')
+    need(r.error.length === 0 || (r.tx == null && r.blocks.length === 0), 'an error comes alone')
+  },
+)

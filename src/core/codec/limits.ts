@@ -1,0 +1,26 @@
+/**
+ * Size limits of the wire format. A decoder refuses anything larger before
+ * reading it, and repeated fields are bounded while decoding, so a peer can
+ * never make a node allocate more than a small multiple of these.
+ */
+export const MAX_VALIDATORS_ON_WIRE = 256
+export const MAX_TX_DATA_BYTES = 32 * 1024
+export const MAX_TX_BYTES = MAX_TX_DATA_BYTES + 2 * 1024
+export const MAX_ACCOUNT_DATA_BYTES = 4 * 1024
+export const MAX_ACCOUNT_BYTES = MAX_ACCOUNT_DATA_BYTES + 4 * 1024
+export const MAX_PUBLIC_KEY_BYTES = 1100 // RSA-8192 SPKI DER
+export const MAX_SIGNATURE_BYTES = 1024 // RSA-8192
+export const MAX_BLOCK_TXS = 20_000
+export const MAX_BLOCK_ACCOUNTS = 1_000
+export const MAX_BLOCK_BYTES = 8 * 1024 * 1024
+export const MAX_CERTIFICATE_BYTES = MAX_VALIDATORS_ON_WIRE * 120
+export const MAX_GOSSIP_BYTES = MAX_BLOCK_BYTES + 64 * 1024
+export const MAX_VOTE_BYTES = 512
+export const MAX_STATUS_PEERS = 32
+export const MAX_PEER_ADDRS = 8
+export const MAX_ADDR_BYTES = 256
+export const MAX_STATUS_BYTES = 16 * 1024
+/** Blocks one history request may ask for. */
+export const MAX_HISTORY_BLOCKS = 256
+export const MAX_HISTORY_RESPONSE_BYTES = 64 * 1024 * 1024
+export const MAX_CHAIN_ID_BYTES = 64

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto'
+
+/** A sha256 digest: block hashes, tx hashes, addresses and roots are all one. */
+export type Hash = Uint8Array
+
+export const HASH_BYTES = 32
+
+/** sha256 over the concatenation of `parts`, without copying them first. */
+export function sha256(...parts: Uint8Array[]): Hash {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return new Uint8Array(h.digest().buffer.slice(0) as ArrayBuffer)
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+const HEX = /^(?:[0-9a-f]{2})*$/
+
+/** Strict lower-case hex to bytes; throws on anything else. */
+export function fromHex(hex: string): Uint8Array {
+  if (!HEX.test(hex)) throw new Error('not lower-case hex')
+  return new Uint8Array(Buffer.from(hex, 'hex'))
+}
+
+export function isHash(bytes: Uint8Array | undefined): bytes is Hash {
+  return bytes != null && bytes.length === HASH_BYTES
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Merkle-free root of a list of hashes: sha256 of their concatenation, length-prefixed. */
+export function listRoot(hashes: Hash[]): Hash {
+  const count = new Uint8Array(4)
+  new DataView(count.buffer).setUint32(0, hashes.length)
+  return sha256(count, ...hashes)
+}

@@ -1,0 +1,154 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto'
+import { sha256, toHex } from './hash.js'
+import { type SignKind, signingBytes } from './signing.js'
+
+/**
+ * Ed25519 and RSA through node:crypto (OpenSSL): the fastest on Node.
+ * Public keys travel as bytes: Ed25519 raw (32 bytes), RSA as SPKI DER.
+ * Private keys are PKCS#8 DER. RSA signatures are PKCS#1 v1.5 over SHA-256,
+ * deterministic like Ed25519, so the same input always signs the same.
+ */
+export type KeyType = 'ed25519' | 'rsa'
+
+export const KEY_TYPES: readonly KeyType[] = ['ed25519', 'rsa']
+export const ED25519_PUBLIC_KEY_BYTES = 32
+export const ED25519_SIGNATURE_BYTES = 64
+export const RSA_MIN_BITS = 2048
+export const RSA_MAX_BITS = 8192
+
+const ED25519_SPKI_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+])
+const ED25519_PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+])
+
+export class KeyError extends Error {
+  override readonly name = 'KeyError'
+}
+
+/** Bounded cache of parsed public keys: parsing costs more than verifying. */
+const PUBLIC_KEY_CACHE_SIZE = 4096
+const publicKeyCache = new Map<string, KeyObject>()
+
+function concat(a: Uint8Array, b: Uint8Array): Buffer {
+  return Buffer.concat([a, b])
+}
+
+/** Parse a public key, checking its type and size. Throws KeyError. */
+export function publicKeyObject(type: KeyType, publicKey: Uint8Array): KeyObject {
+  const cacheKey = `${type}:${toHex(publicKey)}`
+  const hit = publicKeyCache.get(cacheKey)
+  if (hit != null) return hit
+  let key: KeyObject
+  try {
+    if (type === 'ed25519') {
+      if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
+        throw new KeyError(`an ed25519 public key has 32 bytes, got ${publicKey.length}`)
+      }
+      key = createPublicKey({
+        key: concat(ED25519_SPKI_PREFIX, publicKey),
+        format: 'der',
+        type: 'spki',
+      })
+    } else {
+      key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' })
+      if (key.asymmetricKeyType !== 'rsa') throw new KeyError('not an RSA public key')
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+      if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+        throw new KeyError(
+          `RSA keys must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits, got ${bits}`,
+        )
+      }
+    }
+  } catch (err) {
+    if (err instanceof KeyError) throw err
+    throw new KeyError(`malformed ${type} public key`)
+  }
+  if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE) {
+    const oldest = publicKeyCache.keys().next().value
+    if (oldest !== undefined) publicKeyCache.delete(oldest)
+  }
+  publicKeyCache.set(cacheKey, key)
+  return key
+}
+
+/** A private key ready to sign, with its public half in wire form. */
+export interface Signer {
+  readonly type: KeyType
+  readonly publicKey: Uint8Array
+  readonly key: KeyObject
+}
+
+/** Build a Signer from PKCS#8 DER (or a 32-byte Ed25519 seed). Throws KeyError. */
+export function signerFromPrivateKey(type: KeyType, privateKey: Uint8Array): Signer {
+  let key: KeyObject
+  try {
+    const der =
+      type === 'ed25519' && privateKey.length === 32
+        ? concat(ED25519_PKCS8_PREFIX, privateKey)
+        : Buffer.from(privateKey)
+    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+  } catch {
+    throw new KeyError(`malformed ${type} private key`)
+  }
+  if (key.asymmetricKeyType !== type) {
+    throw new KeyError(`expected a ${type} private key, got ${key.asymmetricKeyType}`)
+  }
+  const pub = createPublicKey(key)
+  const publicKey =
+    type === 'ed25519'
+      ? new Uint8Array((pub.export({ format: 'der', type: 'spki' }) as Buffer).subarray(12))
+      : new Uint8Array(pub.export({ format: 'der', type: 'spki' }) as Buffer)
+  if (type === 'rsa') publicKeyObject('rsa', publicKey) // enforces the size bounds
+  return { type, publicKey, key }
+}
+
+export function exportPrivateKey(signer: Signer): Uint8Array {
+  return new Uint8Array(signer.key.export({ format: 'der', type: 'pkcs8' }) as Buffer)
+}
+
+function algorithm(type: KeyType): string | null {
+  return type === 'ed25519' ? null : 'sha256'
+}
+
+/** Sign `body` for `kind` on `chainId`. */
+export function sign(
+  signer: Signer,
+  chainId: string,
+  kind: SignKind,
+  body: Uint8Array,
+): Uint8Array {
+  return new Uint8Array(
+    nodeSign(algorithm(signer.type), signingBytes(chainId, kind, body), signer.key),
+  )
+}
+
+/** Verify a domain-separated signature. Never throws: a bad key is a bad signature. */
+export function verify(
+  type: KeyType,
+  publicKey: Uint8Array,
+  chainId: string,
+  kind: SignKind,
+  body: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (type === 'ed25519' && signature.length !== ED25519_SIGNATURE_BYTES) return false
+  try {
+    const key = publicKeyObject(type, publicKey)
+    return nodeVerify(algorithm(type), signingBytes(chainId, kind, body), key, signature)
+  } catch {
+    return false
+  }
+}
+
+/** An account's address: the hex sha256 of its public key bytes (the original "user hash"). */
+export function addressOf(publicKey: Uint8Array): Uint8Array {
+  return sha256(publicKey)
+}

@@ -1,0 +1,87 @@
+/**
+ * The libp2p node: TCP, Noise, yamux then mplex, identify, ping, bootstrap
+ * and gossipsub (StrictNoSign: every message carries its own signatures, so
+ * message ids are content hashes and duplicates collapse).
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import { createPeerScoreParams, createTopicScoreParams } from '@libp2p/gossipsub/score'
+import { identify } from '@libp2p/identify'
+import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface'
+import { mplex } from '@libp2p/mplex'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { MAX_GOSSIP_BYTES } from '../../core/codec/index.js'
+import type { GossipSubInternals } from './gossip.js'
+import { stringifyTopic, TOPIC_NAMES } from './topics.js'
+
+export interface Libp2pInit {
+  privateKey: Ed25519PrivateKey
+  chainId: string
+  listen: string[]
+  bootstrap: string[]
+  connectionGater: ConnectionGater
+  /** the node's own opinion of a peer, added to gossipsub's score */
+  appScore: (peerId: string) => number
+  maxConnections?: number
+}
+
+export async function createNodeLibp2p(init: Libp2pInit) {
+  const topics = Object.fromEntries(
+    TOPIC_NAMES.map((name) => [
+      stringifyTopic({ chainId: init.chainId, name }),
+      createTopicScoreParams({
+        topicWeight: 1,
+        timeInMeshWeight: 0.01,
+        timeInMeshQuantum: 1_000,
+        timeInMeshCap: 100,
+        firstMessageDeliveriesWeight: 0.5,
+        firstMessageDeliveriesDecay: 0.9,
+        firstMessageDeliveriesCap: 20,
+        // a quiet topic is normal here (no blocks without txs): never penalise silence
+        meshMessageDeliveriesWeight: 0,
+        meshFailurePenaltyWeight: 0,
+        invalidMessageDeliveriesWeight: -20,
+        invalidMessageDeliveriesDecay: 0.9,
+      }),
+    ]),
+  )
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux(), mplex()],
+    connectionGater: init.connectionGater,
+    connectionManager: { maxConnections: init.maxConnections ?? 64 },
+    peerDiscovery:
+      init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictNoSign',
+        emitSelf: false,
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        floodPublish: true,
+        heartbeatInterval: 700,
+        maxInboundDataLength: MAX_GOSSIP_BYTES + 4096,
+        allowedTopics: Object.keys(topics),
+        scoreParams: createPeerScoreParams({
+          topics,
+          appSpecificScore: init.appScore,
+          appSpecificWeight: 1,
+          // a permissioned chain often runs several nodes per host: no IP colocation penalty
+          IPColocationFactorWeight: 0,
+        }),
+      }),
+    },
+  })
+  return Object.assign(node, { pubsub: node.services.pubsub as unknown as GossipSubInternals })
+}
+
+export type NodeLibp2p = Awaited<ReturnType<typeof createNodeLibp2p>>

@@ -1,0 +1,166 @@
+/**
+ * The foundation over real libp2p nodes in one process: discovery from a
+ * single bootstrap peer, the six gossip topics, the vote protocol, and the
+ * status handshake that keeps other chains out.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { signVote } from '../../src/core/chain/signatures.js'
+import { txHash } from '../../src/core/chain/tx.js'
+import { Phase, RejectReason, VoteResult } from '../../src/core/codec/index.js'
+import { peerIdFromString } from '../../src/core/crypto/peer-id.js'
+import type { NodeIdentity } from '../../src/node/keys/node-key.js'
+import type { ChainNode } from '../../src/node/node/chain-node.js'
+import type { GossipEvent } from '../../src/node/node/ingress.js'
+import { TOPIC_NAMES, type TopicName } from '../../src/node/p2p/topics.js'
+import * as msg from './helpers/messages.js'
+import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
+
+const net = new TestNet()
+afterEach(() => net.stopAll())
+
+async function fourNodes(): Promise<{ ids: NodeIdentity[]; nodes: ChainNode[] }> {
+  const ids = await Promise.all([0, 1, 2, 3].map((i) => identity(`p2p-${i}`)))
+  const genesis = makeGenesis(ids)
+  const first = await net.startNode({ genesis, identity: ids[0]! })
+  const boot = first.multiaddrs()
+  const rest = []
+  for (const id of ids.slice(1))
+    rest.push(await net.startNode({ genesis, identity: id, bootstrap: boot }))
+  const nodes = [first, ...rest]
+  await waitFor('every node to see 3 chain peers', () =>
+    nodes.every((n) => n.peers.chainPeers().length === 3),
+  )
+  return { ids, nodes }
+}
+
+describe('p2p foundation', () => {
+  it('4 nodes bootstrapped only to node 0 all reach 3 peers', async () => {
+    const { ids, nodes } = await fourNodes()
+    for (const [i, node] of nodes.entries()) {
+      const others = ids
+        .filter((_, j) => j !== i)
+        .map((id) => id.peerId)
+        .sort()
+      expect(node.peers.chainPeers().sort()).toEqual(others)
+      const views = node.peerViews()
+      expect(views.map((v) => v.peerId).sort()).toEqual(others)
+      expect(views.every((v) => v.validator && v.height === 0)).toBe(true)
+    }
+  })
+
+  it('a message published on each of the six topics reaches every other node', async () => {
+    const { ids, nodes } = await fourNodes()
+    const chainId = nodes[0]!.chainId
+    // wait for gossipsub meshes: every node sees the 3 others subscribed to every topic
+    await waitFor('topic subscriptions', () =>
+      nodes.every((n) => TOPIC_NAMES.every((t) => n.gossip.subscribers(t).length === 3)),
+    )
+    const received = nodes.map(() => [] as GossipEvent[])
+    for (const [i, n] of nodes.entries()) n.on('gossip', (e) => received[i]!.push(e))
+
+    const tx = msg.dataTx(chainId, 0)
+    const hash = txHash(tx)
+    const quorum = ids.slice(0, 3)
+    const published: Record<TopicName, () => Promise<number>> = {
+      tx: () => nodes[0]!.publish('tx', msg.prePrepare(chainId, ids[0]!, tx)),
+      prepare: () => nodes[1]!.publish('prepare', msg.prepare(chainId, ids[1]!, quorum, hash)),
+      commit: () => nodes[2]!.publish('commit', msg.commit(chainId, quorum, hash)),
+      'block-sync': () =>
+        nodes[3]!.publish('block-sync', msg.finalMessage(chainId, quorum, 1, 'block 1')),
+      accounts: () => nodes[0]!.publish('accounts', msg.accountRegistration(chainId, 'alice')),
+      election: () => nodes[1]!.publish('election', msg.electionRequest(chainId, ids[1]!, 1, 0)),
+    }
+    const publisher: Record<TopicName, number> = {
+      tx: 0,
+      prepare: 1,
+      commit: 2,
+      'block-sync': 3,
+      accounts: 0,
+      election: 1,
+    }
+    for (const topic of TOPIC_NAMES) expect(await published[topic]()).toBeGreaterThan(0)
+
+    await waitFor('every message at every other node', () =>
+      TOPIC_NAMES.every((topic) =>
+        nodes.every(
+          (_, i) => i === publisher[topic] || received[i]!.some((e) => e.topic === topic),
+        ),
+      ),
+    )
+    // and never back at its publisher
+    for (const topic of TOPIC_NAMES) {
+      expect(received[publisher[topic]]!.some((e) => e.topic === topic)).toBe(false)
+    }
+    expect(nodes.every((n) => n.gossip.stats.rejected === 0)).toBe(true)
+  })
+
+  it('a forged certificate is rejected by the topic validator and costs its sender', async () => {
+    const { ids, nodes } = await fourNodes()
+    const chainId = nodes[0]!.chainId
+    await waitFor('commit subscriptions', () =>
+      nodes.every((n) => n.gossip.subscribers('commit').length === 3),
+    )
+    const delivered: GossipEvent[] = []
+    nodes[1]!.on('gossip', (e) => delivered.push(e))
+    const hash = txHash(msg.dataTx(chainId, 7))
+    // two signers where the quorum of 4 is 3
+    await nodes[0]!.publish('commit', msg.commit(chainId, ids.slice(0, 2), hash))
+    await waitFor('the rejection', () => nodes[1]!.gossip.stats.rejected > 0)
+    expect(delivered).toEqual([])
+    expect(nodes[1]!.reputation.score(ids[0]!.peerId)).toBeLessThan(0)
+  })
+
+  it('a vote over the direct protocol reaches its target and gets its reply', async () => {
+    const { ids, nodes } = await fourNodes()
+    const chainId = nodes[0]!.chainId
+    const votes: string[] = []
+    nodes[2]!.on('vote', (_vote, from) => votes.push(from))
+    const subject = txHash(msg.dataTx(chainId, 1))
+    const vote = signVote(ids[0]!.signer, chainId, {
+      phase: Phase.PRE_PREPARE,
+      subject,
+      height: 0,
+      round: 0,
+      result: VoteResult.PERMIT,
+      reason: RejectReason.NONE,
+      voter: peerIdFromString(ids[0]!.peerId),
+    })
+    const reply = await nodes[0]!.sendVote(ids[2]!.peerId, vote)
+    expect(reply).toEqual({ accepted: true, error: '' })
+    expect(votes).toEqual([ids[0]!.peerId])
+
+    // a vote signed for another voter is refused with a reason
+    const relayed = await nodes[1]!.sendVote(ids[2]!.peerId, vote)
+    expect(relayed.accepted).toBe(false)
+    expect(relayed.error).toMatch(/its voter/)
+    // a tampered signature is refused
+    const tampered = { ...vote, subject: new Uint8Array(32) }
+    const bad = await nodes[0]!.sendVote(ids[2]!.peerId, tampered)
+    expect(bad).toEqual({ accepted: false, error: 'bad signature' })
+    expect(votes).toHaveLength(1)
+  })
+
+  it('a node with a different genesis is disconnected and not redialled', async () => {
+    const ids = await Promise.all([0, 1].map((i) => identity(`chain-a-${i}`)))
+    const genesis = makeGenesis(ids)
+    const a0 = await net.startNode({ genesis, identity: ids[0]! })
+    const a1 = await net.startNode({ genesis, identity: ids[1]!, bootstrap: a0.multiaddrs() })
+    await waitFor('a0 and a1 to handshake', () => a0.peers.chainPeers().length === 1)
+
+    const strangerId = await identity('chain-b-0')
+    const stranger = await net.startNode({
+      genesis: makeGenesis([strangerId], 'other-chain'),
+      identity: strangerId,
+      bootstrap: a0.multiaddrs(),
+    })
+    await waitFor('a0 to refuse the stranger', () => a0.peers.isRefused(strangerId.peerId))
+    await waitFor('the connection to close', () =>
+      a0.peerViews().every((v) => v.peerId !== strangerId.peerId),
+    )
+    expect(stranger.peers.isRefused(ids[0]!.peerId)).toBe(true)
+    expect(a0.peers.chainPeers()).toEqual([ids[1]!.peerId])
+    // the stranger keeps its bootstrap entry but its gater refuses the dial
+    await expect(stranger.libp2p.dial(a0.libp2p.getMultiaddrs()[0]!)).rejects.toThrow()
+    expect(a1.peers.chainPeers()).toEqual([ids[0]!.peerId])
+  })
+})

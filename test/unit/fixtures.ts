@@ -1,0 +1,89 @@
+/**
+ * Deterministic test material shared by the unit tests: keys derived from
+ * labels, real Ed25519 peer ids, hashes, signatures and a seeded PRNG. No
+ * Math.random anywhere, so every failure replays.
+ */
+import { sha256 } from '../../src/core/crypto/hash.js'
+import { type Signer, sign, signerFromPrivateKey } from '../../src/core/crypto/keys.js'
+import { peerIdFromPublicKey, peerIdToString } from '../../src/core/crypto/peer-id.js'
+import { SignKind } from '../../src/core/crypto/signing.js'
+
+const utf8 = new TextEncoder()
+
+export const CHAIN_ID = 'bftchain-test'
+
+/** A 32-byte hash derived from a label. */
+export function hashOf(label: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(sha256(utf8.encode(label)))
+}
+
+/** An Ed25519 signer whose 32-byte seed is sha256(label). */
+export function ed25519Signer(label: string): Signer {
+  return signerFromPrivateKey('ed25519', hashOf(`seed:${label}`))
+}
+
+/** A node identity: its signer, the peer id bytes and the peer id text. */
+export interface NodeIdentity {
+  signer: Signer
+  peerId: Uint8Array<ArrayBuffer>
+  peerIdString: string
+}
+
+export function nodeIdentity(label: string): NodeIdentity {
+  const signer = ed25519Signer(label)
+  const peerId = new Uint8Array(peerIdFromPublicKey(signer.publicKey))
+  return { signer, peerId, peerIdString: peerIdToString(peerId) }
+}
+
+/** n validator identities, the same for the same n. */
+export function validators(n: number): NodeIdentity[] {
+  return Array.from({ length: n }, (_, i) => nodeIdentity(`validator-${i}`))
+}
+
+/** A real 64-byte Ed25519 signature by `who` over `label`. */
+export function signatureOf(who: NodeIdentity, label: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(sign(who.signer, CHAIN_ID, SignKind.Vote, utf8.encode(label)))
+}
+
+/** xorshift32: a tiny seeded PRNG. */
+export class Xorshift {
+  private state: number
+
+  constructor(seed: number) {
+    this.state = seed >>> 0 || 0x9e3779b9
+  }
+
+  /** A uniform 32-bit unsigned integer. */
+  next(): number {
+    let x = this.state
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    this.state = x
+    return x
+  }
+
+  /** A uniform integer in [0, n). */
+  int(n: number): number {
+    return this.next() % n
+  }
+
+  bytes(length: number): Uint8Array<ArrayBuffer> {
+    const out = new Uint8Array(length)
+    for (let i = 0; i < length; i++) out[i] = this.next() & 0xff
+    return out
+  }
+}
+
+/** Concatenate byte arrays. */
+export function concatBytes(...parts: ArrayLike<number>[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
