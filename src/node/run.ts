@@ -94,7 +94,10 @@ export async function runNode(config: NodeConfig, opts: RunOptions): Promise<Run
     }
     return { node, api, log, stop }
   } catch (err) {
-    log.error('start failed', { err })
+    // the CLI prints the error on stderr; the log file keeps it too
+    createLogger({ level: 'error', format: opts.format, sinks: [file] }).error('start failed', {
+      err,
+    })
     await file.close()
     throw err
   }

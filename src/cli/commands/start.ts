@@ -81,10 +81,18 @@ Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
             process.exit(1)
           }
           running.log.info('stopping', { signal: sig })
-          running.stop().then(resolveStop, (err) => {
-            running.log.error('stop failed', { err })
-            process.exit(1)
-          })
+          running.stop().then(
+            () => {
+              // nothing must keep a stopped node alive (stdin of --supervised, a stray socket)
+              process.stdin.destroy()
+              setTimeout(() => process.exit(0), 3_000).unref()
+              resolveStop()
+            },
+            (err) => {
+              running.log.error('stop failed', { err })
+              process.exit(1)
+            },
+          )
         }
         process.on('SIGINT', onSignal)
         process.on('SIGTERM', onSignal)

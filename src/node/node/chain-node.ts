@@ -88,7 +88,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   private started = false
 
   private constructor(
-    private readonly init: ChainNodeInit,
+    init: ChainNodeInit,
     readonly libp2p: NodeLibp2p,
     readonly store: Store,
     head: ChainHead | null,

@@ -50,6 +50,7 @@ export async function createNodeLibp2p(init: Libp2pInit) {
     ]),
   )
   const node = await createLibp2p({
+    start: false,
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
     transports: [tcp()],

@@ -1,0 +1,258 @@
+/**
+ * What a user runs, as child processes: `testnet --validators 3`, three
+ * `start`s, `peers --json` on each, then kill -9 of one node and a restart
+ * with the same peer id, to which the others reconnect.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor } from './helpers/net.js'
+import {
+  cli,
+  ensureBuilt,
+  freePortRange,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+} from './helpers/processes.js'
+
+const running: NodeProcess[] = []
+const dirs: string[] = []
+
+beforeAll(ensureBuilt, 120_000)
+
+afterEach(async () => {
+  for (const n of running.splice(0).reverse()) await stopNodeProcess(n)
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
+
+async function peersOf(api: string): Promise<string[]> {
+  const r = await cli(['peers', '--json', '--api', api])
+  if (r.code !== 0) return []
+  return (JSON.parse(r.stdout) as { peerId: string }[]).map((p) => p.peerId).sort()
+}
+
+describe('nodes as processes', () => {
+  it('testnet of 3, start all, peers lists the others; kill -9 and restart keeps the peer id', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bftchain-proc-'))
+    dirs.push(dir)
+    const p2p = await freePortRange(3)
+    const api = await freePortRange(3)
+    const made = await cli([
+      'testnet',
+      '--validators',
+      '3',
+      '--out',
+      dir,
+      '--base-port',
+      String(p2p),
+      '--api-base-port',
+      String(api),
+      '--json',
+    ])
+    expect(made.code, made.stderr).toBe(0)
+    const net = JSON.parse(made.stdout) as { homes: { home: string; peerId: string }[] }
+    expect(net.homes).toHaveLength(3)
+
+    const nodes: NodeProcess[] = []
+    for (const h of net.homes) {
+      const n = await startNodeProcess(['--home', h.home, '--quiet'])
+      running.push(n)
+      nodes.push(n)
+      expect(n.info.peerId).toBe(h.peerId)
+      expect(n.info.role).toBe('validator')
+    }
+    const apis = nodes.map((n) => n.info.api!)
+    const ids = net.homes.map((h) => h.peerId)
+    const othersOf = (i: number) => ids.filter((_, j) => j !== i).sort()
+
+    await waitFor(
+      'every node to list the other two',
+      async () => {
+        const lists = await Promise.all(apis.map(peersOf))
+        return lists.every((l, i) => JSON.stringify(l) === JSON.stringify(othersOf(i)))
+      },
+      30_000,
+      250,
+    )
+
+    // kill -9 node 1, then start it again from the same home
+    nodes[1]!.proc.kill('SIGKILL')
+    await nodes[1]!.exited
+    running.splice(running.indexOf(nodes[1]!), 1)
+    await waitFor(
+      'the others to notice',
+      async () => (await peersOf(apis[0]!)).length === 1,
+      30_000,
+      250,
+    )
+
+    const again = await startNodeProcess(['--home', net.homes[1]!.home, '--quiet'])
+    running.push(again)
+    expect(again.info.peerId).toBe(ids[1])
+    await waitFor(
+      'every node to list the other two again',
+      async () => {
+        const lists = await Promise.all([apis[0]!, again.info.api!, apis[2]!].map(peersOf))
+        return lists.every((l, i) => JSON.stringify(l) === JSON.stringify(othersOf(i)))
+      },
+      45_000,
+      250,
+    )
+  })
+
+  it('bad files and flags give one clear line and a non-zero exit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bftchain-bad-'))
+    dirs.push(dir)
+    const noGenesis = await cli(['start', '--home', dir, '--api', 'off'])
+    expect(noGenesis.code).not.toBe(0)
+    expect(
+      noGenesis.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('error:')),
+    ).toEqual([`error: ${join(dir, 'genesis.json')}: no such file`])
+    expect(noGenesis.stderr).not.toMatch(/\n\s+at /) // no stack trace
+
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(
+      join(dir, 'genesis.json'),
+      JSON.stringify({ chainId: 'x', genesisTime: 'soon', validators: [] }),
+    )
+    const badGenesis = await cli(['start', '--home', dir, '--api', 'off'])
+    expect(badGenesis.code).not.toBe(0)
+    expect(badGenesis.stderr).toContain(`${join(dir, 'genesis.json')}: genesisTime:`)
+
+    const badFlag = await cli(['start', '--home', dir, '--listen', 'not-an-addr'])
+    expect(badFlag.code).not.toBe(0)
+    expect(badFlag.stderr).toMatch(/--listen: listen\[0\]: "not-an-addr" is not a multiaddr/)
+
+    const noNode = await cli(['status', '--api', 'http://127.0.0.1:1'])
+    expect(noNode.code).not.toBe(0)
+    expect(noNode.stderr).toMatch(/cannot reach the node API at http:\/\/127\.0\.0\.1:1/)
+  })
+
+  it('a port in use is a clear error; an unreachable bootstrap peer is retried, not fatal', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bftchain-port-'))
+    dirs.push(dir)
+    const p2p = await freePortRange(2)
+    const api = await freePortRange(2)
+    const made = await cli([
+      'testnet',
+      '--validators',
+      '1',
+      '--out',
+      dir,
+      '--base-port',
+      String(p2p),
+      '--api-base-port',
+      String(api),
+    ])
+    expect(made.code, made.stderr).toBe(0)
+    const home = join(dir, 'node0')
+    // the bootstrap peer does not exist: the node stays up and retries
+    const ghost = `/ip4/127.0.0.1/tcp/${p2p + 1}/p2p/12D3KooWHZi2oNpCMeFZqCw6Yxbxb4Ujun7vQu2KrSzVZupKBTPC`
+    const first = await startNodeProcess(['--home', home, '--bootstrap', ghost])
+    running.push(first)
+    await waitFor(
+      'the retry to be logged',
+      () => first.stderr.some((l) => l.includes('cannot reach bootstrap peer; will retry')),
+      15_000,
+    )
+    expect(first.proc.exitCode).toBeNull()
+
+    const second = await cli(['start', '--home', home, '--api', `127.0.0.1:${api + 1}`])
+    expect(second.code).not.toBe(0)
+    // the store is held by the first process before any port is tried
+    expect(second.stderr).toMatch(/error: .*(in use by another bftchain process|already in use)/)
+
+    const dir2 = await mkdtemp(join(tmpdir(), 'bftchain-port2-'))
+    dirs.push(dir2)
+    const third = await cli([
+      'start',
+      '--home',
+      dir2,
+      '--genesis',
+      join(dir, 'genesis.json'),
+      '--listen',
+      `/ip4/127.0.0.1/tcp/${p2p}`,
+      '--api',
+      'off',
+    ])
+    expect(third.code).not.toBe(0)
+    expect(third.stderr).toContain(
+      `error: listen address /ip4/127.0.0.1/tcp/${p2p} is already in use`,
+    )
+
+    const fourth = await cli([
+      'start',
+      '--home',
+      dir2,
+      '--genesis',
+      join(dir, 'genesis.json'),
+      '--listen',
+      `/ip4/127.0.0.1/tcp/0`,
+      '--api',
+      `127.0.0.1:${api}`,
+    ])
+    expect(fourth.code).not.toBe(0)
+    expect(fourth.stderr).toContain(`error: API address 127.0.0.1:${api} is already in use`)
+  })
+})
+
+describe('devnet', () => {
+  it('starts N nodes that list each other, stops them all on SIGINT, and resumes the same chain', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bftchain-devnet-'))
+    dirs.push(dir)
+    const p2p = await freePortRange(4)
+    const api = await freePortRange(4)
+    const { spawn } = await import('node:child_process')
+    const { CLI, ROOT } = await import('./helpers/processes.js')
+
+    const runDevnet = async (): Promise<string[]> => {
+      const proc = spawn(
+        process.execPath,
+        [CLI, 'devnet', '--dir', dir, '--base-port', String(p2p), '--api-base-port', String(api)],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      let out = ''
+      proc.stdout!.on('data', (d) => (out += d))
+      const exited = new Promise<number | null>((resolve) =>
+        proc.on('exit', (code) => resolve(code)),
+      )
+      try {
+        const apis = [0, 1, 2, 3].map((i) => `http://127.0.0.1:${api + i}`)
+        await waitFor(
+          '4 nodes that list 3 peers each',
+          async () => {
+            const lists = await Promise.all(apis.map(peersOf))
+            return lists.every((l) => l.length === 3)
+          },
+          45_000,
+          250,
+        )
+        const ids = await Promise.all(
+          apis.map(
+            async (a) =>
+              JSON.parse((await cli(['status', '--json', '--api', a])).stdout).peerId as string,
+          ),
+        )
+        expect(out).toContain('4 nodes running')
+        proc.kill('SIGINT')
+        expect(await exited).toBe(0)
+        expect(out).toContain('all nodes stopped')
+        return ids
+      } finally {
+        proc.kill('SIGKILL')
+      }
+    }
+
+    const first = await runDevnet()
+    // every node is down after the supervisor exits
+    for (let i = 0; i < 4; i++)
+      expect((await cli(['status', '--api', `http://127.0.0.1:${api + i}`])).code).not.toBe(0)
+    const second = await runDevnet()
+    expect(second).toEqual(first)
+  })
+})
