@@ -4,17 +4,14 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from '../node/log.js'
-import type { NodeStatus, ValidatorsView } from '../node/node/chain-node.js'
-import type { PeerView } from '../node/p2p/peers.js'
-import { errorBody, errorSchema } from './errors.js'
+import type { ChainNode } from '../node/node/chain-node.js'
+import { ApiError, errorBody, errorSchema } from './errors.js'
+import { accountRoutes } from './routes/accounts.js'
+import { transactionRoutes } from './routes/transactions.js'
 import { peersSchema, statusSchema, validatorsSchema } from './schemas.js'
 
-/** What the API needs from a node. */
-export interface ApiNode {
-  status(): NodeStatus
-  peerViews(): PeerView[]
-  validatorsView(): ValidatorsView
-}
+/** What the API serves: a running node. */
+export type ApiNode = ChainNode
 
 export interface ApiServer {
   url: string
@@ -27,9 +24,15 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err instanceof ApiError)
+      return reply.status(err.statusCode).send(errorBody(err.code, err.message))
     if (err.validation != null) {
-      return reply.status(400).send(errorBody('BAD_REQUEST', err.message))
+      return reply.status(400).send(errorBody('MALFORMED', err.message))
     }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.status(413).send(errorBody('TOO_LARGE', err.message))
+    if (err.code?.startsWith('FST_ERR_CTP'))
+      return reply.status(err.statusCode ?? 400).send(errorBody('MALFORMED', err.message))
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
       return reply.status(status).send(errorBody(err.code ?? 'BAD_REQUEST', err.message))
@@ -51,6 +54,8 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
   app.get('/validators', { schema: { response: { 200: validatorsSchema, ...errors } } }, () =>
     node.validatorsView(),
   )
+  accountRoutes(app, node)
+  transactionRoutes(app, node)
   return app
 }
 

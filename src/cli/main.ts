@@ -4,12 +4,17 @@
  * and a non-zero exit.
  */
 import { Command, CommanderError } from 'commander'
+import { accountCommand } from './commands/account.js'
+import { balanceCommand } from './commands/balance.js'
+import { blockCommand } from './commands/block.js'
 import { devnetCommand } from './commands/devnet.js'
+import { gasCommand } from './commands/gas.js'
 import { initCommand } from './commands/init.js'
 import { peersCommand } from './commands/peers.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { testnetCommand } from './commands/testnet.js'
+import { txCommand } from './commands/tx.js'
 import { reportError } from './output.js'
 
 export function buildProgram(): Command {
@@ -28,6 +33,11 @@ export function buildProgram(): Command {
     devnetCommand,
     statusCommand,
     peersCommand,
+    accountCommand,
+    gasCommand,
+    txCommand,
+    balanceCommand,
+    blockCommand,
   ]) {
     add(program)
   }

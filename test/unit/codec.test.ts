@@ -23,6 +23,7 @@ import {
   MAX_STATUS_PEERS,
   MAX_VALIDATORS_ON_WIRE,
   Phase,
+  PoolRecordCodec,
   PrePrepareCodec,
   PrepareCodec,
   RejectReason,
@@ -30,8 +31,9 @@ import {
   StatusCodec,
   TxCodec,
   TxKind,
+  VoteBatchCodec,
+  VoteBatchReplyCodec,
   VoteCodec,
-  VoteReplyCodec,
   VoteResult,
   type WireCodec,
 } from '../../src/core/codec/index.js'
@@ -149,7 +151,11 @@ const vote: M.Vote = {
   signature: signatureOf(v2, 'vote'),
 }
 
-const voteReply: M.VoteReply = { accepted: false, error: 'stale round' }
+const voteBatch: M.VoteBatch = {
+  votes: [vote, { ...vote, voter: v1.peerId, signature: signatureOf(v1, 'vote') }],
+}
+
+const voteBatchReply: M.VoteBatchReply = { refused: [{ index: 1, error: 'stale round' }] }
 
 const prePrepareCert = certificate(Phase.PRE_PREPARE, txHash, 0, 0)
 const prepareCert = certificate(Phase.PREPARE, txHash, 0, 0, [v0, v1, v3])
@@ -527,11 +533,44 @@ const cases: Case[] = [
       },
     ],
   ]),
-  wireCase('VoteReply', VoteReplyCodec, voteReply, [
+  wireCase(
+    'VoteBatch',
+    VoteBatchCodec,
+    voteBatch,
+    [
+      [
+        'no votes',
+        (b) => {
+          b.votes = []
+        },
+      ],
+      [
+        'a vote with an unspecified result',
+        (b) => {
+          ;(b.votes[0] as M.Vote).result = VoteResult.RESULT_UNSPECIFIED
+        },
+      ],
+    ],
+    [
+      [
+        '4097 votes',
+        (b) => {
+          b.votes = Array.from({ length: 4097 }, () => vote)
+        },
+      ],
+    ],
+  ),
+  wireCase('VoteBatchReply', VoteBatchReplyCodec, voteBatchReply, [
+    [
+      'a refusal without an error',
+      (r) => {
+        ;(r.refused[0] as M.VoteRefusal).error = ''
+      },
+    ],
     [
       'error of 257 characters',
       (r) => {
-        r.error = 'x'.repeat(257)
+        ;(r.refused[0] as M.VoteRefusal).error = 'x'.repeat(257)
       },
     ],
   ]),
@@ -1057,6 +1096,28 @@ const cases: Case[] = [
       ],
     ],
   ),
+  wireCase('PoolRecord (tx)', PoolRecordCodec, { tx: dataTx, commitCert: prepareCert }, [
+    [
+      'a tx without its certificate',
+      (r) => {
+        r.commitCert = undefined
+      },
+    ],
+    [
+      'tx and account together',
+      (r) => {
+        r.account = account
+      },
+    ],
+  ]),
+  wireCase('PoolRecord (account)', PoolRecordCodec, { account }, [
+    [
+      'nothing set',
+      (r) => {
+        r.account = undefined
+      },
+    ],
+  ]),
   wireCase('HistoryResponse (tx)', HistoryResponseCodec, historyTxResponse, [
     [
       'tx.from of 31 bytes',
@@ -1277,10 +1338,10 @@ describe('wire codecs', () => {
   })
 
   it('rejects invalid UTF-8 in a string field (NON_CANONICAL)', () => {
-    const encoded = VoteReplyCodec.encode({ accepted: true, error: 'ab' })
+    const encoded = VoteBatchReplyCodec.encode({ refused: [{ index: 0, error: 'ab' }] })
     const bad = new Uint8Array(encoded)
     bad[bad.length - 1] = 0xff
-    expectCode(() => VoteReplyCodec.decode(bad), 'NON_CANONICAL')
+    expectCode(() => VoteBatchReplyCodec.decode(bad), 'NON_CANONICAL')
   })
 
   it('names the message in its DecodeError', () => {

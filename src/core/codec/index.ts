@@ -168,10 +168,32 @@ export const AccountRegistrationCodec = wireCodec(
 
 export const VoteCodec = wireCodec('Vote', M.Vote, L.MAX_VOTE_BYTES, {}, checkVote)
 
-export const VoteReplyCodec = wireCodec('VoteReply', M.VoteReply, 512, {}, (r) => {
-  needMax(r.error.length, 256, 'error characters')
-  need(r.accepted === (r.error.length === 0), 'a refusal, and only a refusal, has an error')
-})
+export const VoteBatchCodec = wireCodec(
+  'VoteBatch',
+  M.VoteBatch,
+  L.MAX_VOTE_BATCH * (L.MAX_VOTE_BYTES + 4),
+  { votes: L.MAX_VOTE_BATCH },
+  (b) => {
+    need(b.votes.length > 0, 'votes is empty')
+    needMax(b.votes.length, L.MAX_VOTE_BATCH, 'votes')
+    for (const v of b.votes) checkVote(v)
+  },
+)
+
+export const VoteBatchReplyCodec = wireCodec(
+  'VoteBatchReply',
+  M.VoteBatchReply,
+  L.MAX_VOTE_BATCH * 300,
+  { refused: L.MAX_VOTE_BATCH },
+  (r) => {
+    needMax(r.refused.length, L.MAX_VOTE_BATCH, 'refused')
+    for (const x of r.refused) {
+      need(x.index < L.MAX_VOTE_BATCH, 'refused index out of range')
+      need(x.error.length > 0, 'a refusal has an error')
+      needMax(x.error.length, 256, 'error characters')
+    }
+  },
+)
 
 export const CertificateCodec = wireCodec(
   'Certificate',
@@ -336,5 +358,19 @@ export const HistoryResponseCodec = wireCodec(
     needMax(r.error.length, 256, 'error characters')
     need(r.tx == null || r.blocks.length === 0, 'blocks and tx are exclusive')
     need(r.error.length === 0 || (r.tx == null && r.blocks.length === 0), 'an error comes alone')
+  },
+)
+
+export const PoolRecordCodec = wireCodec(
+  'PoolRecord',
+  M.PoolRecord,
+  L.MAX_TX_BYTES + L.MAX_CERTIFICATE_BYTES + L.MAX_ACCOUNT_BYTES,
+  { commitCert: sigLimits },
+  (r) => {
+    exactlyOne([r.tx, r.account], 'tx, account')
+    need((r.tx == null) === (r.commitCert == null), 'a pooled tx comes with its commit certificate')
+    if (r.tx != null) checkTx(r.tx)
+    if (r.commitCert != null) checkCertificate(r.commitCert, 'commitCert')
+    if (r.account != null) checkAccount(r.account)
   },
 )

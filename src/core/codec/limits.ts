@@ -16,6 +16,8 @@ export const MAX_BLOCK_BYTES = 8 * 1024 * 1024
 export const MAX_CERTIFICATE_BYTES = MAX_VALIDATORS_ON_WIRE * 120
 export const MAX_GOSSIP_BYTES = MAX_BLOCK_BYTES + 64 * 1024
 export const MAX_VOTE_BYTES = 512
+/** Votes one vote-protocol request may carry. */
+export const MAX_VOTE_BATCH = 4_096
 export const MAX_STATUS_PEERS = 32
 export const MAX_PEER_ADDRS = 8
 export const MAX_ADDR_BYTES = 256

@@ -909,24 +909,298 @@ export namespace Vote {
   }
 }
 
-export interface VoteReply {
-  accepted: boolean
-  error: string
+export interface VoteBatch {
+  votes: Vote[]
 }
 
-export namespace VoteReply {
-  let _codec: Codec<VoteReply>
+export namespace VoteBatch {
+  let _codec: Codec<VoteBatch>
 
-  export const codec = (): Codec<VoteReply> => {
+  export const codec = (): Codec<VoteBatch> => {
     if (_codec == null) {
-      _codec = message<VoteReply>((obj, w, opts = {}) => {
+      _codec = message<VoteBatch>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
 
-        if ((obj.accepted != null && obj.accepted !== false)) {
+        if (obj.votes != null && obj.votes.length > 0) {
+          for (const value of obj.votes) {
+            w.uint32(10)
+            Vote.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          votes: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.votes != null && obj.votes.length === opts.limits.votes) {
+                throw new MaxLengthError('Decode error - repeated field "votes" had too many elements')
+              }
+
+              obj.votes.push(Vote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.votes$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          votes: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.votes != null && obj.votes === opts.limits.votes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "votes" had too many elements')
+              }
+
+              for (const evt of Vote.codec().stream(reader, reader.uint32(), `${prefix}.votes[]`, {
+                limits: opts.limits?.votes$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.votes
+                }
+              }
+
+              obj.votes++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface VoteBatchVotesPhaseFieldEvent {
+    field: '$.votes[].phase'
+    value: Phase
+    index: number
+  }
+
+  export interface VoteBatchVotesSubjectFieldEvent {
+    field: '$.votes[].subject'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface VoteBatchVotesHeightFieldEvent {
+    field: '$.votes[].height'
+    value: number
+    index: number
+  }
+
+  export interface VoteBatchVotesRoundFieldEvent {
+    field: '$.votes[].round'
+    value: number
+    index: number
+  }
+
+  export interface VoteBatchVotesResultFieldEvent {
+    field: '$.votes[].result'
+    value: VoteResult
+    index: number
+  }
+
+  export interface VoteBatchVotesReasonFieldEvent {
+    field: '$.votes[].reason'
+    value: RejectReason
+    index: number
+  }
+
+  export interface VoteBatchVotesVoterFieldEvent {
+    field: '$.votes[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface VoteBatchVotesSignatureFieldEvent {
+    field: '$.votes[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export function encode (obj: Partial<VoteBatch>): Uint8Array {
+    return encodeMessage(obj, VoteBatch.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteBatch>): VoteBatch {
+    return decodeMessage(buf, VoteBatch.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteBatch>): Generator<VoteBatchVotesPhaseFieldEvent | VoteBatchVotesSubjectFieldEvent | VoteBatchVotesHeightFieldEvent | VoteBatchVotesRoundFieldEvent | VoteBatchVotesResultFieldEvent | VoteBatchVotesReasonFieldEvent | VoteBatchVotesVoterFieldEvent | VoteBatchVotesSignatureFieldEvent> {
+    return streamMessage(buf, VoteBatch.codec(), opts)
+  }
+}
+
+export interface VoteBatchReply {
+  refused: VoteRefusal[]
+}
+
+export namespace VoteBatchReply {
+  let _codec: Codec<VoteBatchReply>
+
+  export const codec = (): Codec<VoteBatchReply> => {
+    if (_codec == null) {
+      _codec = message<VoteBatchReply>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.refused != null && obj.refused.length > 0) {
+          for (const value of obj.refused) {
+            w.uint32(10)
+            VoteRefusal.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          refused: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.refused != null && obj.refused.length === opts.limits.refused) {
+                throw new MaxLengthError('Decode error - repeated field "refused" had too many elements')
+              }
+
+              obj.refused.push(VoteRefusal.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.refused$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          refused: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.refused != null && obj.refused === opts.limits.refused) {
+                throw new MaxLengthError('Streaming decode error - repeated field "refused" had too many elements')
+              }
+
+              for (const evt of VoteRefusal.codec().stream(reader, reader.uint32(), `${prefix}.refused[]`, {
+                limits: opts.limits?.refused$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.refused
+                }
+              }
+
+              obj.refused++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface VoteBatchReplyRefusedIndexFieldEvent {
+    field: '$.refused[].index'
+    value: number
+    index: number
+  }
+
+  export interface VoteBatchReplyRefusedErrorFieldEvent {
+    field: '$.refused[].error'
+    value: string
+    index: number
+  }
+
+  export function encode (obj: Partial<VoteBatchReply>): Uint8Array {
+    return encodeMessage(obj, VoteBatchReply.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteBatchReply>): VoteBatchReply {
+    return decodeMessage(buf, VoteBatchReply.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteBatchReply>): Generator<VoteBatchReplyRefusedIndexFieldEvent | VoteBatchReplyRefusedErrorFieldEvent> {
+    return streamMessage(buf, VoteBatchReply.codec(), opts)
+  }
+}
+
+export interface VoteRefusal {
+  index: number
+  error: string
+}
+
+export namespace VoteRefusal {
+  let _codec: Codec<VoteRefusal>
+
+  export const codec = (): Codec<VoteRefusal> => {
+    if (_codec == null) {
+      _codec = message<VoteRefusal>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
           w.uint32(8)
-          w.bool(obj.accepted)
+          w.uint32(obj.index)
         }
 
         if ((obj.error != null && obj.error !== '')) {
@@ -939,7 +1213,7 @@ export namespace VoteReply {
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          accepted: false,
+          index: 0,
           error: ''
         }
 
@@ -950,7 +1224,7 @@ export namespace VoteReply {
 
           switch (tag >>> 3) {
             case 1: {
-              obj.accepted = reader.bool()
+              obj.index = reader.uint32()
               break
             }
             case 2: {
@@ -974,8 +1248,8 @@ export namespace VoteReply {
           switch (tag >>> 3) {
             case 1: {
               yield {
-                field: `${prefix}.accepted`,
-                value: reader.bool()
+                field: `${prefix}.index`,
+                value: reader.uint32()
               }
               break
             }
@@ -998,26 +1272,26 @@ export namespace VoteReply {
     return _codec
   }
 
-  export interface VoteReplyAcceptedFieldEvent {
-    field: '$.accepted'
-    value: boolean
+  export interface VoteRefusalIndexFieldEvent {
+    field: '$.index'
+    value: number
   }
 
-  export interface VoteReplyErrorFieldEvent {
+  export interface VoteRefusalErrorFieldEvent {
     field: '$.error'
     value: string
   }
 
-  export function encode (obj: Partial<VoteReply>): Uint8Array {
-    return encodeMessage(obj, VoteReply.codec())
+  export function encode (obj: Partial<VoteRefusal>): Uint8Array {
+    return encodeMessage(obj, VoteRefusal.codec())
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteReply>): VoteReply {
-    return decodeMessage(buf, VoteReply.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteRefusal>): VoteRefusal {
+    return decodeMessage(buf, VoteRefusal.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteReply>): Generator<VoteReplyAcceptedFieldEvent | VoteReplyErrorFieldEvent> {
-    return streamMessage(buf, VoteReply.codec(), opts)
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteRefusal>): Generator<VoteRefusalIndexFieldEvent | VoteRefusalErrorFieldEvent> {
+    return streamMessage(buf, VoteRefusal.codec(), opts)
   }
 }
 
@@ -5455,5 +5729,224 @@ export namespace HistoryResponse {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryResponse>): Generator<HistoryResponseBlocksBlockHeaderChainIdFieldEvent | HistoryResponseBlocksBlockHeaderHeightFieldEvent | HistoryResponseBlocksBlockHeaderRoundFieldEvent | HistoryResponseBlocksBlockHeaderParentHashFieldEvent | HistoryResponseBlocksBlockHeaderProposerFieldEvent | HistoryResponseBlocksBlockHeaderTimeFieldEvent | HistoryResponseBlocksBlockHeaderTxRootFieldEvent | HistoryResponseBlocksBlockHeaderAccountsRootFieldEvent | HistoryResponseBlocksBlockHeaderStateRootFieldEvent | HistoryResponseBlocksBlockTxsChainIdFieldEvent | HistoryResponseBlocksBlockTxsKindFieldEvent | HistoryResponseBlocksBlockTxsFromFieldEvent | HistoryResponseBlocksBlockTxsNonceFieldEvent | HistoryResponseBlocksBlockTxsGasFieldEvent | HistoryResponseBlocksBlockTxsDataFieldEvent | HistoryResponseBlocksBlockTxsSignatureFieldEvent | HistoryResponseBlocksBlockAccountsChainIdFieldEvent | HistoryResponseBlocksBlockAccountsUsernameFieldEvent | HistoryResponseBlocksBlockAccountsDataFieldEvent | HistoryResponseBlocksBlockAccountsKeyTypeFieldEvent | HistoryResponseBlocksBlockAccountsPublicKeyFieldEvent | HistoryResponseBlocksBlockAccountsSignatureFieldEvent | HistoryResponseBlocksCommitCertPhaseFieldEvent | HistoryResponseBlocksCommitCertSubjectFieldEvent | HistoryResponseBlocksCommitCertHeightFieldEvent | HistoryResponseBlocksCommitCertRoundFieldEvent | HistoryResponseBlocksCommitCertSignaturesVoterFieldEvent | HistoryResponseBlocksCommitCertSignaturesSignatureFieldEvent | HistoryResponseTxChainIdFieldEvent | HistoryResponseTxKindFieldEvent | HistoryResponseTxFromFieldEvent | HistoryResponseTxNonceFieldEvent | HistoryResponseTxGasFieldEvent | HistoryResponseTxDataFieldEvent | HistoryResponseTxSignatureFieldEvent | HistoryResponseErrorFieldEvent> {
     return streamMessage(buf, HistoryResponse.codec(), opts)
+  }
+}
+
+export interface PoolRecord {
+  tx?: Tx
+  commitCert?: Certificate
+  account?: AccountRegistration
+}
+
+export namespace PoolRecord {
+  let _codec: Codec<PoolRecord>
+
+  export const codec = (): Codec<PoolRecord> => {
+    if (_codec == null) {
+      _codec = message<PoolRecord>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.tx != null) {
+          w.uint32(10)
+          Tx.codec().encode(obj.tx, w)
+        }
+
+        if (obj.commitCert != null) {
+          w.uint32(18)
+          Certificate.codec().encode(obj.commitCert, w)
+        }
+
+        if (obj.account != null) {
+          w.uint32(26)
+          AccountRegistration.codec().encode(obj.account, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.tx = Tx.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.tx
+              })
+              break
+            }
+            case 2: {
+              obj.commitCert = Certificate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.commitCert
+              })
+              break
+            }
+            case 3: {
+              obj.account = AccountRegistration.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.account
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * Tx.codec().stream(reader, reader.uint32(), `${prefix}.tx`, {
+                limits: opts.limits?.tx
+              })
+
+              break
+            }
+            case 2: {
+              yield * Certificate.codec().stream(reader, reader.uint32(), `${prefix}.commitCert`, {
+                limits: opts.limits?.commitCert
+              })
+
+              break
+            }
+            case 3: {
+              yield * AccountRegistration.codec().stream(reader, reader.uint32(), `${prefix}.account`, {
+                limits: opts.limits?.account
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PoolRecordTxChainIdFieldEvent {
+    field: '$.tx.chainId'
+    value: string
+  }
+
+  export interface PoolRecordTxKindFieldEvent {
+    field: '$.tx.kind'
+    value: TxKind
+  }
+
+  export interface PoolRecordTxFromFieldEvent {
+    field: '$.tx.from'
+    value: Uint8Array
+  }
+
+  export interface PoolRecordTxNonceFieldEvent {
+    field: '$.tx.nonce'
+    value: number
+  }
+
+  export interface PoolRecordTxGasFieldEvent {
+    field: '$.tx.gas'
+    value: number
+  }
+
+  export interface PoolRecordTxDataFieldEvent {
+    field: '$.tx.data'
+    value: Uint8Array
+  }
+
+  export interface PoolRecordTxSignatureFieldEvent {
+    field: '$.tx.signature'
+    value: Uint8Array
+  }
+
+  export interface PoolRecordCommitCertPhaseFieldEvent {
+    field: '$.commitCert.phase'
+    value: Phase
+  }
+
+  export interface PoolRecordCommitCertSubjectFieldEvent {
+    field: '$.commitCert.subject'
+    value: Uint8Array
+  }
+
+  export interface PoolRecordCommitCertHeightFieldEvent {
+    field: '$.commitCert.height'
+    value: number
+  }
+
+  export interface PoolRecordCommitCertRoundFieldEvent {
+    field: '$.commitCert.round'
+    value: number
+  }
+
+  export interface PoolRecordCommitCertSignaturesVoterFieldEvent {
+    field: '$.commitCert.signatures[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface PoolRecordCommitCertSignaturesSignatureFieldEvent {
+    field: '$.commitCert.signatures[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface PoolRecordAccountChainIdFieldEvent {
+    field: '$.account.chainId'
+    value: string
+  }
+
+  export interface PoolRecordAccountUsernameFieldEvent {
+    field: '$.account.username'
+    value: string
+  }
+
+  export interface PoolRecordAccountDataFieldEvent {
+    field: '$.account.data'
+    value: string
+  }
+
+  export interface PoolRecordAccountKeyTypeFieldEvent {
+    field: '$.account.keyType'
+    value: KeyType
+  }
+
+  export interface PoolRecordAccountPublicKeyFieldEvent {
+    field: '$.account.publicKey'
+    value: Uint8Array
+  }
+
+  export interface PoolRecordAccountSignatureFieldEvent {
+    field: '$.account.signature'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<PoolRecord>): Uint8Array {
+    return encodeMessage(obj, PoolRecord.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PoolRecord>): PoolRecord {
+    return decodeMessage(buf, PoolRecord.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PoolRecord>): Generator<PoolRecordTxChainIdFieldEvent | PoolRecordTxKindFieldEvent | PoolRecordTxFromFieldEvent | PoolRecordTxNonceFieldEvent | PoolRecordTxGasFieldEvent | PoolRecordTxDataFieldEvent | PoolRecordTxSignatureFieldEvent | PoolRecordCommitCertPhaseFieldEvent | PoolRecordCommitCertSubjectFieldEvent | PoolRecordCommitCertHeightFieldEvent | PoolRecordCommitCertRoundFieldEvent | PoolRecordCommitCertSignaturesVoterFieldEvent | PoolRecordCommitCertSignaturesSignatureFieldEvent | PoolRecordAccountChainIdFieldEvent | PoolRecordAccountUsernameFieldEvent | PoolRecordAccountDataFieldEvent | PoolRecordAccountKeyTypeFieldEvent | PoolRecordAccountPublicKeyFieldEvent | PoolRecordAccountSignatureFieldEvent> {
+    return streamMessage(buf, PoolRecord.codec(), opts)
   }
 }

@@ -8,7 +8,9 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { type Genesis, genesisHash } from '../../core/chain/genesis.js'
 import { verifyVote } from '../../core/chain/signatures.js'
-import { ValidatorSet } from '../../core/chain/validator-set.js'
+import { txHash } from '../../core/chain/tx.js'
+import type { ValidatorSet } from '../../core/chain/validator-set.js'
+import type { AccountRegistration, Tx } from '../../core/codec/index.js'
 import {
   FinalizedBlockCodec,
   type HistoryRequest,
@@ -16,9 +18,14 @@ import {
   MAX_HISTORY_RESPONSE_BYTES,
   Role,
   type Vote,
-  type VoteReply,
+  type VoteBatch,
+  type VoteBatchReply,
 } from '../../core/codec/index.js'
-import { toHex } from '../../core/crypto/hash.js'
+import { Core } from '../../core/consensus/core.js'
+import type { Reason } from '../../core/consensus/reasons.js'
+import type { TxRecord } from '../../core/consensus/tx-log.js'
+import type { ClientResult, CoreAction, TxStatus } from '../../core/consensus/types.js'
+import { fromHex, toHex } from '../../core/crypto/hash.js'
 import { peerIdToString, shortPeerId } from '../../core/crypto/peer-id.js'
 import type { NodeIdentity } from '../keys/node-key.js'
 import type { Logger } from '../log.js'
@@ -30,8 +37,11 @@ import { Reputation } from '../p2p/reputation.js'
 import { ReqResp } from '../p2p/reqresp.js'
 import type { TopicName } from '../p2p/topics.js'
 import { Store } from '../store/index.js'
+import { CoreDriver } from './driver.js'
 import { type ChainHead, readHead } from './head.js'
 import { type GossipEvent, ingressHandlers } from './ingress.js'
+import { addPoolOps, loadPool } from './pool-store.js'
+import { type VoteOutcome, VoteSender } from './vote-sender.js'
 
 export interface ChainNodeInit {
   home: string
@@ -47,6 +57,9 @@ export interface NodeEvents {
   vote: [vote: Vote, from: string]
   'peer:join': [peerId: string, status: PeerChainStatus]
   'peer:leave': [peerId: string]
+  'tx-status': [hash: string, status: TxStatus, reason: Reason | null]
+  /** the node cannot go on (its store failed) */
+  fatal: [err: Error]
 }
 
 export interface NodeStatus {
@@ -58,7 +71,7 @@ export interface NodeStatus {
   headHash: string
   round: number | null
   leader: string | null
-  mempool: { pending: number; committed: number }
+  mempool: { pending: number; committed: number; accounts: number }
   peers: number
   syncing: null
   listen: string[]
@@ -84,6 +97,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   readonly reqresp: ReqResp
   readonly gossip: GossipNetwork
   readonly peers: PeerManager
+  readonly core: Core
+  readonly driver: CoreDriver
+  private readonly votes: VoteSender
   private head: ChainHead
   private started = false
 
@@ -97,9 +113,30 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     super()
     this.chainId = init.genesis.chainId
     this.genesisHash = genesisHash(init.genesis)
-    this.validators = new ValidatorSet(init.genesis.validators)
+    this.core = new Core({
+      genesis: init.genesis,
+      self: init.identity.peerId,
+      signer: init.identity.signer,
+    })
+    this.validators = this.core.validators
     this.peerId = init.identity.peerId
-    this.role = this.validators.has(this.peerId) ? 'validator' : 'observer'
+    this.role = this.core.isValidator ? 'validator' : 'observer'
+    this.driver = new CoreDriver(
+      this.core,
+      {
+        persist: async (ops) => {
+          const batch = store.batch()
+          addPoolOps(batch, store, ops)
+          await batch.write()
+        },
+        execute: (action) => this.execute(action),
+        fatal: (err) => {
+          log.error('store write failed; the node stops', { err })
+          this.emit('fatal', err)
+        },
+      },
+      log.child('core'),
+    )
     this.head = head ?? { height: 0, hash: this.genesisHash }
     this.reqresp = new ReqResp(libp2p, this.reputation, log.child('reqresp'))
     this.gossip = new GossipNetwork(
@@ -126,6 +163,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       }),
       bootstrap: init.bootstrap,
     })
+    this.votes = new VoteSender((target, batch) =>
+      this.reqresp.request(target, VOTE_PROTOCOL, batch),
+    )
     this.peers.on('peer:join', (id, s) => this.emit('peer:join', id, s))
     this.peers.on('peer:leave', (id) => this.emit('peer:leave', id))
   }
@@ -147,6 +187,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         appScore: (id) => node?.reputation.score(id) ?? 0,
       })
       node = new ChainNode(init, libp2p, store, head, log)
+      node.core.restore(await loadPool(store), Date.now())
       return node
     } catch (err) {
       await store.close()
@@ -157,16 +198,20 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   async start(): Promise<void> {
     const handlers = ingressHandlers(
       { chainId: this.chainId, validators: this.validators },
-      (event) => this.emit('gossip', event),
+      (event) => {
+        this.emit('gossip', event)
+        this.onGossip(event)
+      },
     )
     for (const [name, handler] of Object.entries(handlers)) {
       this.gossip.register(name as TopicName, handler as Parameters<GossipNetwork['register']>[1])
     }
     await this.libp2p.start()
     this.gossip.start()
-    await this.reqresp.handle(VOTE_PROTOCOL, (vote, from) => this.onVote(vote, from))
+    await this.reqresp.handle(VOTE_PROTOCOL, (batch, from) => this.onVotes(batch, from))
     await this.reqresp.handle(HISTORY_PROTOCOL, (req) => this.onHistory(req))
     await this.peers.start()
+    this.driver.start()
     this.started = true
     this.log.info('node started', {
       peerId: this.peerId,
@@ -180,6 +225,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   async stop(): Promise<void> {
     if (this.started) {
       this.started = false
+      this.driver.stop()
       this.peers.stop()
       this.gossip.stop()
       await this.libp2p.stop()
@@ -202,7 +248,14 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       headHash: toHex(this.head.hash),
       round: null,
       leader: null,
-      mempool: { pending: 0, committed: 0 },
+      mempool: (() => {
+        const sizes = this.core.pool.sizes()
+        return {
+          pending: sizes.pending + sizes.prepared,
+          committed: sizes.committed,
+          accounts: sizes.accounts,
+        }
+      })(),
       peers: this.peers.chainPeers().length,
       syncing: null,
       listen: this.multiaddrs(),
@@ -236,11 +289,20 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   }
 
   /** Send a vote to the round's target or leader and get its reply. Throws RequestError. */
-  sendVote(target: string, vote: Vote): Promise<VoteReply> {
-    return this.reqresp.request(target, VOTE_PROTOCOL, vote)
+  sendVote(target: string, vote: Vote): Promise<VoteOutcome> {
+    return this.votes.send(target, vote)
   }
 
-  private onVote(vote: Vote, from: string): VoteReply {
+  private onVotes(batch: VoteBatch, from: string): VoteBatchReply {
+    const refused: VoteBatchReply['refused'] = []
+    batch.votes.forEach((vote, index) => {
+      const outcome = this.onVote(vote, from)
+      if (!outcome.accepted) refused.push({ index, error: outcome.error })
+    })
+    return { refused }
+  }
+
+  private onVote(vote: Vote, from: string): VoteOutcome {
     const voter = peerIdToString(vote.voter)
     if (voter !== from) {
       this.reputation.penalize(from, BAD_VOTE_PENALTY, 'vote relayed for another voter')
@@ -259,11 +321,144 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       result: vote.result,
     })
     this.emit('vote', vote, from)
+    this.driver.push({ type: 'vote', now: Date.now(), vote, from })
     return { accepted: true, error: '' }
   }
 
+  // ------------------------------------------------------------------ core wiring
+
+  private onGossip(event: GossipEvent): void {
+    const now = Date.now()
+    switch (event.topic) {
+      case 'tx':
+        this.driver.push({ type: 'pre-prepare', now, msg: event.message, from: event.from })
+        break
+      case 'prepare':
+        this.driver.push({ type: 'prepare', now, msg: event.message, from: event.from })
+        break
+      case 'commit':
+        this.driver.push({ type: 'commit', now, msg: event.message, from: event.from })
+        break
+      case 'accounts':
+        this.driver.push({ type: 'account', now, reg: event.message, from: event.from })
+        break
+      default:
+        // block-sync and election: the block rounds (next)
+        break
+    }
+  }
+
+  private execute(
+    action: Exclude<CoreAction, { type: 'persist' } | { type: 'client-result' }>,
+  ): void {
+    switch (action.type) {
+      case 'publish':
+        this.gossip.publish(action.topic, action.message).catch((err: Error) => {
+          this.log.warn('publish failed', { topic: action.topic, err })
+        })
+        break
+      case 'send-vote':
+        this.sendVote(action.to, action.vote).then(
+          (reply) => {
+            if (!reply.accepted)
+              this.log.debug('vote refused', { to: shortPeerId(action.to), error: reply.error })
+          },
+          (err: Error) => this.log.debug('vote not delivered', { to: shortPeerId(action.to), err }),
+        )
+        break
+      case 'tx-status':
+        this.log.debug('tx status', {
+          tx: action.hash.slice(0, 16),
+          status: action.status,
+          reason: action.reason?.code,
+        })
+        this.emit('tx-status', action.hash, action.status, action.reason)
+        break
+      case 'fetch-tx':
+        void this.fetchTx(action.hash, action.hint)
+        break
+    }
+  }
+
+  /** Ask the hinted peer, then the others, for a tx body; the first good answer goes to the core. */
+  private async fetchTx(hash: string, hint: string | null): Promise<void> {
+    const peers = [...new Set([...(hint ? [hint] : []), ...this.peers.chainPeers()])]
+    for (const peer of peers.slice(0, 8)) {
+      try {
+        const res = await this.reqresp.request(peer, HISTORY_PROTOCOL, {
+          fromHeight: 0,
+          toHeight: 0,
+          txHash: fromHex(hash),
+        })
+        if (res.tx != null && toHex(txHash(res.tx)) === hash) {
+          this.driver.push({ type: 'tx-fetched', now: Date.now(), tx: res.tx, from: peer })
+          return
+        }
+      } catch (err) {
+        this.log.debug('tx fetch failed', { tx: hash.slice(0, 16), peer: shortPeerId(peer), err })
+      }
+    }
+    this.log.warn('no peer could give a committed tx', { tx: hash.slice(0, 16) })
+  }
+
+  // ------------------------------------------------------------------ client requests
+
+  /** A client's tx: this node becomes its round's target. */
+  submitTx(tx: Tx): Promise<ClientResult> {
+    return this.driver.request((requestId, now) => ({ type: 'client-tx', now, requestId, tx }))
+  }
+
+  registerAccount(reg: AccountRegistration): Promise<ClientResult> {
+    return this.driver.request((requestId, now) => ({
+      type: 'client-account',
+      now,
+      requestId,
+      reg,
+    }))
+  }
+
+  txRecord(hash: string): TxRecord | undefined {
+    return this.core.tx(hash)
+  }
+
+  /**
+   * Resolve when `hash` reaches `status` (or fails), or after `timeoutMs`
+   * with whatever it is then.
+   */
+  waitForTx(
+    hash: string,
+    status: 'committed' | 'final',
+    timeoutMs: number,
+  ): Promise<TxRecord | undefined> {
+    const rank: Record<TxStatus, number> = {
+      pending: 0,
+      prepared: 1,
+      committed: 2,
+      final: 3,
+      failed: 4,
+    }
+    const done = (r: TxRecord | undefined) =>
+      r != null && (r.status === 'failed' || rank[r.status] >= rank[status])
+    if (done(this.core.tx(hash))) return Promise.resolve(this.core.tx(hash))
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer)
+        this.off('tx-status', onStatus)
+        resolve(this.core.tx(hash))
+      }
+      const onStatus = (h: string): void => {
+        if (h === hash && done(this.core.tx(hash))) finish()
+      }
+      const timer = setTimeout(finish, timeoutMs)
+      this.on('tx-status', onStatus)
+    })
+  }
+
   private async onHistory(req: HistoryRequest): Promise<HistoryResponse> {
-    if (req.txHash != null) return { blocks: [], error: 'tx lookup is not available yet' }
+    if (req.txHash != null) {
+      const tx = this.core.txBody(toHex(req.txHash))
+      return tx ? { blocks: [], tx, error: '' } : { blocks: [], error: 'unknown tx' }
+    }
     const blocks: HistoryResponse['blocks'] = []
     let bytes = 0
     const to = Math.min(req.toHeight, this.head.height)

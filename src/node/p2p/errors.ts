@@ -1,25 +1,4 @@
-/**
- * Validation errors carry their verdict (Lodestar gossipValidation.ts): one
- * adapter maps them to gossipsub's result, and penalties follow from them.
- */
-export enum GossipAction {
-  /** not forwarded, no penalty: duplicates, stale rounds, not for us */
-  IGNORE = 'ignore',
-  /** not forwarded, the sender's score drops: malformed, badly signed, forged */
-  REJECT = 'reject',
-}
-
-export class GossipValidationError extends Error {
-  override readonly name = 'GossipValidationError'
-  constructor(
-    readonly action: GossipAction,
-    readonly code: string,
-    detail?: string,
-  ) {
-    super(detail ? `${code}: ${detail}` : code)
-  }
-}
-
+/** Errors of the direct request/response protocols. */
 export type RequestErrorCode =
   /** the peer could not be reached or does not speak the protocol */
   | 'DIAL_FAILED'

@@ -9,14 +9,14 @@
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { DecodeError, type WireCodec } from '../../core/codec/index.js'
+import { ValidationError } from '../../core/consensus/validation.js'
 import type { Logger } from '../log.js'
-import { GossipAction, GossipValidationError } from './errors.js'
 import type { Reputation } from './reputation.js'
 import { stringifyTopic, type TopicName } from './topics.js'
 
 export interface GossipHandler<T> {
   codec: WireCodec<T>
-  /** Fast and synchronous; throw GossipValidationError to IGNORE or REJECT. */
+  /** Fast and synchronous; throw the core's ValidationError to IGNORE or REJECT. */
   validate(message: T, from: string): void
   /** Queue the work; never await here. `from` is the peer that forwarded it. */
   handle(message: T, from: string): void
@@ -113,18 +113,14 @@ export class GossipNetwork {
       return TopicValidatorResult.Accept
     } catch (err) {
       const action =
-        err instanceof DecodeError
-          ? GossipAction.REJECT
-          : err instanceof GossipValidationError
-            ? err.action
-            : null
+        err instanceof DecodeError ? 'reject' : err instanceof ValidationError ? err.action : null
       if (action == null) {
         // our bug, not the peer's: never penalise for it
         this.log.error('gossip validator failed', { topic: name, err })
         this.stats.ignored++
         return TopicValidatorResult.Ignore
       }
-      if (action === GossipAction.REJECT) {
+      if (action === 'reject') {
         this.stats.rejected++
         this.reputation.penalize(from, REJECT_PENALTY, `${name}: ${(err as Error).message}`)
         this.log.debug('gossip rejected', {

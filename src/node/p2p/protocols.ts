@@ -5,20 +5,21 @@ import {
   HistoryRequestCodec,
   HistoryResponseCodec,
   StatusCodec,
-  VoteCodec,
-  VoteReplyCodec,
+  VoteBatchCodec,
+  VoteBatchReplyCodec,
 } from '../../core/codec/index.js'
 import type * as M from '../../core/codec/messages.js'
 import type { ProtocolDescriptor } from './reqresp.js'
 
-/** A vote (permit/reject) sent to the round's target or leader. */
-export const VOTE_PROTOCOL: ProtocolDescriptor<M.Vote, M.VoteReply> = {
+/** Votes (permit/reject) sent to the round's target or leader, batched per target. */
+export const VOTE_PROTOCOL: ProtocolDescriptor<M.VoteBatch, M.VoteBatchReply> = {
   protocol: '/bftchain/vote/1',
-  request: VoteCodec,
-  response: VoteReplyCodec,
+  request: VoteBatchCodec,
+  response: VoteBatchReplyCodec,
   timeoutMs: 5_000,
-  maxInboundStreams: 256,
-  rateLimit: { burst: 2_000, perSecond: 5_000 },
+  maxInboundStreams: 64,
+  maxOutboundStreams: 64,
+  rateLimit: { burst: 200, perSecond: 500 },
 }
 
 /** On connect: chain id, genesis hash, height, head, role, and a few known peers. */
@@ -28,6 +29,7 @@ export const STATUS_PROTOCOL: ProtocolDescriptor<M.Status, M.Status> = {
   response: StatusCodec,
   timeoutMs: 5_000,
   maxInboundStreams: 4,
+  maxOutboundStreams: 4,
   rateLimit: { burst: 10, perSecond: 1 },
 }
 
@@ -38,5 +40,6 @@ export const HISTORY_PROTOCOL: ProtocolDescriptor<M.HistoryRequest, M.HistoryRes
   response: HistoryResponseCodec,
   timeoutMs: 30_000,
   maxInboundStreams: 8,
+  maxOutboundStreams: 16,
   rateLimit: { burst: 32, perSecond: 16 },
 }

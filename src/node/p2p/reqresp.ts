@@ -19,8 +19,9 @@ export interface ProtocolDescriptor<Req, Res> {
   response: WireCodec<Res>
   /** deadline of one exchange, dial included */
   timeoutMs: number
-  /** concurrent inbound streams per connection */
+  /** concurrent streams per connection, each way */
   maxInboundStreams: number
+  maxOutboundStreams: number
   /** requests a peer may make at once, and per second after that */
   rateLimit: { burst: number; perSecond: number }
 }
@@ -56,7 +57,11 @@ export class ReqResp {
         // not awaited: the registrar must not wait on one peer's exchange
         void this.serve(desc, handler, limiter, stream, peerId)
       },
-      { maxInboundStreams: desc.maxInboundStreams, runOnLimitedConnection: false },
+      {
+        maxInboundStreams: desc.maxInboundStreams,
+        maxOutboundStreams: desc.maxOutboundStreams,
+        runOnLimitedConnection: false,
+      },
     )
   }
 

@@ -23,13 +23,18 @@ export function identity(label: string): Promise<NodeIdentity> {
   return identityFromSeed(sha256(new TextEncoder().encode(`test-node:${label}`)))
 }
 
-export function makeGenesis(validators: NodeIdentity[], chainId = 'bftchain-test'): Genesis {
+export function makeGenesis(
+  validators: NodeIdentity[],
+  chainId = 'bftchain-test',
+  extra: { authorities?: unknown[]; timeouts?: Record<string, number> } = {},
+): Genesis {
   return parseGenesis({
     chainId,
     genesisTime: '2026-01-01T00:00:00.000Z',
     validators: validators.map((v) => v.peerId),
-    authorities: [],
+    authorities: extra.authorities ?? [],
     gasWindowMs: 0,
+    ...(extra.timeouts ? { timeouts: extra.timeouts } : {}),
   })
 }
 
@@ -55,6 +60,12 @@ export class TestNet {
     this.nodes.push(node)
     await node.start()
     return node
+  }
+
+  /** Stop one node (its home stays, so it can start again). */
+  async stopNode(node: ChainNode): Promise<void> {
+    await node.stop()
+    this.nodes.splice(this.nodes.indexOf(node), 1)
   }
 
   /** Stop every node, last started first, and remove their homes. */

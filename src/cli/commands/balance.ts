@@ -1,0 +1,51 @@
+import type { Command } from 'commander'
+import { DEFAULT_API_URL } from '../client.js'
+import { print, printJson, table } from '../output.js'
+import { apiCall, parseHex64 } from '../signing.js'
+
+/** GET /accounts/:address/balance */
+interface BalanceView {
+  hasTransaction: boolean
+  lastBlockIndex: number | null
+  gasUsed: number
+  balance: number
+  pendingBalance: number
+}
+
+export function balanceCommand(program: Command): void {
+  program
+    .command('balance')
+    .description('has-transacted, last block index, gas used, balance, pending balance')
+    .argument('<address>', 'the account address (64 hex characters)')
+    .option('--api <url>', 'node API', DEFAULT_API_URL)
+    .option('--json', 'print one JSON document')
+    .addHelpText(
+      'after',
+      `
+The balance is the gas credit of the final blocks (grants, first in first out,
+less what txs used and what expired); the pending balance also takes off the
+gas of the account's committed txs that no block holds yet.
+
+Examples:
+  bftchain balance "$(jq -r .address alice.key.json)"
+  bftchain balance ADDRESS --api http://127.0.0.1:8081 --json`,
+    )
+    .action(async (address: string, opts: { api: string; json?: boolean }) => {
+      const a = parseHex64(address, 'ADDRESS')
+      const { body: b } = await apiCall<BalanceView>(opts.api, `accounts/${a}/balance`)
+      if (opts.json) {
+        printJson(b)
+        return
+      }
+      print(
+        table([
+          ['address', a],
+          ['has transacted', b.hasTransaction ? 'yes' : 'no'],
+          ['last block', b.lastBlockIndex == null ? '-' : String(b.lastBlockIndex)],
+          ['gas used', String(b.gasUsed)],
+          ['balance', String(b.balance)],
+          ['pending balance', String(b.pendingBalance)],
+        ]),
+      )
+    })
+}

@@ -1,0 +1,76 @@
+/**
+ * Admission of a tx on a node (DESIGN §5, step 2): signature, chain, sender
+ * registered (or registering), nonce not used, gas covered by the balance net
+ * of pending txs, authority for gas grants, size, and room in the pool.
+ * Pure: the same inputs give the same verdict on every node.
+ */
+
+import { keyTypeOf, verifyTx } from '../chain/signatures.js'
+import { GasGrantCodec, MAX_TX_BYTES, RejectReason, type Tx, TxKind } from '../codec/index.js'
+import { toHex } from '../crypto/hash.js'
+import type { Mempool } from '../mempool/mempool.js'
+import type { Ledger } from '../state/ledger.js'
+
+export interface AdmissionContext {
+  chainId: string
+  ledger: Ledger
+  pool: Mempool
+  now: number
+}
+
+export type Admission =
+  | { ok: true; duplicate: boolean }
+  | { ok: false; reason: RejectReason; detail: string }
+
+const no = (reason: RejectReason, detail: string): Admission => ({ ok: false, reason, detail })
+
+/** The sender's key: from its account, or from its pending registration. */
+export function senderKey(
+  ctx: AdmissionContext,
+  sender: string,
+): { keyType: 'ed25519' | 'rsa'; publicKey: Uint8Array } | null {
+  const account = ctx.ledger.account(sender)
+  if (account) return { keyType: account.keyType, publicKey: account.publicKey }
+  const pending = ctx.pool.pendingAccount(sender)
+  if (pending) return { keyType: keyTypeOf(pending.keyType), publicKey: pending.publicKey }
+  return null
+}
+
+export function admitTx(ctx: AdmissionContext, tx: Tx, hash: string, bytes: number): Admission {
+  if (tx.chainId !== ctx.chainId) return no(RejectReason.WRONG_CHAIN, tx.chainId)
+  if (bytes > MAX_TX_BYTES) return no(RejectReason.TOO_LARGE, `${bytes} bytes`)
+  if (ctx.pool.has(hash)) return { ok: true, duplicate: true }
+  const sender = toHex(tx.from)
+  const key = senderKey(ctx, sender)
+  if (key == null) return no(RejectReason.UNKNOWN_SENDER, sender)
+  if (!verifyTx(tx, key.keyType, key.publicKey)) return no(RejectReason.BAD_SIGNATURE, sender)
+  if (tx.kind === TxKind.GAS_GRANT) {
+    if (!ctx.ledger.authorities.has(sender)) return no(RejectReason.UNAUTHORIZED, sender)
+    try {
+      GasGrantCodec.decode(tx.data)
+    } catch {
+      return no(RejectReason.MALFORMED, 'data is not a gas grant {to, amount}')
+    }
+  } else if (tx.kind !== TxKind.DATA) {
+    return no(RejectReason.MALFORMED, `unknown kind ${tx.kind}`)
+  }
+  const next = ctx.ledger.account(sender)?.nextNonce ?? 0
+  if (tx.nonce < next) return no(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)
+  const taken = ctx.pool.atNonce(sender, tx.nonce)
+  if (taken != null)
+    return no(
+      RejectReason.NONCE_USED,
+      `nonce ${tx.nonce} is taken by tx ${taken.hash.slice(0, 16)}`,
+    )
+  if (tx.gas > 0) {
+    const available = ctx.ledger.balance(sender, ctx.now) - ctx.pool.pendingGas(sender)
+    if (available < tx.gas)
+      return no(RejectReason.INSUFFICIENT_GAS, `needs ${tx.gas}, has ${Math.max(0, available)}`)
+  }
+  if (ctx.pool.isFull(bytes))
+    return no(
+      RejectReason.POOL_FULL,
+      `${ctx.pool.limits.maxTxs} txs or ${ctx.pool.limits.maxBytes} bytes`,
+    )
+  return { ok: true, duplicate: false }
+}

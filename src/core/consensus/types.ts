@@ -1,0 +1,66 @@
+/**
+ * The core's interface with the shell: events in, actions out (etcd raft's
+ * Step/Ready). Every event carries the time it happened; the core never
+ * reads a clock, a socket or the disk.
+ */
+import type {
+  AccountRegistration,
+  BlockSyncMessage,
+  Certificate,
+  Commit,
+  ElectionMessage,
+  PrePrepare,
+  Prepare,
+  Tx,
+  Vote,
+} from '../codec/index.js'
+import type { PeerIdString } from '../crypto/peer-id.js'
+import type { Reason } from './reasons.js'
+
+export type TxStatus = 'pending' | 'prepared' | 'committed' | 'final' | 'failed'
+
+export type CoreEvent =
+  /** time passes: deadlines are checked */
+  | { type: 'tick'; now: number }
+  /** a client submits a tx to this node, which becomes the round's target */
+  | { type: 'client-tx'; now: number; requestId: number; tx: Tx }
+  /** a client registers an account through this node */
+  | { type: 'client-account'; now: number; requestId: number; reg: AccountRegistration }
+  | { type: 'pre-prepare'; now: number; msg: PrePrepare; from: PeerIdString }
+  | { type: 'prepare'; now: number; msg: Prepare; from: PeerIdString }
+  | { type: 'commit'; now: number; msg: Commit; from: PeerIdString }
+  | { type: 'vote'; now: number; vote: Vote; from: PeerIdString }
+  | { type: 'account'; now: number; reg: AccountRegistration; from: PeerIdString }
+  /** a tx body the core asked for (fetch-tx) arrived */
+  | { type: 'tx-fetched'; now: number; tx: Tx; from: PeerIdString }
+
+export type Publish =
+  | { type: 'publish'; topic: 'tx'; message: PrePrepare }
+  | { type: 'publish'; topic: 'prepare'; message: Prepare }
+  | { type: 'publish'; topic: 'commit'; message: Commit }
+  | { type: 'publish'; topic: 'accounts'; message: AccountRegistration }
+  | { type: 'publish'; topic: 'block-sync'; message: BlockSyncMessage }
+  | { type: 'publish'; topic: 'election'; message: ElectionMessage }
+
+export type ClientResult =
+  | { ok: true; hash?: string; address?: string; status: string }
+  | { ok: false; code: string; message: string; httpStatus: number }
+
+export type PersistOp =
+  | { op: 'pool-put'; hash: string; tx: Tx; commitCert: Certificate }
+  | { op: 'pool-del'; hash: string }
+  | { op: 'account-pending-put'; address: string; reg: AccountRegistration }
+  | { op: 'account-pending-del'; address: string }
+
+export type CoreAction =
+  | Publish
+  /** send a vote to the round's target or leader */
+  | { type: 'send-vote'; to: PeerIdString; vote: Vote }
+  /** answer the client request `requestId` */
+  | { type: 'client-result'; requestId: number; result: ClientResult }
+  /** a tx changed status (waiting clients, logs, events) */
+  | { type: 'tx-status'; hash: string; status: TxStatus; reason: Reason | null }
+  /** get a tx body we lack from a peer (hint: who probably has it) */
+  | { type: 'fetch-tx'; hash: string; hint: PeerIdString | null }
+  /** write these before carrying out the actions that follow them */
+  | { type: 'persist'; ops: PersistOp[] }

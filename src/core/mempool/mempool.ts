@@ -1,0 +1,208 @@
+/**
+ * The pool of a node (DESIGN §5, §6): txs it admitted and voted for
+ * (pending), txs whose prepare certificate it saw (prepared), txs with a
+ * commit certificate waiting for a block (committed, in commit order), and
+ * account registrations waiting for a block. Bounded in count and bytes for
+ * admission; committed txs are never dropped (a client may have been told).
+ */
+import type { AccountRegistration, Certificate, Tx } from '../codec/index.js'
+import { toHex } from '../crypto/hash.js'
+
+export type PoolStatus = 'pending' | 'prepared' | 'committed'
+
+export interface PoolEntry {
+  hash: string
+  tx: Tx
+  /** hex address of the sender */
+  sender: string
+  bytes: number
+  status: PoolStatus
+  /** when this node took it, ms */
+  addedAt: number
+  /** the PREPARE permit certificate, once committed */
+  commitCert?: Certificate
+  /** order among committed txs */
+  committedSeq?: number
+}
+
+export interface PoolLimits {
+  maxTxs: number
+  maxBytes: number
+}
+
+export const DEFAULT_POOL_LIMITS: PoolLimits = { maxTxs: 50_000, maxBytes: 64 * 1024 * 1024 }
+
+export class Mempool {
+  private readonly entries = new Map<string, PoolEntry>()
+  /** committed entries in commit order (a Map keeps insertion order) */
+  private readonly committedOrder = new Map<string, PoolEntry>()
+  /** sender → nonce → hash */
+  private readonly bySender = new Map<string, Map<number, string>>()
+  private readonly pendingAccountsByAddress = new Map<string, AccountRegistration>()
+  private readonly pendingUsernames = new Map<string, string>()
+  private bytes = 0
+  private committedSeq = 0
+  private counts = { pending: 0, prepared: 0, committed: 0 }
+
+  constructor(readonly limits: PoolLimits = DEFAULT_POOL_LIMITS) {}
+
+  get(hash: string): PoolEntry | undefined {
+    return this.entries.get(hash)
+  }
+
+  has(hash: string): boolean {
+    return this.entries.has(hash)
+  }
+
+  /** Would a tx of `bytes` overflow the admission bounds? */
+  isFull(bytes: number): boolean {
+    return this.entries.size + 1 > this.limits.maxTxs || this.bytes + bytes > this.limits.maxBytes
+  }
+
+  /** The pooled tx of `sender` at `nonce`, if any. */
+  atNonce(sender: string, nonce: number): PoolEntry | undefined {
+    const hash = this.bySender.get(sender)?.get(nonce)
+    return hash ? this.entries.get(hash) : undefined
+  }
+
+  /** Gas the sender's pooled txs will draw. */
+  pendingGas(sender: string): number {
+    let sum = 0
+    for (const hash of this.bySender.get(sender)?.values() ?? [])
+      sum += this.entries.get(hash)?.tx.gas ?? 0
+    return sum
+  }
+
+  /** The nonce a new tx of `sender` should use: past the final next nonce and every pooled one. */
+  nextNonce(sender: string, finalNext: number): number {
+    let next = finalNext
+    for (const nonce of this.bySender.get(sender)?.keys() ?? []) if (nonce >= next) next = nonce + 1
+    return next
+  }
+
+  add(hash: string, tx: Tx, bytes: number, now: number, status: PoolStatus = 'pending'): PoolEntry {
+    const existing = this.entries.get(hash)
+    if (existing) return existing
+    const sender = toHex(tx.from)
+    const entry: PoolEntry = { hash, tx, sender, bytes, status: 'pending', addedAt: now }
+    this.entries.set(hash, entry)
+    let nonces = this.bySender.get(sender)
+    if (!nonces) {
+      nonces = new Map()
+      this.bySender.set(sender, nonces)
+    }
+    if (!nonces.has(tx.nonce)) nonces.set(tx.nonce, hash)
+    this.bytes += bytes
+    this.counts.pending++
+    if (status !== 'pending') this.setStatus(entry, status)
+    return entry
+  }
+
+  private setStatus(entry: PoolEntry, status: PoolStatus): void {
+    this.counts[entry.status]--
+    this.counts[status]++
+    entry.status = status
+  }
+
+  markPrepared(hash: string): void {
+    const e = this.entries.get(hash)
+    if (e && e.status === 'pending') this.setStatus(e, 'prepared')
+  }
+
+  markCommitted(hash: string, cert: Certificate): PoolEntry | undefined {
+    const e = this.entries.get(hash)
+    if (!e || e.status === 'committed') return undefined
+    this.setStatus(e, 'committed')
+    e.commitCert = cert
+    e.committedSeq = ++this.committedSeq
+    this.committedOrder.set(hash, e)
+    return e
+  }
+
+  remove(hash: string): PoolEntry | undefined {
+    const e = this.entries.get(hash)
+    if (!e) return undefined
+    this.entries.delete(hash)
+    this.committedOrder.delete(hash)
+    this.counts[e.status]--
+    this.bytes -= e.bytes
+    const nonces = this.bySender.get(e.sender)
+    if (nonces?.get(e.tx.nonce) === hash) {
+      nonces.delete(e.tx.nonce)
+      // another pooled tx at the same nonce (a conflict) takes the slot
+      for (const other of this.entries.values()) {
+        if (other.sender === e.sender && other.tx.nonce === e.tx.nonce) {
+          nonces.set(e.tx.nonce, other.hash)
+          break
+        }
+      }
+      if (nonces.size === 0) this.bySender.delete(e.sender)
+    }
+    return e
+  }
+
+  /**
+   * Uncommitted txs taken before `before`: their rounds are over without a
+   * commit. Entries are kept in the order they came (addedAt never decreases),
+   * so the scan stops at the first younger one.
+   */
+  stale(before: number): PoolEntry[] {
+    const out: PoolEntry[] = []
+    for (const e of this.entries.values()) {
+      if (e.addedAt >= before) break
+      if (e.status !== 'committed') out.push(e)
+    }
+    return out
+  }
+
+  /** Committed txs in commit order, for the next block_new. */
+  committed(limit = Number.POSITIVE_INFINITY): PoolEntry[] {
+    const out: PoolEntry[] = []
+    for (const e of this.committedOrder.values()) {
+      if (out.length >= limit) break
+      out.push(e)
+    }
+    return out
+  }
+
+  sizes(): {
+    pending: number
+    prepared: number
+    committed: number
+    accounts: number
+    bytes: number
+  } {
+    return { ...this.counts, accounts: this.pendingAccountsByAddress.size, bytes: this.bytes }
+  }
+
+  // ---------------------------------------------------------------- accounts
+
+  pendingAccount(address: string): AccountRegistration | undefined {
+    return this.pendingAccountsByAddress.get(address)
+  }
+
+  pendingUsername(username: string): string | undefined {
+    return this.pendingUsernames.get(username)
+  }
+
+  addAccount(address: string, reg: AccountRegistration): boolean {
+    if (this.pendingAccountsByAddress.has(address) || this.pendingUsernames.has(reg.username))
+      return false
+    this.pendingAccountsByAddress.set(address, reg)
+    this.pendingUsernames.set(reg.username, address)
+    return true
+  }
+
+  removeAccount(address: string): AccountRegistration | undefined {
+    const reg = this.pendingAccountsByAddress.get(address)
+    if (!reg) return undefined
+    this.pendingAccountsByAddress.delete(address)
+    if (this.pendingUsernames.get(reg.username) === address)
+      this.pendingUsernames.delete(reg.username)
+    return reg
+  }
+
+  pendingAccounts(): [string, AccountRegistration][] {
+    return [...this.pendingAccountsByAddress.entries()]
+  }
+}

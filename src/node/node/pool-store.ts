@@ -1,0 +1,59 @@
+/**
+ * The pool's durable part in the store's `pool` bucket: committed txs with
+ * their certificates (key 0x01 ++ tx hash) and pending account registrations
+ * (key 0x02 ++ address), so a restart loses no tx a client was told is
+ * committed.
+ */
+import { PoolRecordCodec } from '../../core/codec/index.js'
+import type { RestoredPool } from '../../core/consensus/core.js'
+import type { PersistOp } from '../../core/consensus/types.js'
+import { fromHex, toHex } from '../../core/crypto/hash.js'
+import type { Store, WriteBatch } from '../store/index.js'
+
+const TX = 0x01
+const ACCOUNT = 0x02
+
+function key(kind: number, hex: string): Uint8Array {
+  const id = fromHex(hex)
+  const out = new Uint8Array(1 + id.length)
+  out[0] = kind
+  out.set(id, 1)
+  return out
+}
+
+export function addPoolOps(batch: WriteBatch, store: Store, ops: PersistOp[]): void {
+  for (const op of ops) {
+    switch (op.op) {
+      case 'pool-put':
+        batch.put(
+          store.pool,
+          key(TX, op.hash),
+          PoolRecordCodec.encode({ tx: op.tx, commitCert: op.commitCert }),
+        )
+        break
+      case 'pool-del':
+        batch.del(store.pool, key(TX, op.hash))
+        break
+      case 'account-pending-put':
+        batch.put(store.pool, key(ACCOUNT, op.address), PoolRecordCodec.encode({ account: op.reg }))
+        break
+      case 'account-pending-del':
+        batch.del(store.pool, key(ACCOUNT, op.address))
+        break
+    }
+  }
+}
+
+export async function loadPool(store: Store): Promise<RestoredPool> {
+  const saved: RestoredPool = { committed: [], pendingAccounts: [] }
+  for await (const [k, v] of store.pool.entries()) {
+    const record = PoolRecordCodec.decode(v)
+    const id = toHex(k.subarray(1))
+    if (k[0] === TX && record.tx && record.commitCert) {
+      saved.committed.push({ hash: id, tx: record.tx, commitCert: record.commitCert })
+    } else if (k[0] === ACCOUNT && record.account) {
+      saved.pendingAccounts.push({ address: id, reg: record.account })
+    }
+  }
+  return saved
+}
