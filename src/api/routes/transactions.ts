@@ -31,7 +31,7 @@ function parseTx(body: unknown, at: string): Tx {
   try {
     return txFromJson(body)
   } catch (err) {
-    if (err instanceof JsonFormError) throw new ApiError(400, 'MALFORMED', `${at}${err.message}`)
+    if (err instanceof JsonFormError) throw new ApiError(400, err.code, `${at}${err.message}`)
     throw err
   }
 }

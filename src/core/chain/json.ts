@@ -49,6 +49,8 @@ export class JsonFormError extends Error {
   constructor(
     readonly field: string,
     reason: string,
+    /** MALFORMED, or TOO_LARGE for a payload over its limit */
+    readonly code: 'MALFORMED' | 'TOO_LARGE' = 'MALFORMED',
   ) {
     super(`${field}: ${reason}`)
   }
@@ -130,7 +132,7 @@ export function txFromJson(v: unknown): Tx {
     data = GasGrantCodec.encode({ to: hex32(v.grant.to, 'grant.to'), amount })
   }
   if (data.length > MAX_TX_DATA_BYTES) {
-    throw new JsonFormError('data', `${data.length} bytes; at most ${MAX_TX_DATA_BYTES}`)
+    throw new JsonFormError('data', `${data.length} bytes; at most ${MAX_TX_DATA_BYTES}`, 'TOO_LARGE')
   }
   return {
     chainId: v.chainId,
