@@ -3,8 +3,11 @@
  * labels, real Ed25519 peer ids, hashes, signatures and a seeded PRNG. No
  * Math.random anywhere, so every failure replays.
  */
-import { sha256 } from '../../src/core/crypto/hash.js'
-import { type Signer, sign, signerFromPrivateKey } from '../../src/core/crypto/keys.js'
+import { type Genesis, parseGenesis, type Timeouts } from '../../src/core/chain/genesis.js'
+import { signAccount, signTx } from '../../src/core/chain/signatures.js'
+import { type AccountRegistration, type Tx, TxKind } from '../../src/core/codec/index.js'
+import { sha256, toHex } from '../../src/core/crypto/hash.js'
+import { addressOf, type Signer, sign, signerFromPrivateKey } from '../../src/core/crypto/keys.js'
 import { peerIdFromPublicKey, peerIdToString } from '../../src/core/crypto/peer-id.js'
 import { SignKind } from '../../src/core/crypto/signing.js'
 
@@ -86,4 +89,70 @@ export function concatBytes(...parts: ArrayLike<number>[]): Uint8Array<ArrayBuff
     at += p.length
   }
   return out
+}
+
+// ------------------------------------------------------------------ accounts, txs, genesis
+
+/** An account key: its signer, its address as bytes (a tx's `from`) and as hex. */
+export interface AccountIdentity {
+  signer: Signer
+  from: Uint8Array<ArrayBuffer>
+  address: string
+}
+
+/** An Ed25519 account whose key is derived from `label`. */
+export function accountIdentity(label: string): AccountIdentity {
+  const signer = ed25519Signer(`account:${label}`)
+  const from = new Uint8Array(addressOf(signer.publicKey))
+  return { signer, from, address: toHex(from) }
+}
+
+/** A tx signed by `who`: a data tx at nonce 0 with no gas unless told otherwise. */
+export function signedTx(
+  who: AccountIdentity,
+  fields: Partial<Omit<Tx, 'signature' | 'from'>> = {},
+): Tx {
+  return signTx(who.signer, {
+    chainId: CHAIN_ID,
+    kind: TxKind.DATA,
+    nonce: 0,
+    gas: 0,
+    data: utf8.encode('hello'),
+    ...fields,
+    from: who.from,
+  })
+}
+
+/** A registration of `who` under `username`, signed by the key it registers. */
+export function registrationOf(
+  who: AccountIdentity,
+  username: string,
+  chainId = CHAIN_ID,
+): AccountRegistration {
+  return signAccount(who.signer, { chainId, username, data: '' })
+}
+
+export const GENESIS_TIME = '2026-01-01T00:00:00.000Z'
+
+/** A genesis of `validatorIds` with one gas authority holding `grant`. */
+export function testGenesis(
+  validatorIds: string[],
+  authority: AccountIdentity,
+  grant: number,
+  timeouts: Partial<Timeouts> = {},
+): Genesis {
+  return parseGenesis({
+    chainId: CHAIN_ID,
+    genesisTime: GENESIS_TIME,
+    validators: validatorIds,
+    authorities: [
+      {
+        address: authority.address,
+        keyType: 'ed25519',
+        publicKey: Buffer.from(authority.signer.publicKey).toString('base64'),
+        grant,
+      },
+    ],
+    timeouts,
+  })
 }

@@ -9,7 +9,7 @@ import type { Genesis } from '../chain/genesis.js'
 import { keyTypeOf } from '../chain/signatures.js'
 import { ValidatorSet } from '../chain/validator-set.js'
 import type { AccountRegistration, Certificate, Tx } from '../codec/index.js'
-import { Phase } from '../codec/index.js'
+import { Phase, TxCodec } from '../codec/index.js'
 import type { Signer } from '../crypto/keys.js'
 import type { PeerIdString } from '../crypto/peer-id.js'
 import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempool.js'
@@ -84,7 +84,7 @@ export class Core {
   /** Put back what the store kept: committed txs and pending registrations. */
   restore(saved: RestoredPool, now: number): void {
     for (const { hash, tx, commitCert } of saved.committed) {
-      this.pool.add(hash, tx, 0, now)
+      this.pool.add(hash, tx, TxCodec.encode(tx).length, now)
       this.pool.markCommitted(hash, commitCert)
       const record = this.txLog.touch(hash, now, tx)
       this.txLog.advance(record, 'committed')
