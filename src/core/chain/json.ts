@@ -132,7 +132,11 @@ export function txFromJson(v: unknown): Tx {
     data = GasGrantCodec.encode({ to: hex32(v.grant.to, 'grant.to'), amount })
   }
   if (data.length > MAX_TX_DATA_BYTES) {
-    throw new JsonFormError('data', `${data.length} bytes; at most ${MAX_TX_DATA_BYTES}`, 'TOO_LARGE')
+    throw new JsonFormError(
+      'data',
+      `${data.length} bytes; at most ${MAX_TX_DATA_BYTES}`,
+      'TOO_LARGE',
+    )
   }
   return {
     chainId: v.chainId,

@@ -80,7 +80,13 @@ export class Mempool {
     return next
   }
 
-  add(hash: string, tx: Tx, bytes: number, now: number, status: 'pending' | 'prepared' = 'pending'): PoolEntry {
+  add(
+    hash: string,
+    tx: Tx,
+    bytes: number,
+    now: number,
+    status: 'pending' | 'prepared' = 'pending',
+  ): PoolEntry {
     const existing = this.entries.get(hash)
     if (existing) return existing
     const sender = toHex(tx.from)
