@@ -1,6 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import {
+  AccountRecordCodec,
   AccountRegistrationCodec,
   BlockCodec,
   BlockHeaderCodec,
@@ -26,18 +27,21 @@ import {
   PoolRecordCodec,
   PrePrepareCodec,
   PrepareCodec,
+  ReceiptsCodec,
   RejectReason,
   Role,
+  SignStateCodec,
   StatusCodec,
   TxCodec,
   TxKind,
+  UnclaimedRecordCodec,
   VoteBatchCodec,
   VoteBatchReplyCodec,
   VoteCodec,
   VoteResult,
   type WireCodec,
 } from '../../src/core/codec/index.js'
-import type * as M from '../../src/core/codec/messages.js'
+import * as M from '../../src/core/codec/messages.js'
 import { listRoot, sha256 } from '../../src/core/crypto/hash.js'
 import { addressOf, sign } from '../../src/core/crypto/keys.js'
 import { SignKind } from '../../src/core/crypto/signing.js'
@@ -1092,6 +1096,101 @@ const cases: Case[] = [
         `block with ${MAX_VALIDATORS_ON_WIRE + 1} commit signatures`,
         (r) => {
           ;(r.blocks[0] as M.FinalizedBlock).commitCert = bigCertificate(MAX_VALIDATORS_ON_WIRE + 1)
+        },
+      ],
+    ],
+  ),
+  wireCase(
+    'AccountRecord',
+    AccountRecordCodec,
+    {
+      username: 'alice',
+      data: 'about alice',
+      keyType: M.KeyType.ED25519,
+      publicKey: account.publicKey,
+      registeredAt: 3,
+      nextNonce: 7,
+      hasTransacted: true,
+      lastBlockIndex: 9,
+      gasUsed: 40,
+      expiredGas: 5,
+      lots: [{ blockIndex: 4, time: 1_767_225_600_000, remaining: 60 }],
+    },
+    [
+      [
+        'no username',
+        (a) => {
+          a.username = ''
+        },
+      ],
+      [
+        'no public key',
+        (a) => {
+          a.publicKey = new Uint8Array(0)
+        },
+      ],
+    ],
+  ),
+  wireCase('UnclaimedRecord', UnclaimedRecordCodec, {
+    lots: [{ blockIndex: 2, time: 5, remaining: 100 }],
+    expiredGas: 3,
+  }),
+  wireCase(
+    'Receipts',
+    ReceiptsCodec,
+    {
+      txs: [
+        {
+          hash: hashOf('tx-a'),
+          status: M.ReceiptStatus.OK,
+          reason: '',
+          draws: [{ index: 0, useGas: 4 }],
+        },
+        { hash: hashOf('tx-b'), status: M.ReceiptStatus.FAILED, reason: 'NONCE_USED', draws: [] },
+      ],
+      accounts: [{ hash: hashOf('acct'), status: M.ReceiptStatus.OK, reason: '', draws: [] }],
+    },
+    [
+      [
+        'a receipt with a short hash',
+        (r) => {
+          ;(r.txs[0] as M.Receipt).hash = short(31)
+        },
+      ],
+      [
+        'a receipt without a status',
+        (r) => {
+          ;(r.txs[0] as M.Receipt).status = M.ReceiptStatus.RECEIPT_UNSPECIFIED
+        },
+      ],
+    ],
+  ),
+  wireCase(
+    'SignState',
+    SignStateCodec,
+    {
+      height: 5,
+      round: 2,
+      electionCandidate: v1.peerId,
+      permitSubject: hashOf('block-5'),
+      commitSubject: hashOf('block-5'),
+      lockedRound: 2,
+      lockedBlock: block,
+      validRound: 2,
+      validBlock: block,
+      validCert: prepareCert,
+    },
+    [
+      [
+        'a locked round without its block',
+        (x) => {
+          x.lockedBlock = undefined
+        },
+      ],
+      [
+        'a valid block without its certificate',
+        (x) => {
+          x.validCert = undefined
         },
       ],
     ],

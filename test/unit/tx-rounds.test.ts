@@ -107,6 +107,7 @@ class Net {
     this.cores = this.ids.map(
       (id) =>
         new Core({
+          seed: 1,
           genesis,
           self: id.peerIdString,
           signer: id.signer,
@@ -929,7 +930,7 @@ describe('restore', () => {
     expect(accounts.map((a) => a.address)).toEqual([alice.address])
 
     const id = validatorIds[1]!
-    const restarted = new Core({ genesis, self: id.peerIdString, signer: id.signer })
+    const restarted = new Core({ seed: 1, genesis, self: id.peerIdString, signer: id.signer })
     restarted.restore(
       {
         committed: puts.map(({ hash, tx, commitCert }) => ({ hash, tx, commitCert })),
@@ -972,7 +973,7 @@ describe('restore', () => {
     const before = net.cores[1]!.pool.sizes()
     expect(before.bytes).toBeGreaterThan(0)
     const id = validatorIds[1]!
-    const restarted = new Core({ genesis, self: id.peerIdString, signer: id.signer })
+    const restarted = new Core({ seed: 1, genesis, self: id.peerIdString, signer: id.signer })
     restarted.restore(
       {
         committed: committedOn(net, 1).map(({ hash, tx, commitCert }) => ({

@@ -374,3 +374,50 @@ export const PoolRecordCodec = wireCodec(
     if (r.account != null) checkAccount(r.account)
   },
 )
+
+export const AccountRecordCodec = wireCodec(
+  'AccountRecord',
+  M.AccountRecord,
+  L.MAX_ACCOUNT_BYTES + 64 * 1024,
+  { lots: 4096 },
+  (a) => {
+    need(a.username.length > 0, 'username is empty')
+    need(a.publicKey.length > 0, 'publicKey is missing')
+  },
+)
+
+export const UnclaimedRecordCodec = wireCodec(
+  'UnclaimedRecord',
+  M.UnclaimedRecord,
+  64 * 1024,
+  { lots: 4096 },
+  () => {},
+)
+
+export const ReceiptsCodec = wireCodec(
+  'Receipts',
+  M.Receipts,
+  L.MAX_BLOCK_BYTES,
+  { txs: L.MAX_BLOCK_TXS, accounts: L.MAX_BLOCK_ACCOUNTS },
+  (r) => {
+    for (const x of [...r.txs, ...r.accounts]) {
+      hash(x.hash, 'receipt.hash')
+      need(x.status !== M.ReceiptStatus.RECEIPT_UNSPECIFIED, 'receipt.status is unspecified')
+    }
+  },
+)
+
+export const SignStateCodec = wireCodec(
+  'SignState',
+  M.SignState,
+  2 * L.MAX_BLOCK_BYTES + 4096,
+  { lockedBlock: blockLimits, validBlock: blockLimits, validCert: sigLimits },
+  (s) => {
+    need(
+      (s.lockedRound == null) === (s.lockedBlock == null),
+      'lockedRound and lockedBlock go together',
+    )
+    need((s.validRound == null) === (s.validBlock == null), 'validRound and validBlock go together')
+    need((s.validBlock == null) === (s.validCert == null), 'validBlock and validCert go together')
+  },
+)

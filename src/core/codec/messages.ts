@@ -5950,3 +5950,1721 @@ export namespace PoolRecord {
     return streamMessage(buf, PoolRecord.codec(), opts)
   }
 }
+
+export interface GasLotRecord {
+  blockIndex: number
+  time: number
+  remaining: number
+}
+
+export namespace GasLotRecord {
+  let _codec: Codec<GasLotRecord>
+
+  export const codec = (): Codec<GasLotRecord> => {
+    if (_codec == null) {
+      _codec = message<GasLotRecord>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.blockIndex != null && obj.blockIndex !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.blockIndex)
+        }
+
+        if ((obj.time != null && obj.time !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.time)
+        }
+
+        if ((obj.remaining != null && obj.remaining !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.remaining)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          blockIndex: 0,
+          time: 0,
+          remaining: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.blockIndex = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.time = reader.uint64Number()
+              break
+            }
+            case 3: {
+              obj.remaining = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.blockIndex`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.time`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.remaining`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GasLotRecordBlockIndexFieldEvent {
+    field: '$.blockIndex'
+    value: number
+  }
+
+  export interface GasLotRecordTimeFieldEvent {
+    field: '$.time'
+    value: number
+  }
+
+  export interface GasLotRecordRemainingFieldEvent {
+    field: '$.remaining'
+    value: number
+  }
+
+  export function encode (obj: Partial<GasLotRecord>): Uint8Array {
+    return encodeMessage(obj, GasLotRecord.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GasLotRecord>): GasLotRecord {
+    return decodeMessage(buf, GasLotRecord.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GasLotRecord>): Generator<GasLotRecordBlockIndexFieldEvent | GasLotRecordTimeFieldEvent | GasLotRecordRemainingFieldEvent> {
+    return streamMessage(buf, GasLotRecord.codec(), opts)
+  }
+}
+
+export interface AccountRecord {
+  username: string
+  data: string
+  keyType: KeyType
+  publicKey: Uint8Array
+  registeredAt: number
+  nextNonce: number
+  hasTransacted: boolean
+  lastBlockIndex: number
+  gasUsed: number
+  expiredGas: number
+  lots: GasLotRecord[]
+}
+
+export namespace AccountRecord {
+  let _codec: Codec<AccountRecord>
+
+  export const codec = (): Codec<AccountRecord> => {
+    if (_codec == null) {
+      _codec = message<AccountRecord>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.username != null && obj.username !== '')) {
+          w.uint32(10)
+          w.string(obj.username)
+        }
+
+        if ((obj.data != null && obj.data !== '')) {
+          w.uint32(18)
+          w.string(obj.data)
+        }
+
+        if (obj.keyType != null && __KeyTypeValues[obj.keyType] !== 0) {
+          w.uint32(24)
+          KeyType.codec().encode(obj.keyType, w)
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.registeredAt != null && obj.registeredAt !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.registeredAt)
+        }
+
+        if ((obj.nextNonce != null && obj.nextNonce !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.nextNonce)
+        }
+
+        if ((obj.hasTransacted != null && obj.hasTransacted !== false)) {
+          w.uint32(56)
+          w.bool(obj.hasTransacted)
+        }
+
+        if ((obj.lastBlockIndex != null && obj.lastBlockIndex !== 0)) {
+          w.uint32(64)
+          w.uint64Number(obj.lastBlockIndex)
+        }
+
+        if ((obj.gasUsed != null && obj.gasUsed !== 0)) {
+          w.uint32(72)
+          w.uint64Number(obj.gasUsed)
+        }
+
+        if ((obj.expiredGas != null && obj.expiredGas !== 0)) {
+          w.uint32(80)
+          w.uint64Number(obj.expiredGas)
+        }
+
+        if (obj.lots != null && obj.lots.length > 0) {
+          for (const value of obj.lots) {
+            w.uint32(90)
+            GasLotRecord.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          username: '',
+          data: '',
+          keyType: KeyType.ED25519,
+          publicKey: uint8ArrayAlloc(0),
+          registeredAt: 0,
+          nextNonce: 0,
+          hasTransacted: false,
+          lastBlockIndex: 0,
+          gasUsed: 0,
+          expiredGas: 0,
+          lots: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.username = reader.string()
+              break
+            }
+            case 2: {
+              obj.data = reader.string()
+              break
+            }
+            case 3: {
+              obj.keyType = KeyType.codec().decode(reader)
+              break
+            }
+            case 4: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.registeredAt = reader.uint64Number()
+              break
+            }
+            case 6: {
+              obj.nextNonce = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.hasTransacted = reader.bool()
+              break
+            }
+            case 8: {
+              obj.lastBlockIndex = reader.uint64Number()
+              break
+            }
+            case 9: {
+              obj.gasUsed = reader.uint64Number()
+              break
+            }
+            case 10: {
+              obj.expiredGas = reader.uint64Number()
+              break
+            }
+            case 11: {
+              if (opts.limits?.lots != null && obj.lots.length === opts.limits.lots) {
+                throw new MaxLengthError('Decode error - repeated field "lots" had too many elements')
+              }
+
+              obj.lots.push(GasLotRecord.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.lots$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          lots: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.username`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.data`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.keyType`,
+                value: KeyType.codec().decode(reader)
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.registeredAt`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.nextNonce`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.hasTransacted`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.lastBlockIndex`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.gasUsed`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.expiredGas`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 11: {
+              if (opts.limits?.lots != null && obj.lots === opts.limits.lots) {
+                throw new MaxLengthError('Streaming decode error - repeated field "lots" had too many elements')
+              }
+
+              for (const evt of GasLotRecord.codec().stream(reader, reader.uint32(), `${prefix}.lots[]`, {
+                limits: opts.limits?.lots$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.lots
+                }
+              }
+
+              obj.lots++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AccountRecordUsernameFieldEvent {
+    field: '$.username'
+    value: string
+  }
+
+  export interface AccountRecordDataFieldEvent {
+    field: '$.data'
+    value: string
+  }
+
+  export interface AccountRecordKeyTypeFieldEvent {
+    field: '$.keyType'
+    value: KeyType
+  }
+
+  export interface AccountRecordPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array
+  }
+
+  export interface AccountRecordRegisteredAtFieldEvent {
+    field: '$.registeredAt'
+    value: number
+  }
+
+  export interface AccountRecordNextNonceFieldEvent {
+    field: '$.nextNonce'
+    value: number
+  }
+
+  export interface AccountRecordHasTransactedFieldEvent {
+    field: '$.hasTransacted'
+    value: boolean
+  }
+
+  export interface AccountRecordLastBlockIndexFieldEvent {
+    field: '$.lastBlockIndex'
+    value: number
+  }
+
+  export interface AccountRecordGasUsedFieldEvent {
+    field: '$.gasUsed'
+    value: number
+  }
+
+  export interface AccountRecordExpiredGasFieldEvent {
+    field: '$.expiredGas'
+    value: number
+  }
+
+  export interface AccountRecordLotsBlockIndexFieldEvent {
+    field: '$.lots[].blockIndex'
+    value: number
+    index: number
+  }
+
+  export interface AccountRecordLotsTimeFieldEvent {
+    field: '$.lots[].time'
+    value: number
+    index: number
+  }
+
+  export interface AccountRecordLotsRemainingFieldEvent {
+    field: '$.lots[].remaining'
+    value: number
+    index: number
+  }
+
+  export function encode (obj: Partial<AccountRecord>): Uint8Array {
+    return encodeMessage(obj, AccountRecord.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AccountRecord>): AccountRecord {
+    return decodeMessage(buf, AccountRecord.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AccountRecord>): Generator<AccountRecordUsernameFieldEvent | AccountRecordDataFieldEvent | AccountRecordKeyTypeFieldEvent | AccountRecordPublicKeyFieldEvent | AccountRecordRegisteredAtFieldEvent | AccountRecordNextNonceFieldEvent | AccountRecordHasTransactedFieldEvent | AccountRecordLastBlockIndexFieldEvent | AccountRecordGasUsedFieldEvent | AccountRecordExpiredGasFieldEvent | AccountRecordLotsBlockIndexFieldEvent | AccountRecordLotsTimeFieldEvent | AccountRecordLotsRemainingFieldEvent> {
+    return streamMessage(buf, AccountRecord.codec(), opts)
+  }
+}
+
+export interface UnclaimedRecord {
+  lots: GasLotRecord[]
+  expiredGas: number
+}
+
+export namespace UnclaimedRecord {
+  let _codec: Codec<UnclaimedRecord>
+
+  export const codec = (): Codec<UnclaimedRecord> => {
+    if (_codec == null) {
+      _codec = message<UnclaimedRecord>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.lots != null && obj.lots.length > 0) {
+          for (const value of obj.lots) {
+            w.uint32(10)
+            GasLotRecord.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.expiredGas != null && obj.expiredGas !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.expiredGas)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          lots: [],
+          expiredGas: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.lots != null && obj.lots.length === opts.limits.lots) {
+                throw new MaxLengthError('Decode error - repeated field "lots" had too many elements')
+              }
+
+              obj.lots.push(GasLotRecord.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.lots$
+              }))
+              break
+            }
+            case 2: {
+              obj.expiredGas = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          lots: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.lots != null && obj.lots === opts.limits.lots) {
+                throw new MaxLengthError('Streaming decode error - repeated field "lots" had too many elements')
+              }
+
+              for (const evt of GasLotRecord.codec().stream(reader, reader.uint32(), `${prefix}.lots[]`, {
+                limits: opts.limits?.lots$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.lots
+                }
+              }
+
+              obj.lots++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.expiredGas`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface UnclaimedRecordLotsBlockIndexFieldEvent {
+    field: '$.lots[].blockIndex'
+    value: number
+    index: number
+  }
+
+  export interface UnclaimedRecordLotsTimeFieldEvent {
+    field: '$.lots[].time'
+    value: number
+    index: number
+  }
+
+  export interface UnclaimedRecordLotsRemainingFieldEvent {
+    field: '$.lots[].remaining'
+    value: number
+    index: number
+  }
+
+  export interface UnclaimedRecordExpiredGasFieldEvent {
+    field: '$.expiredGas'
+    value: number
+  }
+
+  export function encode (obj: Partial<UnclaimedRecord>): Uint8Array {
+    return encodeMessage(obj, UnclaimedRecord.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UnclaimedRecord>): UnclaimedRecord {
+    return decodeMessage(buf, UnclaimedRecord.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UnclaimedRecord>): Generator<UnclaimedRecordLotsBlockIndexFieldEvent | UnclaimedRecordLotsTimeFieldEvent | UnclaimedRecordLotsRemainingFieldEvent | UnclaimedRecordExpiredGasFieldEvent> {
+    return streamMessage(buf, UnclaimedRecord.codec(), opts)
+  }
+}
+
+export enum ReceiptStatus {
+  RECEIPT_UNSPECIFIED = 'RECEIPT_UNSPECIFIED',
+  OK = 'OK',
+  FAILED = 'FAILED'
+}
+
+enum __ReceiptStatusValues {
+  RECEIPT_UNSPECIFIED = 0,
+  OK = 1,
+  FAILED = 2
+}
+
+export namespace ReceiptStatus {
+  export const codec = (): Codec<ReceiptStatus> => {
+    return enumeration<ReceiptStatus>(__ReceiptStatusValues)
+  }
+}
+
+export interface GasDraw {
+  index: number
+  useGas: number
+}
+
+export namespace GasDraw {
+  let _codec: Codec<GasDraw>
+
+  export const codec = (): Codec<GasDraw> => {
+    if (_codec == null) {
+      _codec = message<GasDraw>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.index)
+        }
+
+        if ((obj.useGas != null && obj.useGas !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.useGas)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          index: 0,
+          useGas: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.index = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.useGas = reader.uint64Number()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.useGas`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GasDrawIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface GasDrawUseGasFieldEvent {
+    field: '$.useGas'
+    value: number
+  }
+
+  export function encode (obj: Partial<GasDraw>): Uint8Array {
+    return encodeMessage(obj, GasDraw.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GasDraw>): GasDraw {
+    return decodeMessage(buf, GasDraw.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GasDraw>): Generator<GasDrawIndexFieldEvent | GasDrawUseGasFieldEvent> {
+    return streamMessage(buf, GasDraw.codec(), opts)
+  }
+}
+
+export interface Receipt {
+  hash: Uint8Array
+  status: ReceiptStatus
+  reason: string
+  draws: GasDraw[]
+}
+
+export namespace Receipt {
+  let _codec: Codec<Receipt>
+
+  export const codec = (): Codec<Receipt> => {
+    if (_codec == null) {
+      _codec = message<Receipt>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.hash != null && obj.hash.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.hash)
+        }
+
+        if (obj.status != null && __ReceiptStatusValues[obj.status] !== 0) {
+          w.uint32(16)
+          ReceiptStatus.codec().encode(obj.status, w)
+        }
+
+        if ((obj.reason != null && obj.reason !== '')) {
+          w.uint32(26)
+          w.string(obj.reason)
+        }
+
+        if (obj.draws != null && obj.draws.length > 0) {
+          for (const value of obj.draws) {
+            w.uint32(34)
+            GasDraw.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          hash: uint8ArrayAlloc(0),
+          status: ReceiptStatus.RECEIPT_UNSPECIFIED,
+          reason: '',
+          draws: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.hash = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.status = ReceiptStatus.codec().decode(reader)
+              break
+            }
+            case 3: {
+              obj.reason = reader.string()
+              break
+            }
+            case 4: {
+              if (opts.limits?.draws != null && obj.draws.length === opts.limits.draws) {
+                throw new MaxLengthError('Decode error - repeated field "draws" had too many elements')
+              }
+
+              obj.draws.push(GasDraw.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.draws$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          draws: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.hash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.status`,
+                value: ReceiptStatus.codec().decode(reader)
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.reason`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.draws != null && obj.draws === opts.limits.draws) {
+                throw new MaxLengthError('Streaming decode error - repeated field "draws" had too many elements')
+              }
+
+              for (const evt of GasDraw.codec().stream(reader, reader.uint32(), `${prefix}.draws[]`, {
+                limits: opts.limits?.draws$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.draws
+                }
+              }
+
+              obj.draws++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ReceiptHashFieldEvent {
+    field: '$.hash'
+    value: Uint8Array
+  }
+
+  export interface ReceiptStatusFieldEvent {
+    field: '$.status'
+    value: ReceiptStatus
+  }
+
+  export interface ReceiptReasonFieldEvent {
+    field: '$.reason'
+    value: string
+  }
+
+  export interface ReceiptDrawsIndexFieldEvent {
+    field: '$.draws[].index'
+    value: number
+    index: number
+  }
+
+  export interface ReceiptDrawsUseGasFieldEvent {
+    field: '$.draws[].useGas'
+    value: number
+    index: number
+  }
+
+  export function encode (obj: Partial<Receipt>): Uint8Array {
+    return encodeMessage(obj, Receipt.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Receipt {
+    return decodeMessage(buf, Receipt.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptHashFieldEvent | ReceiptStatusFieldEvent | ReceiptReasonFieldEvent | ReceiptDrawsIndexFieldEvent | ReceiptDrawsUseGasFieldEvent> {
+    return streamMessage(buf, Receipt.codec(), opts)
+  }
+}
+
+export interface Receipts {
+  txs: Receipt[]
+  accounts: Receipt[]
+}
+
+export namespace Receipts {
+  let _codec: Codec<Receipts>
+
+  export const codec = (): Codec<Receipts> => {
+    if (_codec == null) {
+      _codec = message<Receipts>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.txs != null && obj.txs.length > 0) {
+          for (const value of obj.txs) {
+            w.uint32(10)
+            Receipt.codec().encode(value, w)
+          }
+        }
+
+        if (obj.accounts != null && obj.accounts.length > 0) {
+          for (const value of obj.accounts) {
+            w.uint32(18)
+            Receipt.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          txs: [],
+          accounts: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.txs != null && obj.txs.length === opts.limits.txs) {
+                throw new MaxLengthError('Decode error - repeated field "txs" had too many elements')
+              }
+
+              obj.txs.push(Receipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.txs$
+              }))
+              break
+            }
+            case 2: {
+              if (opts.limits?.accounts != null && obj.accounts.length === opts.limits.accounts) {
+                throw new MaxLengthError('Decode error - repeated field "accounts" had too many elements')
+              }
+
+              obj.accounts.push(Receipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.accounts$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          txs: 0,
+          accounts: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.txs != null && obj.txs === opts.limits.txs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "txs" had too many elements')
+              }
+
+              for (const evt of Receipt.codec().stream(reader, reader.uint32(), `${prefix}.txs[]`, {
+                limits: opts.limits?.txs$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.txs
+                }
+              }
+
+              obj.txs++
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.accounts != null && obj.accounts === opts.limits.accounts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "accounts" had too many elements')
+              }
+
+              for (const evt of Receipt.codec().stream(reader, reader.uint32(), `${prefix}.accounts[]`, {
+                limits: opts.limits?.accounts$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.accounts
+                }
+              }
+
+              obj.accounts++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ReceiptsTxsHashFieldEvent {
+    field: '$.txs[].hash'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface ReceiptsTxsStatusFieldEvent {
+    field: '$.txs[].status'
+    value: ReceiptStatus
+    index: number
+  }
+
+  export interface ReceiptsTxsReasonFieldEvent {
+    field: '$.txs[].reason'
+    value: string
+    index: number
+  }
+
+  export interface ReceiptsTxsDrawsIndexFieldEvent {
+    field: '$.txs[].draws[].index'
+    value: number
+    index: number
+  }
+
+  export interface ReceiptsTxsDrawsUseGasFieldEvent {
+    field: '$.txs[].draws[].useGas'
+    value: number
+    index: number
+  }
+
+  export interface ReceiptsAccountsHashFieldEvent {
+    field: '$.accounts[].hash'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface ReceiptsAccountsStatusFieldEvent {
+    field: '$.accounts[].status'
+    value: ReceiptStatus
+    index: number
+  }
+
+  export interface ReceiptsAccountsReasonFieldEvent {
+    field: '$.accounts[].reason'
+    value: string
+    index: number
+  }
+
+  export interface ReceiptsAccountsDrawsIndexFieldEvent {
+    field: '$.accounts[].draws[].index'
+    value: number
+    index: number
+  }
+
+  export interface ReceiptsAccountsDrawsUseGasFieldEvent {
+    field: '$.accounts[].draws[].useGas'
+    value: number
+    index: number
+  }
+
+  export function encode (obj: Partial<Receipts>): Uint8Array {
+    return encodeMessage(obj, Receipts.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipts>): Receipts {
+    return decodeMessage(buf, Receipts.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipts>): Generator<ReceiptsTxsHashFieldEvent | ReceiptsTxsStatusFieldEvent | ReceiptsTxsReasonFieldEvent | ReceiptsTxsDrawsIndexFieldEvent | ReceiptsTxsDrawsUseGasFieldEvent | ReceiptsAccountsHashFieldEvent | ReceiptsAccountsStatusFieldEvent | ReceiptsAccountsReasonFieldEvent | ReceiptsAccountsDrawsIndexFieldEvent | ReceiptsAccountsDrawsUseGasFieldEvent> {
+    return streamMessage(buf, Receipts.codec(), opts)
+  }
+}
+
+export interface SignState {
+  height: number
+  round: number
+  electionCandidate?: Uint8Array
+  permitSubject?: Uint8Array
+  commitSubject?: Uint8Array
+  lockedRound?: number
+  lockedBlock?: Block
+  validRound?: number
+  validBlock?: Block
+  validCert?: Certificate
+}
+
+export namespace SignState {
+  let _codec: Codec<SignState>
+
+  export const codec = (): Codec<SignState> => {
+    if (_codec == null) {
+      _codec = message<SignState>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.height != null && obj.height !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.height)
+        }
+
+        if ((obj.round != null && obj.round !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.round)
+        }
+
+        if (obj.electionCandidate != null) {
+          w.uint32(26)
+          w.bytes(obj.electionCandidate)
+        }
+
+        if (obj.permitSubject != null) {
+          w.uint32(34)
+          w.bytes(obj.permitSubject)
+        }
+
+        if (obj.commitSubject != null) {
+          w.uint32(42)
+          w.bytes(obj.commitSubject)
+        }
+
+        if (obj.lockedRound != null) {
+          w.uint32(48)
+          w.uint32(obj.lockedRound)
+        }
+
+        if (obj.lockedBlock != null) {
+          w.uint32(58)
+          Block.codec().encode(obj.lockedBlock, w)
+        }
+
+        if (obj.validRound != null) {
+          w.uint32(64)
+          w.uint32(obj.validRound)
+        }
+
+        if (obj.validBlock != null) {
+          w.uint32(74)
+          Block.codec().encode(obj.validBlock, w)
+        }
+
+        if (obj.validCert != null) {
+          w.uint32(82)
+          Certificate.codec().encode(obj.validCert, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          height: 0,
+          round: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.height = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.round = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.electionCandidate = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.permitSubject = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.commitSubject = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.lockedRound = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.lockedBlock = Block.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.lockedBlock
+              })
+              break
+            }
+            case 8: {
+              obj.validRound = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.validBlock = Block.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.validBlock
+              })
+              break
+            }
+            case 10: {
+              obj.validCert = Certificate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.validCert
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.height`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.round`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.electionCandidate`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.permitSubject`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.commitSubject`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.lockedRound`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 7: {
+              yield * Block.codec().stream(reader, reader.uint32(), `${prefix}.lockedBlock`, {
+                limits: opts.limits?.lockedBlock
+              })
+
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.validRound`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield * Block.codec().stream(reader, reader.uint32(), `${prefix}.validBlock`, {
+                limits: opts.limits?.validBlock
+              })
+
+              break
+            }
+            case 10: {
+              yield * Certificate.codec().stream(reader, reader.uint32(), `${prefix}.validCert`, {
+                limits: opts.limits?.validCert
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SignStateHeightFieldEvent {
+    field: '$.height'
+    value: number
+  }
+
+  export interface SignStateRoundFieldEvent {
+    field: '$.round'
+    value: number
+  }
+
+  export interface SignStateElectionCandidateFieldEvent {
+    field: '$.electionCandidate'
+    value: Uint8Array
+  }
+
+  export interface SignStatePermitSubjectFieldEvent {
+    field: '$.permitSubject'
+    value: Uint8Array
+  }
+
+  export interface SignStateCommitSubjectFieldEvent {
+    field: '$.commitSubject'
+    value: Uint8Array
+  }
+
+  export interface SignStateLockedRoundFieldEvent {
+    field: '$.lockedRound'
+    value: number
+  }
+
+  export interface SignStateLockedBlockHeaderChainIdFieldEvent {
+    field: '$.lockedBlock.header.chainId'
+    value: string
+  }
+
+  export interface SignStateLockedBlockHeaderHeightFieldEvent {
+    field: '$.lockedBlock.header.height'
+    value: number
+  }
+
+  export interface SignStateLockedBlockHeaderRoundFieldEvent {
+    field: '$.lockedBlock.header.round'
+    value: number
+  }
+
+  export interface SignStateLockedBlockHeaderParentHashFieldEvent {
+    field: '$.lockedBlock.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface SignStateLockedBlockHeaderProposerFieldEvent {
+    field: '$.lockedBlock.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface SignStateLockedBlockHeaderTimeFieldEvent {
+    field: '$.lockedBlock.header.time'
+    value: number
+  }
+
+  export interface SignStateLockedBlockHeaderTxRootFieldEvent {
+    field: '$.lockedBlock.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateLockedBlockHeaderAccountsRootFieldEvent {
+    field: '$.lockedBlock.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateLockedBlockHeaderStateRootFieldEvent {
+    field: '$.lockedBlock.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateLockedBlockTxsChainIdFieldEvent {
+    field: '$.lockedBlock.txs[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface SignStateLockedBlockTxsKindFieldEvent {
+    field: '$.lockedBlock.txs[].kind'
+    value: TxKind
+    index: number
+  }
+
+  export interface SignStateLockedBlockTxsFromFieldEvent {
+    field: '$.lockedBlock.txs[].from'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateLockedBlockTxsNonceFieldEvent {
+    field: '$.lockedBlock.txs[].nonce'
+    value: number
+    index: number
+  }
+
+  export interface SignStateLockedBlockTxsGasFieldEvent {
+    field: '$.lockedBlock.txs[].gas'
+    value: number
+    index: number
+  }
+
+  export interface SignStateLockedBlockTxsDataFieldEvent {
+    field: '$.lockedBlock.txs[].data'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateLockedBlockTxsSignatureFieldEvent {
+    field: '$.lockedBlock.txs[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateLockedBlockAccountsChainIdFieldEvent {
+    field: '$.lockedBlock.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface SignStateLockedBlockAccountsUsernameFieldEvent {
+    field: '$.lockedBlock.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface SignStateLockedBlockAccountsDataFieldEvent {
+    field: '$.lockedBlock.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface SignStateLockedBlockAccountsKeyTypeFieldEvent {
+    field: '$.lockedBlock.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface SignStateLockedBlockAccountsPublicKeyFieldEvent {
+    field: '$.lockedBlock.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateLockedBlockAccountsSignatureFieldEvent {
+    field: '$.lockedBlock.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidRoundFieldEvent {
+    field: '$.validRound'
+    value: number
+  }
+
+  export interface SignStateValidBlockHeaderChainIdFieldEvent {
+    field: '$.validBlock.header.chainId'
+    value: string
+  }
+
+  export interface SignStateValidBlockHeaderHeightFieldEvent {
+    field: '$.validBlock.header.height'
+    value: number
+  }
+
+  export interface SignStateValidBlockHeaderRoundFieldEvent {
+    field: '$.validBlock.header.round'
+    value: number
+  }
+
+  export interface SignStateValidBlockHeaderParentHashFieldEvent {
+    field: '$.validBlock.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidBlockHeaderProposerFieldEvent {
+    field: '$.validBlock.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidBlockHeaderTimeFieldEvent {
+    field: '$.validBlock.header.time'
+    value: number
+  }
+
+  export interface SignStateValidBlockHeaderTxRootFieldEvent {
+    field: '$.validBlock.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidBlockHeaderAccountsRootFieldEvent {
+    field: '$.validBlock.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidBlockHeaderStateRootFieldEvent {
+    field: '$.validBlock.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidBlockTxsChainIdFieldEvent {
+    field: '$.validBlock.txs[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidBlockTxsKindFieldEvent {
+    field: '$.validBlock.txs[].kind'
+    value: TxKind
+    index: number
+  }
+
+  export interface SignStateValidBlockTxsFromFieldEvent {
+    field: '$.validBlock.txs[].from'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidBlockTxsNonceFieldEvent {
+    field: '$.validBlock.txs[].nonce'
+    value: number
+    index: number
+  }
+
+  export interface SignStateValidBlockTxsGasFieldEvent {
+    field: '$.validBlock.txs[].gas'
+    value: number
+    index: number
+  }
+
+  export interface SignStateValidBlockTxsDataFieldEvent {
+    field: '$.validBlock.txs[].data'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidBlockTxsSignatureFieldEvent {
+    field: '$.validBlock.txs[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidBlockAccountsChainIdFieldEvent {
+    field: '$.validBlock.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidBlockAccountsUsernameFieldEvent {
+    field: '$.validBlock.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidBlockAccountsDataFieldEvent {
+    field: '$.validBlock.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidBlockAccountsKeyTypeFieldEvent {
+    field: '$.validBlock.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface SignStateValidBlockAccountsPublicKeyFieldEvent {
+    field: '$.validBlock.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidBlockAccountsSignatureFieldEvent {
+    field: '$.validBlock.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidCertPhaseFieldEvent {
+    field: '$.validCert.phase'
+    value: Phase
+  }
+
+  export interface SignStateValidCertSubjectFieldEvent {
+    field: '$.validCert.subject'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidCertHeightFieldEvent {
+    field: '$.validCert.height'
+    value: number
+  }
+
+  export interface SignStateValidCertRoundFieldEvent {
+    field: '$.validCert.round'
+    value: number
+  }
+
+  export interface SignStateValidCertSignaturesVoterFieldEvent {
+    field: '$.validCert.signatures[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidCertSignaturesSignatureFieldEvent {
+    field: '$.validCert.signatures[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export function encode (obj: Partial<SignState>): Uint8Array {
+    return encodeMessage(obj, SignState.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): SignState {
+    return decodeMessage(buf, SignState.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): Generator<SignStateHeightFieldEvent | SignStateRoundFieldEvent | SignStateElectionCandidateFieldEvent | SignStatePermitSubjectFieldEvent | SignStateCommitSubjectFieldEvent | SignStateLockedRoundFieldEvent | SignStateLockedBlockHeaderChainIdFieldEvent | SignStateLockedBlockHeaderHeightFieldEvent | SignStateLockedBlockHeaderRoundFieldEvent | SignStateLockedBlockHeaderParentHashFieldEvent | SignStateLockedBlockHeaderProposerFieldEvent | SignStateLockedBlockHeaderTimeFieldEvent | SignStateLockedBlockHeaderTxRootFieldEvent | SignStateLockedBlockHeaderAccountsRootFieldEvent | SignStateLockedBlockHeaderStateRootFieldEvent | SignStateLockedBlockTxsChainIdFieldEvent | SignStateLockedBlockTxsKindFieldEvent | SignStateLockedBlockTxsFromFieldEvent | SignStateLockedBlockTxsNonceFieldEvent | SignStateLockedBlockTxsGasFieldEvent | SignStateLockedBlockTxsDataFieldEvent | SignStateLockedBlockTxsSignatureFieldEvent | SignStateLockedBlockAccountsChainIdFieldEvent | SignStateLockedBlockAccountsUsernameFieldEvent | SignStateLockedBlockAccountsDataFieldEvent | SignStateLockedBlockAccountsKeyTypeFieldEvent | SignStateLockedBlockAccountsPublicKeyFieldEvent | SignStateLockedBlockAccountsSignatureFieldEvent | SignStateValidRoundFieldEvent | SignStateValidBlockHeaderChainIdFieldEvent | SignStateValidBlockHeaderHeightFieldEvent | SignStateValidBlockHeaderRoundFieldEvent | SignStateValidBlockHeaderParentHashFieldEvent | SignStateValidBlockHeaderProposerFieldEvent | SignStateValidBlockHeaderTimeFieldEvent | SignStateValidBlockHeaderTxRootFieldEvent | SignStateValidBlockHeaderAccountsRootFieldEvent | SignStateValidBlockHeaderStateRootFieldEvent | SignStateValidBlockTxsChainIdFieldEvent | SignStateValidBlockTxsKindFieldEvent | SignStateValidBlockTxsFromFieldEvent | SignStateValidBlockTxsNonceFieldEvent | SignStateValidBlockTxsGasFieldEvent | SignStateValidBlockTxsDataFieldEvent | SignStateValidBlockTxsSignatureFieldEvent | SignStateValidBlockAccountsChainIdFieldEvent | SignStateValidBlockAccountsUsernameFieldEvent | SignStateValidBlockAccountsDataFieldEvent | SignStateValidBlockAccountsKeyTypeFieldEvent | SignStateValidBlockAccountsPublicKeyFieldEvent | SignStateValidBlockAccountsSignatureFieldEvent | SignStateValidCertPhaseFieldEvent | SignStateValidCertSubjectFieldEvent | SignStateValidCertHeightFieldEvent | SignStateValidCertRoundFieldEvent | SignStateValidCertSignaturesVoterFieldEvent | SignStateValidCertSignaturesSignatureFieldEvent> {
+    return streamMessage(buf, SignState.codec(), opts)
+  }
+}

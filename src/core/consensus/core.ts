@@ -5,16 +5,19 @@
  * the writes. Deterministic: no clock, no randomness, no I/O.
  */
 
-import type { Genesis } from '../chain/genesis.js'
+import { type Genesis, genesisHash } from '../chain/genesis.js'
 import { keyTypeOf } from '../chain/signatures.js'
 import { ValidatorSet } from '../chain/validator-set.js'
-import type { AccountRegistration, Certificate, Tx } from '../codec/index.js'
+import type { AccountRegistration, Certificate, SignState, Tx } from '../codec/index.js'
 import { Phase, TxCodec } from '../codec/index.js'
 import type { Signer } from '../crypto/keys.js'
 import type { PeerIdString } from '../crypto/peer-id.js'
 import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempool.js'
-import { LedgerState } from '../state/ledger.js'
+import { genesisStateRoot } from '../state/execute.js'
+import { type AccountState, LedgerState, type Unclaimed } from '../state/ledger.js'
 import { AccountRegistry } from './accounts.js'
+import { BlockRounds, type Head } from './block-rounds.js'
+import { SeededRandom } from './random.js'
 import { TxLog, type TxRecord } from './tx-log.js'
 import { TxRounds } from './tx-rounds.js'
 import type { CoreAction, CoreEvent } from './types.js'
@@ -24,13 +27,25 @@ export interface CoreInit {
   genesis: Genesis
   self: PeerIdString
   signer: Signer
+  /** seeds the election timers' jitter (the core's only randomness) */
+  seed: number
   poolLimits?: PoolLimits
+  /** test-only: plant a consensus bug to prove the simulation catches it */
+  unsafe?: { quorum?: number; ignoreLock?: boolean }
 }
 
 /** What a restarted node finds in its store. */
 export interface RestoredPool {
   committed: { hash: string; tx: Tx; commitCert: Certificate }[]
   pendingAccounts: { address: string; reg: AccountRegistration }[]
+}
+
+/** The chain a restarted node finds in its store. */
+export interface RestoredChain {
+  head: { height: number; hash: Uint8Array; time: number; stateRoot: Uint8Array }
+  accounts: AccountState[]
+  unclaimed: [string, Unclaimed][]
+  signState: SignState | null
 }
 
 export interface AccountView {
@@ -54,11 +69,14 @@ export class Core {
   readonly txLog = new TxLog()
   readonly txRounds: TxRounds
   readonly accounts: AccountRegistry
+  readonly blocks: BlockRounds
+  readonly genesisHash: Uint8Array
   ledger: LedgerState
   private out: CoreAction[] = []
 
   constructor(init: CoreInit) {
     this.chainId = init.genesis.chainId
+    this.genesisHash = genesisHash(init.genesis)
     this.validators = new ValidatorSet(init.genesis.validators)
     this.self = init.self
     this.isValidator = this.validators.has(init.self)
@@ -79,6 +97,38 @@ export class Core {
       this.out,
     )
     this.accounts = new AccountRegistry(this.chainId, ledger, this.pool, this.out)
+    this.blocks = new BlockRounds(
+      {
+        chainId: this.chainId,
+        validators: this.validators,
+        self: init.self,
+        signer: init.signer,
+        timeouts: init.genesis.timeouts,
+        genesis: init.genesis,
+        unsafe: init.unsafe,
+      },
+      ledger,
+      this.pool,
+      this.txLog,
+      new SeededRandom(init.seed),
+      this.out,
+      BlockRounds.genesisHead(init.genesis, this.genesisHash, genesisStateRoot(this.genesisHash)),
+    )
+  }
+
+  get head(): Head {
+    return this.blocks.head
+  }
+
+  /** Put back the chain the store kept: head, ledger, and this validator's sign state and lock. */
+  restoreChain(saved: RestoredChain, now: number): void {
+    if (saved.head.height > 0) {
+      for (const a of saved.accounts) this.ledger.put(a)
+      for (const [address, u] of saved.unclaimed) this.ledger.unclaimed.set(address, u)
+      this.blocks.head = { ...saved.head, finalAt: now }
+      this.blocks.resetHeight()
+    }
+    if (saved.signState) this.blocks.restoreSignState(saved.signState, now)
   }
 
   /** Put back what the store kept: committed txs and pending registrations. */
@@ -92,10 +142,31 @@ export class Core {
     for (const { address, reg } of saved.pendingAccounts) this.pool.addAccount(address, reg)
   }
 
+  /** Start the block rounds if there is work (call once after restoring). */
+  start(now: number): CoreAction[] {
+    this.blocks.maybeActivate(now)
+    return this.out.splice(0)
+  }
+
   step(event: CoreEvent): CoreAction[] {
     switch (event.type) {
       case 'tick':
         this.txRounds.tick(event.now)
+        break
+      case 'timer':
+        this.blocks.onTimer(event.key, event.now)
+        break
+      case 'election':
+        this.blocks.onElection(event.msg, event.from, event.now)
+        break
+      case 'block-sync':
+        this.blocks.onBlockSync(event.msg, event.from, event.now)
+        break
+      case 'block-fetched':
+        this.blocks.onFetched(event.block, event.from, event.now)
+        break
+      case 'peer-height':
+        this.blocks.peerHeight(event.height, event.from)
         break
       case 'client-tx':
         this.txRounds.submit(event.requestId, event.tx, event.now)
@@ -121,6 +192,8 @@ export class Core {
       case 'vote':
         if (event.vote.phase === Phase.PRE_PREPARE || event.vote.phase === Phase.PREPARE) {
           this.txRounds.onVote(event.vote, event.now)
+        } else {
+          this.blocks.onVote(event.vote, event.now)
         }
         break
       case 'account':
@@ -130,6 +203,7 @@ export class Core {
         this.txRounds.onTxFetched(event.tx, event.now)
         break
     }
+    if (event.type !== 'tick' || this.blocks.height > 0) this.blocks.maybeActivate(event.now)
     return this.out.splice(0)
   }
 

@@ -21,6 +21,8 @@ export interface TxRecord {
   reason: Reason | null
   target: PeerIdString | null
   votes: { prePrepare: VoteView[]; prepare: VoteView[] }
+  /** where it stands in the chain, once final */
+  block: { height: number; index: number } | null
   updatedAt: number
 }
 
@@ -52,6 +54,7 @@ export class TxLog {
         reason: null,
         target: null,
         votes: { prePrepare: [], prepare: [] },
+        block: null,
         updatedAt: now,
       }
       this.records.set(hash, r)

@@ -9,12 +9,16 @@ import type {
   Certificate,
   Commit,
   ElectionMessage,
+  FinalizedBlock,
   PrePrepare,
   Prepare,
+  Receipts,
+  SignState,
   Tx,
   Vote,
 } from '../codec/index.js'
 import type { PeerIdString } from '../crypto/peer-id.js'
+import type { AccountState, Unclaimed } from '../state/ledger.js'
 import type { Reason } from './reasons.js'
 
 export type TxStatus = 'pending' | 'prepared' | 'committed' | 'final' | 'failed'
@@ -33,6 +37,14 @@ export type CoreEvent =
   | { type: 'account'; now: number; reg: AccountRegistration; from: PeerIdString }
   /** a tx body the core asked for (fetch-tx) arrived */
   | { type: 'tx-fetched'; now: number; tx: Tx; from: PeerIdString }
+  /** a timer the core set (set-timer) fired */
+  | { type: 'timer'; now: number; key: string }
+  | { type: 'election'; now: number; msg: ElectionMessage; from: PeerIdString }
+  | { type: 'block-sync'; now: number; msg: BlockSyncMessage; from: PeerIdString }
+  /** a peer says its chain is this high */
+  | { type: 'peer-height'; now: number; height: number; from: PeerIdString }
+  /** a final block from history (fetch-block, sync-needed), in height order */
+  | { type: 'block-fetched'; now: number; block: FinalizedBlock; from: PeerIdString }
 
 export type Publish =
   | { type: 'publish'; topic: 'tx'; message: PrePrepare }
@@ -46,7 +58,24 @@ export type ClientResult =
   | { ok: true; hash?: string; address?: string; status: string }
   | { ok: false; code: string; message: string; httpStatus: number }
 
+/** What a final block changes on disk, in one batch. */
+export interface BlockFinalOp {
+  op: 'block-final'
+  height: number
+  hash: string
+  finalized: FinalizedBlock
+  receipts: Receipts
+  accounts: AccountState[]
+  unclaimed: [string, Unclaimed][]
+  stateRoot: Uint8Array
+  /** committed txs the block included (or made useless): out of the pool */
+  poolDeletes: string[]
+  accountDeletes: string[]
+}
+
 export type PersistOp =
+  | BlockFinalOp
+  | { op: 'sign-state'; state: SignState }
   | { op: 'pool-put'; hash: string; tx: Tx; commitCert: Certificate }
   | { op: 'pool-del'; hash: string }
   | { op: 'account-pending-put'; address: string; reg: AccountRegistration }
@@ -64,3 +93,23 @@ export type CoreAction =
   | { type: 'fetch-tx'; hash: string; hint: PeerIdString | null }
   /** write these before carrying out the actions that follow them */
   | { type: 'persist'; ops: PersistOp[] }
+  /** fire a 'timer' event with this key at `at` (ms) */
+  | { type: 'set-timer'; key: string; at: number }
+  /** the block of a Final we saw is missing: get it from history */
+  | { type: 'fetch-block'; height: number; hash: string; hint: PeerIdString | null }
+  /** the chain is ahead of us (a Final or a peer says so): catch up to `height` */
+  | { type: 'sync-needed'; height: number; hint: PeerIdString | null }
+  /** a block became final here */
+  | {
+      type: 'block-final'
+      height: number
+      hash: string
+      round: number
+      txs: number
+      accounts: number
+      failed: number
+    }
+  /** the round changed, or its leader became known */
+  | { type: 'round'; height: number; round: number; leader: PeerIdString | null }
+  /** something that must never happen did (a final block that does not execute to its root) */
+  | { type: 'fault'; message: string }

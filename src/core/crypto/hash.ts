@@ -40,3 +40,10 @@ export function listRoot(hashes: Hash[]): Hash {
   new DataView(count.buffer).setUint32(0, hashes.length)
   return sha256(count, ...hashes)
 }
+
+/** Lexicographic order of byte strings. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
+}

@@ -31,7 +31,15 @@ export interface AccountState {
   /** the last block that touched it */
   lastBlockIndex: number
   gasUsed: number
+  /** credit that expired unspent (conservation: grants = balances + used + expired) */
+  expiredGas: number
   lots: GasLot[]
+}
+
+/** Gas granted to an address before it has an account: claimed when it registers. */
+export interface Unclaimed {
+  lots: GasLot[]
+  expiredGas: number
 }
 
 /** Gas credited to an address that has no account yet: it waits there until one registers. */
@@ -59,7 +67,7 @@ export class LedgerState implements Ledger {
   readonly accounts = new Map<string, AccountState>()
   readonly usernames = new Map<string, string>()
   /** gas granted to addresses without an account, by address */
-  readonly unclaimed = new Map<string, GasLot[]>()
+  readonly unclaimed = new Map<string, Unclaimed>()
 
   constructor(
     readonly gasWindowMs: number,
@@ -85,6 +93,7 @@ export class LedgerState implements Ledger {
         hasTransacted: false,
         lastBlockIndex: 0,
         gasUsed: 0,
+        expiredGas: 0,
         lots: a.grant > 0 ? [{ blockIndex: 0, time, remaining: a.grant }] : [],
       })
     })
@@ -105,7 +114,7 @@ export class LedgerState implements Ledger {
   }
 
   balance(address: string, now: number): number {
-    const lots = this.accounts.get(address)?.lots ?? this.unclaimed.get(address) ?? []
+    const lots = this.accounts.get(address)?.lots ?? this.unclaimed.get(address)?.lots ?? []
     return liveBalance(lots, now, this.gasWindowMs)
   }
 }

@@ -4,6 +4,7 @@
  * running. Consensus (later) plugs in through the event bus: accepted gossip
  * and votes go out as events; actions come back as publish/send calls.
  */
+import { randomInt } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { type Genesis, genesisHash } from '../../core/chain/genesis.js'
@@ -12,6 +13,7 @@ import { txHash } from '../../core/chain/tx.js'
 import type { ValidatorSet } from '../../core/chain/validator-set.js'
 import type { AccountRegistration, Tx } from '../../core/codec/index.js'
 import {
+  type FinalizedBlock,
   FinalizedBlockCodec,
   type HistoryRequest,
   type HistoryResponse,
@@ -37,8 +39,9 @@ import { Reputation } from '../p2p/reputation.js'
 import { ReqResp } from '../p2p/reqresp.js'
 import type { TopicName } from '../p2p/topics.js'
 import { Store } from '../store/index.js'
+import { CatchUp } from '../sync/catch-up.js'
+import { addChainOps, loadChain } from './chain-store.js'
 import { CoreDriver } from './driver.js'
-import { type ChainHead, readHead } from './head.js'
 import { type GossipEvent, ingressHandlers } from './ingress.js'
 import { addPoolOps, loadPool } from './pool-store.js'
 import { type VoteOutcome, VoteSender } from './vote-sender.js'
@@ -58,6 +61,8 @@ export interface NodeEvents {
   'peer:join': [peerId: string, status: PeerChainStatus]
   'peer:leave': [peerId: string]
   'tx-status': [hash: string, status: TxStatus, reason: Reason | null]
+  /** a block became final: height, hash (hex) */
+  block: [height: number, hash: string]
   /** the node cannot go on (its store failed) */
   fatal: [err: Error]
 }
@@ -73,7 +78,7 @@ export interface NodeStatus {
   leader: string | null
   mempool: { pending: number; committed: number; accounts: number }
   peers: number
-  syncing: null
+  syncing: { from: number; to: number } | null
   listen: string[]
 }
 
@@ -100,14 +105,14 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   readonly core: Core
   readonly driver: CoreDriver
   private readonly votes: VoteSender
-  private head: ChainHead
+  readonly catchUp: CatchUp
+  private readonly timers = new Map<string, NodeJS.Timeout>()
   private started = false
 
   private constructor(
     init: ChainNodeInit,
     readonly libp2p: NodeLibp2p,
     readonly store: Store,
-    head: ChainHead | null,
     private readonly log: Logger,
   ) {
     super()
@@ -117,6 +122,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       genesis: init.genesis,
       self: init.identity.peerId,
       signer: init.identity.signer,
+      seed: randomInt(2 ** 31),
     })
     this.validators = this.core.validators
     this.peerId = init.identity.peerId
@@ -127,6 +133,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         persist: async (ops) => {
           const batch = store.batch()
           addPoolOps(batch, store, ops)
+          addChainOps(batch, store, ops)
           await batch.write()
         },
         execute: (action) => this.execute(action),
@@ -137,7 +144,6 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       },
       log.child('core'),
     )
-    this.head = head ?? { height: 0, hash: this.genesisHash }
     this.reqresp = new ReqResp(libp2p, this.reputation, log.child('reqresp'))
     this.gossip = new GossipNetwork(
       libp2p.pubsub,
@@ -157,8 +163,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       localStatus: () => ({
         chainId: this.chainId,
         genesisHash: this.genesisHash,
-        height: this.head.height,
-        headHash: this.head.hash,
+        height: this.core.head.height,
+        headHash: this.core.head.hash,
         role: this.role === 'validator' ? Role.VALIDATOR : Role.OBSERVER,
       }),
       bootstrap: init.bootstrap,
@@ -166,6 +172,21 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     this.votes = new VoteSender((target, batch) =>
       this.reqresp.request(target, VOTE_PROTOCOL, batch),
     )
+    this.catchUp = new CatchUp({
+      reqresp: this.reqresp,
+      reputation: this.reputation,
+      log: log.child('sync'),
+      height: () => this.core.head.height,
+      peers: () =>
+        this.peers
+          .chainPeers()
+          .map((peerId) => ({ peerId, height: this.peers.peerStatus(peerId)?.height ?? 0 })),
+      apply: (blocks, from) => this.applyFetched(blocks, from),
+    })
+    this.peers.on('peer:status', (id, s) => {
+      if (s.height > this.core.head.height)
+        this.driver.push({ type: 'peer-height', now: Date.now(), height: s.height, from: id })
+    })
     this.peers.on('peer:join', (id, s) => this.emit('peer:join', id, s))
     this.peers.on('peer:leave', (id) => this.emit('peer:leave', id))
   }
@@ -175,7 +196,6 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     const log = init.log
     const store = await Store.open(join(init.home, 'data'))
     try {
-      const head = await readHead(store)
       // the gater needs the node (refusals) and the node needs libp2p: bind late
       let node: ChainNode | null = null
       const libp2p = await createNodeLibp2p({
@@ -186,7 +206,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         connectionGater: PeerManager.gater((id) => node?.peers.isRefused(id) ?? false),
         appScore: (id) => node?.reputation.score(id) ?? 0,
       })
-      node = new ChainNode(init, libp2p, store, head, log)
+      node = new ChainNode(init, libp2p, store, log)
+      const chain = await loadChain(store)
+      if (chain) node.core.restoreChain(chain, Date.now())
       node.core.restore(await loadPool(store), Date.now())
       return node
     } catch (err) {
@@ -212,12 +234,13 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     await this.reqresp.handle(HISTORY_PROTOCOL, (req) => this.onHistory(req))
     await this.peers.start()
     this.driver.start()
+    this.driver.push({ type: 'tick', now: Date.now() })
     this.started = true
     this.log.info('node started', {
       peerId: this.peerId,
       role: this.role,
       chainId: this.chainId,
-      height: this.head.height,
+      height: this.core.head.height,
       listen: this.multiaddrs().join(','),
     })
   }
@@ -226,6 +249,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     if (this.started) {
       this.started = false
       this.driver.stop()
+      this.catchUp.stop()
+      for (const t of this.timers.values()) clearTimeout(t)
+      this.timers.clear()
       this.peers.stop()
       this.gossip.stop()
       await this.libp2p.stop()
@@ -244,10 +270,10 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       genesisHash: toHex(this.genesisHash),
       peerId: this.peerId,
       role: this.role,
-      height: this.head.height,
-      headHash: toHex(this.head.hash),
-      round: null,
-      leader: null,
+      height: this.core.head.height,
+      headHash: toHex(this.core.head.hash),
+      round: this.core.blocks.active ? this.core.blocks.round : null,
+      leader: this.core.blocks.active ? this.core.blocks.leader() : null,
       mempool: (() => {
         const sizes = this.core.pool.sizes()
         return {
@@ -257,7 +283,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         }
       })(),
       peers: this.peers.chainPeers().length,
-      syncing: null,
+      syncing: this.catchUp.syncing,
       listen: this.multiaddrs(),
     }
   }
@@ -342,8 +368,11 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       case 'accounts':
         this.driver.push({ type: 'account', now, reg: event.message, from: event.from })
         break
-      default:
-        // block-sync and election: the block rounds (next)
+      case 'election':
+        this.driver.push({ type: 'election', now, msg: event.message, from: event.from })
+        break
+      case 'block-sync':
+        this.driver.push({ type: 'block-sync', now, msg: event.message, from: event.from })
         break
     }
   }
@@ -377,7 +406,64 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       case 'fetch-tx':
         void this.fetchTx(action.hash, action.hint)
         break
+      case 'set-timer': {
+        const delay = Math.max(0, action.at - Date.now())
+        clearTimeout(this.timers.get(action.key))
+        const timer = setTimeout(() => {
+          this.timers.delete(action.key)
+          this.driver.push({ type: 'timer', now: Date.now(), key: action.key })
+        }, delay)
+        this.timers.set(action.key, timer)
+        break
+      }
+      case 'fetch-block':
+        this.catchUp.request(action.height, action.hint)
+        break
+      case 'sync-needed':
+        this.catchUp.request(action.height, action.hint)
+        break
+      case 'block-final':
+        this.log.info('block final', {
+          height: action.height,
+          hash: action.hash.slice(0, 16),
+          round: action.round,
+          txs: action.txs,
+          failed: action.failed || undefined,
+          accounts: action.accounts || undefined,
+        })
+        this.emit('block', action.height, action.hash)
+        break
+      case 'round':
+        this.log.debug('round', {
+          height: action.height,
+          round: action.round,
+          leader: action.leader ? shortPeerId(action.leader) : undefined,
+        })
+        break
+      case 'fault':
+        this.log.error('consensus fault', { message: action.message })
+        break
     }
+  }
+
+  /** Blocks from history, to the core in height order; resolves when they are applied (or not). */
+  private applyFetched(blocks: FinalizedBlock[], from: string): Promise<void> {
+    const last = blocks[blocks.length - 1]!.block!.header!.height
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.off('block', onBlock)
+        resolve()
+      }
+      const onBlock = (height: number): void => {
+        if (height >= last) done()
+      }
+      // blocks that do not append leave the head where it is: give up on them after a while
+      const timer = setTimeout(done, 10_000)
+      this.on('block', onBlock)
+      for (const block of blocks)
+        this.driver.push({ type: 'block-fetched', now: Date.now(), block, from })
+    })
   }
 
   /** Ask the hinted peer, then the others, for a tx body; the first good answer goes to the core. */
@@ -461,7 +547,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     }
     const blocks: HistoryResponse['blocks'] = []
     let bytes = 0
-    const to = Math.min(req.toHeight, this.head.height)
+    const to = Math.min(req.toHeight, this.core.head.height)
     for await (const [, value] of this.store.blocks.entries({ gte: req.fromHeight, lte: to })) {
       bytes += value.length
       if (bytes > MAX_HISTORY_RESPONSE_BYTES / 2 && blocks.length > 0) break

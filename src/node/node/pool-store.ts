@@ -13,6 +13,9 @@ import type { Store, WriteBatch } from '../store/index.js'
 const TX = 0x01
 const ACCOUNT = 0x02
 
+export const poolTxKey = (hash: string): Uint8Array => key(TX, hash)
+export const poolAccountKey = (address: string): Uint8Array => key(ACCOUNT, address)
+
 function key(kind: number, hex: string): Uint8Array {
   const id = fromHex(hex)
   const out = new Uint8Array(1 + id.length)

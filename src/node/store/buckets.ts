@@ -13,4 +13,5 @@ export enum Bucket {
   accounts = 4,
   state = 5,
   pool = 6,
+  receipts = 7,
 }

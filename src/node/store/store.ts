@@ -16,7 +16,7 @@ import { WriteBatch } from './write-batch.js'
 const HASH_BYTES = 32
 
 export class Store {
-  /** Small named records: 'head', 'lock'. */
+  /** Small named records: 'head', 'sign-state'. */
   readonly meta: Repository<string, Uint8Array>
   /** Height -> encoded FinalizedBlock (the caller encodes; the store knows no codec). */
   readonly blocks: Repository<number, Uint8Array>
@@ -27,6 +27,8 @@ export class Store {
   readonly accounts: Repository<Uint8Array, Uint8Array>
   readonly state: Repository<Uint8Array, Uint8Array>
   readonly pool: Repository<Uint8Array, Uint8Array>
+  /** Height -> encoded Receipts of that block. */
+  readonly receipts: Repository<number, Uint8Array>
 
   private constructor(private readonly db: Database) {
     const hash = fixedBytesCodec(HASH_BYTES)
@@ -37,6 +39,7 @@ export class Store {
     this.accounts = new Repository(db, Bucket.accounts, bytesCodec, bytesCodec)
     this.state = new Repository(db, Bucket.state, bytesCodec, bytesCodec)
     this.pool = new Repository(db, Bucket.pool, bytesCodec, bytesCodec)
+    this.receipts = new Repository(db, Bucket.receipts, heightCodec, bytesCodec)
   }
 
   /** Opens (creating if needed) the database in `dir`; StoreError 'LOCKED' if another process has it. */

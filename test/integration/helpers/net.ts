@@ -46,9 +46,10 @@ export class TestNet {
     genesis: Genesis
     identity: NodeIdentity
     bootstrap?: string[]
+    home?: string
   }): Promise<ChainNode> {
-    const home = await mkdtemp(join(tmpdir(), 'bftchain-it-'))
-    this.dirs.push(home)
+    const home = opts.home ?? (await mkdtemp(join(tmpdir(), 'bftchain-it-')))
+    if (!this.dirs.includes(home)) this.dirs.push(home)
     const node = await ChainNode.create({
       home,
       genesis: opts.genesis,

@@ -1,0 +1,245 @@
+/**
+ * Block execution (DESIGN §6, §8): deterministic, on an overlay of the
+ * ledger, so a proposal can be checked without changing anything.
+ *
+ * Registrations first, in block order: a key or username already taken
+ * fails. Then txs in their canonical order (sender, nonce): a tx from an
+ * unknown sender, with a used nonce, without the gas, or a grant by a
+ * non-authority fails with its reason and changes nothing. A tx that
+ * passes advances its sender's nonce and draws its gas first-in first-out
+ * from the sender's live lots, recording where it drew from. Lots older
+ * than gasWindowMs at the block's time expire.
+ *
+ * stateRoot = sha256(parent stateRoot ‖ height ‖ every record this block
+ * changed, by address): a hash chain over the state's history, so two
+ * nodes with equal roots hold equal states.
+ */
+
+import { checkRegistration } from '../chain/account.js'
+import { keyTypeOf } from '../chain/signatures.js'
+import { txHash } from '../chain/tx.js'
+import { type Block, GasGrantCodec, type Receipt, ReceiptStatus, TxKind } from '../codec/index.js'
+import { fromHex, sha256, toHex } from '../crypto/hash.js'
+import { addressOf } from '../crypto/keys.js'
+import type { AccountState, GasLot, LedgerState, Unclaimed } from './ledger.js'
+import { isLive, liveBalance } from './ledger.js'
+import { encodeAccount, encodeUnclaimed } from './records.js'
+
+export interface Execution {
+  height: number
+  receipts: { txs: Receipt[]; accounts: Receipt[] }
+  /** every account this block created or changed, as it is after the block */
+  accounts: Map<string, AccountState>
+  unclaimed: Map<string, Unclaimed>
+  stateRoot: Uint8Array
+  gasUsed: number
+  granted: number
+  expired: number
+}
+
+function cloneAccount(a: AccountState): AccountState {
+  return { ...a, lots: a.lots.map((l) => ({ ...l })) }
+}
+
+/** Move lots that expired (or are spent) out of the live list. */
+function prune(lots: GasLot[], now: number, windowMs: number): { live: GasLot[]; expired: number } {
+  let expired = 0
+  const live: GasLot[] = []
+  for (const lot of lots) {
+    if (lot.remaining <= 0) continue
+    if (isLive(lot, now, windowMs)) live.push(lot)
+    else expired += lot.remaining
+  }
+  return { live, expired }
+}
+
+const failed = (hash: Uint8Array, reason: string): Receipt => ({
+  hash,
+  status: ReceiptStatus.FAILED,
+  reason,
+  draws: [],
+})
+
+export function executeBlock(
+  ledger: LedgerState,
+  block: Block,
+  parentStateRoot: Uint8Array,
+): Execution {
+  const header = block.header!
+  const { height, time } = header
+  const windowMs = ledger.gasWindowMs
+  const accounts = new Map<string, AccountState>()
+  const unclaimed = new Map<string, Unclaimed>()
+  const usernames = new Map<string, string>()
+  const result: Execution = {
+    height,
+    receipts: { txs: [], accounts: [] },
+    accounts,
+    unclaimed,
+    stateRoot: new Uint8Array(0),
+    gasUsed: 0,
+    granted: 0,
+    expired: 0,
+  }
+
+  const account = (address: string): AccountState | undefined => {
+    let a = accounts.get(address)
+    if (a == null) {
+      const base = ledger.account(address)
+      if (base == null) return undefined
+      a = cloneAccount(base)
+      accounts.set(address, a)
+    }
+    return a
+  }
+  const unclaimedOf = (address: string): Unclaimed => {
+    let u = unclaimed.get(address)
+    if (u == null) {
+      const base = ledger.unclaimed.get(address)
+      u = { lots: base?.lots.map((l) => ({ ...l })) ?? [], expiredGas: base?.expiredGas ?? 0 }
+      unclaimed.set(address, u)
+    }
+    return u
+  }
+  const usernameTaken = (name: string): boolean =>
+    usernames.has(name) || ledger.addressOfUsername(name) != null
+
+  for (const reg of block.accounts) {
+    const hash = addressOf(reg.publicKey)
+    const check = checkRegistration(reg, header.chainId)
+    if (!check.ok) {
+      result.receipts.accounts.push(failed(hash, check.code))
+      continue
+    }
+    const address = check.address
+    if (account(address) != null) {
+      result.receipts.accounts.push(failed(hash, 'ALREADY_REGISTERED'))
+      continue
+    }
+    if (usernameTaken(reg.username)) {
+      result.receipts.accounts.push(failed(hash, 'USERNAME_TAKEN'))
+      continue
+    }
+    const waiting =
+      ledger.unclaimed.has(address) || unclaimed.has(address) ? unclaimedOf(address) : null
+    const created: AccountState = {
+      address,
+      username: reg.username,
+      data: reg.data,
+      keyType: keyTypeOf(reg.keyType),
+      publicKey: reg.publicKey,
+      registeredAt: height,
+      nextNonce: 0,
+      hasTransacted: false,
+      lastBlockIndex: height,
+      gasUsed: 0,
+      expiredGas: waiting?.expiredGas ?? 0,
+      lots: waiting?.lots ?? [],
+    }
+    if (waiting) {
+      // the gas granted before the account existed is now the account's
+      unclaimed.set(address, { lots: [], expiredGas: 0 })
+    }
+    accounts.set(address, created)
+    usernames.set(reg.username, address)
+    result.receipts.accounts.push({ hash, status: ReceiptStatus.OK, reason: '', draws: [] })
+  }
+
+  for (const tx of block.txs) {
+    const hash = txHash(tx)
+    const sender = account(toHex(tx.from))
+    if (sender == null) {
+      result.receipts.txs.push(failed(hash, 'UNKNOWN_SENDER'))
+      continue
+    }
+    if (tx.nonce < sender.nextNonce) {
+      result.receipts.txs.push(failed(hash, 'NONCE_USED'))
+      continue
+    }
+    const pruned = prune(sender.lots, time, windowMs)
+    sender.lots = pruned.live
+    sender.expiredGas += pruned.expired
+    result.expired += pruned.expired
+    if (liveBalance(sender.lots, time, windowMs) < tx.gas) {
+      result.receipts.txs.push(failed(hash, 'INSUFFICIENT_GAS'))
+      continue
+    }
+    let grant: { to: string; amount: number } | null = null
+    if (tx.kind === TxKind.GAS_GRANT) {
+      if (!ledger.authorities.has(sender.address)) {
+        result.receipts.txs.push(failed(hash, 'UNAUTHORIZED'))
+        continue
+      }
+      try {
+        const g = GasGrantCodec.decode(tx.data)
+        grant = { to: toHex(g.to), amount: g.amount }
+      } catch {
+        result.receipts.txs.push(failed(hash, 'MALFORMED'))
+        continue
+      }
+    }
+    // draw the gas first-in first-out from the oldest live lots
+    const draws: Receipt['draws'] = []
+    let owed = tx.gas
+    for (const lot of sender.lots) {
+      if (owed === 0) break
+      const use = Math.min(lot.remaining, owed)
+      if (use === 0) continue
+      lot.remaining -= use
+      owed -= use
+      draws.push({ index: lot.blockIndex, useGas: use })
+    }
+    sender.lots = sender.lots.filter((l) => l.remaining > 0)
+    sender.gasUsed += tx.gas
+    sender.nextNonce = tx.nonce + 1
+    sender.hasTransacted = true
+    sender.lastBlockIndex = height
+    result.gasUsed += tx.gas
+    if (grant != null) {
+      const lot: GasLot = { blockIndex: height, time, remaining: grant.amount }
+      const to = account(grant.to)
+      if (to != null) {
+        to.lots.push(lot)
+        to.lastBlockIndex = height
+      } else {
+        unclaimedOf(grant.to).lots.push(lot)
+      }
+      result.granted += grant.amount
+    }
+    result.receipts.txs.push({ hash, status: ReceiptStatus.OK, reason: '', draws })
+  }
+
+  result.stateRoot = stateRootOf(parentStateRoot, height, accounts, unclaimed)
+  return result
+}
+
+function stateRootOf(
+  parent: Uint8Array,
+  height: number,
+  accounts: Map<string, AccountState>,
+  unclaimed: Map<string, Unclaimed>,
+): Uint8Array {
+  const h = new Uint8Array(8)
+  new DataView(h.buffer).setBigUint64(0, BigInt(height))
+  const parts: Uint8Array[] = [parent, h]
+  for (const address of [...accounts.keys()].sort())
+    parts.push(fromHex(address), sha256(encodeAccount(accounts.get(address)!)))
+  for (const address of [...unclaimed.keys()].sort()) {
+    parts.push(fromHex(address), sha256(encodeUnclaimed(unclaimed.get(address)!)))
+  }
+  return sha256(...parts)
+}
+
+/** Make an execution's changes part of the ledger (after the block is final). */
+export function applyExecution(ledger: LedgerState, exec: Execution): void {
+  for (const a of exec.accounts.values()) ledger.put(a)
+  for (const [address, u] of exec.unclaimed) {
+    if (u.lots.length === 0 && u.expiredGas === 0) ledger.unclaimed.delete(address)
+    else ledger.unclaimed.set(address, u)
+  }
+}
+
+/** The state root before the first block: it names the genesis. */
+export function genesisStateRoot(genesisHash: Uint8Array): Uint8Array {
+  return sha256(new TextEncoder().encode('bftchain/genesis-state'), genesisHash)
+}

@@ -1,0 +1,75 @@
+/**
+ * The chain's durable part: a final block lands in one synced batch with
+ * everything it changes — the block and its certificate, the hash and tx
+ * indexes, the receipts, the accounts and unclaimed gas it touched, the new
+ * head, the pool entries it used up — and the validator's sign state is
+ * written before any vote that depends on it. A restart reads it all back.
+ */
+import { FinalizedBlockCodec, ReceiptsCodec, SignStateCodec } from '../../core/codec/index.js'
+import type { RestoredChain } from '../../core/consensus/core.js'
+import type { PersistOp } from '../../core/consensus/types.js'
+import { fromHex, toHex } from '../../core/crypto/hash.js'
+import {
+  decodeAccount,
+  decodeUnclaimed,
+  encodeAccount,
+  encodeUnclaimed,
+} from '../../core/state/records.js'
+import type { Store, WriteBatch } from '../store/index.js'
+import { encodeHead, readHead } from './head.js'
+import { poolAccountKey, poolTxKey } from './pool-store.js'
+
+export const SIGN_STATE_KEY = 'sign-state'
+
+export function addChainOps(batch: WriteBatch, store: Store, ops: PersistOp[]): void {
+  for (const op of ops) {
+    if (op.op === 'sign-state') {
+      batch.put(store.meta, SIGN_STATE_KEY, SignStateCodec.encode(op.state))
+      continue
+    }
+    if (op.op !== 'block-final') continue
+    const block = op.finalized.block!
+    const hash = fromHex(op.hash)
+    batch.put(store.blocks, op.height, FinalizedBlockCodec.encode(op.finalized))
+    batch.put(store.blockHashIndex, hash, op.height)
+    batch.put(store.receipts, op.height, ReceiptsCodec.encode(op.receipts))
+    for (const [index, r] of op.receipts.txs.entries()) {
+      batch.put(store.txIndex, r.hash, { height: op.height, index })
+    }
+    for (const a of op.accounts) batch.put(store.accounts, fromHex(a.address), encodeAccount(a))
+    for (const [address, u] of op.unclaimed) {
+      if (u.lots.length === 0 && u.expiredGas === 0) batch.del(store.state, fromHex(address))
+      else batch.put(store.state, fromHex(address), encodeUnclaimed(u))
+    }
+    for (const h of op.poolDeletes) batch.del(store.pool, poolTxKey(h))
+    for (const a of op.accountDeletes) batch.del(store.pool, poolAccountKey(a))
+    batch.put(
+      store.meta,
+      'head',
+      encodeHead({ height: op.height, hash, time: block.header!.time, stateRoot: op.stateRoot }),
+    )
+    // a new height: what was signed at the old one no longer binds
+    batch.del(store.meta, SIGN_STATE_KEY)
+  }
+}
+
+export async function loadChain(store: Store): Promise<RestoredChain | null> {
+  const head = await readHead(store)
+  const signBytes = await store.meta.get(SIGN_STATE_KEY)
+  const signState = signBytes ? SignStateCodec.decode(signBytes) : null
+  if (head == null) {
+    return signState
+      ? {
+          head: { height: 0, hash: new Uint8Array(32), time: 0, stateRoot: new Uint8Array(32) },
+          accounts: [],
+          unclaimed: [],
+          signState,
+        }
+      : null
+  }
+  const accounts = []
+  for await (const [k, v] of store.accounts.entries()) accounts.push(decodeAccount(toHex(k), v))
+  const unclaimed: RestoredChain['unclaimed'] = []
+  for await (const [k, v] of store.state.entries()) unclaimed.push([toHex(k), decodeUnclaimed(v)])
+  return { head, accounts, unclaimed, signState }
+}
