@@ -7,6 +7,7 @@ import type { Logger } from '../node/log.js'
 import type { ChainNode } from '../node/node/chain-node.js'
 import { ApiError, errorBody, errorSchema } from './errors.js'
 import { accountRoutes } from './routes/accounts.js'
+import { chainRoutes } from './routes/chain.js'
 import { transactionRoutes } from './routes/transactions.js'
 import { peersSchema, statusSchema, validatorsSchema } from './schemas.js'
 
@@ -56,6 +57,7 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
   )
   accountRoutes(app, node)
   transactionRoutes(app, node)
+  chainRoutes(app, node)
   return app
 }
 

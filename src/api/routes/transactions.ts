@@ -1,13 +1,16 @@
 /**
  * Transactions over HTTP (SPEC): submit one signed tx (or an array, for
  * load) to this node, which becomes its round's target; optionally hold the
- * request until it is committed or final; read a tx's status and votes.
+ * request until it is committed or final; read a tx's status and votes, and
+ * for a tx in a final block, where it stands and how it ended (from the tx
+ * index, long after the core's tx log has forgotten it).
  */
 import type { FastifyInstance } from 'fastify'
 import { JsonFormError, txFromJson, txToJson } from '../../core/chain/json.js'
 import type { Tx } from '../../core/codec/index.js'
 import type { TxRecord } from '../../core/consensus/tx-log.js'
 import type { ChainNode } from '../../node/node/chain-node.js'
+import { ChainQuery, type FinalTxView } from '../../node/node/chain-query.js'
 import { ApiError, errorBody, errorSchema } from '../errors.js'
 import { HASH_PARAM, sendResult } from './common.js'
 
@@ -15,7 +18,24 @@ const MAX_BATCH = 10_000
 const DEFAULT_WAIT_MS = 30_000
 const MAX_WAIT_MS = 300_000
 
-export function txJson(r: TxRecord) {
+/**
+ * A tx as GET /transactions/:hash shows it: what the core's tx log knows
+ * (status, votes), overridden by its final block when one holds it.
+ */
+export function txJson(r: TxRecord | undefined, final: FinalTxView | null = null) {
+  if (final != null) {
+    return {
+      hash: final.hash,
+      status: final.status,
+      reason: final.reason,
+      tx: final.tx,
+      target: r?.target ?? null,
+      votes: r?.votes ?? { prePrepare: [], prepare: [] },
+      block: final.block,
+      draws: final.draws,
+    }
+  }
+  if (r == null) throw new Error('txJson: neither a record nor a final tx')
   return {
     hash: r.hash,
     status: r.status,
@@ -23,9 +43,96 @@ export function txJson(r: TxRecord) {
     tx: r.tx ? txToJson(r.tx) : null,
     target: r.target,
     votes: r.votes,
-    block: null as { height: number; index: number } | null,
+    block: r.block,
+    draws: [],
   }
 }
+
+const nullable = (type: string) => ({ type: [type, 'null'] })
+
+/** The JSON form of a tx (core/chain/json.ts TxJson). */
+export const txJsonProperties = {
+  chainId: { type: 'string' },
+  kind: { type: 'string', enum: ['data', 'gas-grant'] },
+  from: { type: 'string' },
+  nonce: { type: 'integer' },
+  gas: { type: 'integer' },
+  data: { type: 'string' },
+  dataBase64: { type: 'string' },
+  grant: {
+    type: 'object',
+    properties: { to: { type: 'string' }, amount: { type: 'integer' } },
+    required: ['to', 'amount'],
+  },
+  signature: { type: 'string' },
+} as const
+
+const reasonSchema = {
+  type: ['object', 'null'],
+  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  required: ['code', 'message'],
+} as const
+
+const blockRefSchema = {
+  type: ['object', 'null'],
+  properties: { height: { type: 'integer' }, index: { type: 'integer' } },
+  required: ['height', 'index'],
+} as const
+
+const votesSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      voter: { type: 'string' },
+      result: { type: 'string', enum: ['permit', 'reject'] },
+      reason: nullable('string'),
+    },
+    required: ['voter', 'result'],
+  },
+} as const
+
+export const txViewSchema = {
+  type: 'object',
+  properties: {
+    hash: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'prepared', 'committed', 'final', 'failed'] },
+    reason: reasonSchema,
+    tx: {
+      type: ['object', 'null'],
+      properties: txJsonProperties,
+      required: ['chainId', 'kind', 'from', 'nonce', 'gas', 'signature'],
+    },
+    target: nullable('string'),
+    votes: {
+      type: 'object',
+      properties: { prePrepare: votesSchema, prepare: votesSchema },
+      required: ['prePrepare', 'prepare'],
+    },
+    block: blockRefSchema,
+    draws: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { blockIndex: { type: 'integer' }, useGas: { type: 'integer' } },
+        required: ['blockIndex', 'useGas'],
+      },
+    },
+  },
+  required: ['hash', 'status', 'reason', 'tx', 'target', 'votes', 'block'],
+} as const
+
+/** The answer to a submission that waited (?wait=) and got there. */
+const waitedSchema = {
+  type: 'object',
+  properties: {
+    hash: { type: 'string' },
+    status: { type: 'string' },
+    reason: reasonSchema,
+    block: blockRefSchema,
+  },
+  required: ['hash', 'status', 'reason', 'block'],
+} as const
 
 function parseTx(body: unknown, at: string): Tx {
   try {
@@ -37,6 +144,8 @@ function parseTx(body: unknown, at: string): Tx {
 }
 
 export function transactionRoutes(app: FastifyInstance, node: ChainNode): void {
+  const query = new ChainQuery(node.store, node.core)
+
   app.post(
     '/transactions',
     {
@@ -50,7 +159,7 @@ export function transactionRoutes(app: FastifyInstance, node: ChainNode): void {
           },
           additionalProperties: false,
         },
-        response: { '4xx': errorSchema, '5xx': errorSchema },
+        response: { 200: waitedSchema, '4xx': errorSchema, '5xx': errorSchema },
       },
     },
     async (req, reply) => {
@@ -74,20 +183,30 @@ export function transactionRoutes(app: FastifyInstance, node: ChainNode): void {
       const status = record?.status ?? result.status
       const reached =
         status === 'failed' || status === wait || (wait === 'committed' && status === 'final')
-      return reply
-        .status(reached ? 200 : 202)
-        .send({ hash: result.hash, status, reason: record?.reason ?? null })
+      return reply.status(reached ? 200 : 202).send({
+        hash: result.hash,
+        status,
+        reason: record?.reason ?? null,
+        block: record?.block ?? null,
+      })
     },
   )
 
   app.get(
     '/transactions/:hash',
-    { schema: { params: HASH_PARAM, response: { '4xx': errorSchema } } },
-    (req) => {
+    {
+      schema: {
+        params: HASH_PARAM,
+        response: { 200: txViewSchema, '4xx': errorSchema, '5xx': errorSchema },
+      },
+    },
+    async (req) => {
       const { hash } = req.params as { hash: string }
       const record = node.txRecord(hash)
-      if (record == null) throw new ApiError(404, 'NOT_FOUND', `no tx ${hash}`)
-      return txJson(record)
+      // the block is the last word: a tx log entry may be gone, or stale
+      const final = await query.finalTx(hash)
+      if (record == null && final == null) throw new ApiError(404, 'NOT_FOUND', `no tx ${hash}`)
+      return txJson(record, final)
     },
   )
 }

@@ -117,7 +117,21 @@ interface HeightState {
   proposed: Set<number>
   /** validators seen taking part in each round (for the f + 1 round skip) */
   roundVoters: Map<number, Set<PeerIdString>>
+  /** leader side: the first block vote of each (phase, round, voter) */
+  votesSeen: Map<string, Vote>
 }
+
+/** A validator that signed two different answers to one question: kept, counted once. */
+export interface BlockEvidence {
+  kind: 'election' | 'block-vote'
+  voter: PeerIdString
+  height: number
+  round: number
+  first: Vote | ElectionVote
+  second: Vote | ElectionVote
+}
+
+const MAX_EVIDENCE = 1_000
 
 export interface Head extends ChainTip {
   /** when this node saw the head become final (its own clock) */
@@ -129,6 +143,7 @@ const BLOCK_BYTES_BUDGET = MAX_BLOCK_BYTES - 64 * 1024
 
 export class BlockRounds {
   head: Head
+  readonly evidence: BlockEvidence[] = []
   private h: HeightState
   private readonly isValidator: boolean
   private readonly selfId: Uint8Array
@@ -181,6 +196,7 @@ export class BlockRounds {
       finalSent: new Set(),
       proposed: new Set(),
       roundVoters: new Map(),
+      votesSeen: new Map(),
     }
   }
 
@@ -342,7 +358,13 @@ export class BlockRounds {
       votes = new Map()
       h.electionVotes.set(vote.round, votes)
     }
-    if (votes.has(voter)) return // one vote per validator per round; a second is equivocation
+    const earlier = votes.get(voter)
+    if (earlier != null) {
+      // one vote per validator per round; a second, different one is equivocation
+      if (!bytesEqual(earlier.candidate, vote.candidate))
+        this.keepEvidence('election', voter, vote.round, earlier, vote)
+      return
+    }
     votes.set(voter, vote)
     this.seenInRound(vote.round, voter, now)
     if (h.leaders.has(vote.round)) return
@@ -584,6 +606,15 @@ export class BlockRounds {
     const voter = peerIdToString(vote.voter)
     if (!this.cfg.validators.has(voter)) return
     this.seenInRound(vote.round, voter, now)
+    const key = `${vote.phase}:${vote.round}:${voter}`
+    const earlier = h.votesSeen.get(key)
+    if (earlier != null) {
+      if (earlier.result !== vote.result || !bytesEqual(earlier.subject, vote.subject)) {
+        this.keepEvidence('block-vote', voter, vote.round, earlier, vote)
+      }
+      return // a duplicate counts once
+    }
+    h.votesSeen.set(key, vote)
     const proposal = h.proposals.get(vote.round)
     if (
       proposal == null ||
@@ -775,6 +806,17 @@ export class BlockRounds {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  private keepEvidence(
+    kind: BlockEvidence['kind'],
+    voter: PeerIdString,
+    round: number,
+    first: Vote | ElectionVote,
+    second: Vote | ElectionVote,
+  ): void {
+    if (this.evidence.length < MAX_EVIDENCE)
+      this.evidence.push({ kind, voter, height: this.h.height, round, first, second })
+  }
 
   private behind(height: number, from: PeerIdString): void {
     if (height <= this.head.height || height <= this.syncTarget) return

@@ -203,7 +203,7 @@ export class Core {
         this.txRounds.onTxFetched(event.tx, event.now)
         break
     }
-    if (event.type !== 'tick' || this.blocks.height > 0) this.blocks.maybeActivate(event.now)
+    this.blocks.maybeActivate(event.now)
     return this.out.splice(0)
   }
 

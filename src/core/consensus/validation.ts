@@ -53,6 +53,13 @@ export class ValidationError extends Error {
 export interface ValidationContext {
   chainId: string
   validators: ValidatorSet
+  /** the height this node is deciding: older election and block messages are IGNOREd, not forwarded */
+  height?: () => number
+}
+
+function ignoreStale(ctx: ValidationContext, height: number): void {
+  if (ctx.height != null && height < ctx.height())
+    throw new ValidationError('ignore', 'STALE_HEIGHT', `height ${height}`)
 }
 
 const reject = (code: string, detail?: string): never => {
@@ -104,6 +111,7 @@ export function validateAccount(ctx: ValidationContext, a: AccountRegistration):
 }
 
 export function validateElection(ctx: ValidationContext, m: ElectionMessage): void {
+  ignoreStale(ctx, (m.request ?? m.vote)!.height)
   if (m.request != null) {
     if (!isValidatorId(ctx, m.request.candidate)) reject('NOT_A_VALIDATOR', 'candidate')
     if (!verifyElectionRequest(ctx.chainId, m.request)) reject('BAD_SIGNATURE', 'election request')
@@ -115,6 +123,7 @@ export function validateElection(ctx: ValidationContext, m: ElectionMessage): vo
 }
 
 export function validateBlockSync(ctx: ValidationContext, m: BlockSyncMessage): void {
+  ignoreStale(ctx, (m.prepare ?? m.add ?? m.final)!.height)
   if (m.prepare != null) {
     const p = m.prepare
     const header = p.block!.header!

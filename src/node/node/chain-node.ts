@@ -219,7 +219,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
 
   async start(): Promise<void> {
     const handlers = ingressHandlers(
-      { chainId: this.chainId, validators: this.validators },
+      { chainId: this.chainId, validators: this.validators, height: () => this.core.blocks.height },
       (event) => {
         this.emit('gossip', event)
         this.onGossip(event)
