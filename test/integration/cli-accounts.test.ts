@@ -3,8 +3,9 @@
  * of child processes; `account new` on node0, the account gossiped to every
  * node, `tx send` through node1 committed and seen on node0 and node3,
  * nonces taken from the node, `account login`, a forged login, an unknown
- * sender, and a gas grant by the testnet's authority.
- * (Blocks come later: balance, block show and --wait final are not tested here.)
+ * sender, a gas grant by the testnet's authority; then blocks: the grant in
+ * alice's balance on every node, `tx send --wait final` spending gas, `tx
+ * show` with its block, `block show` the same on two nodes.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -85,7 +86,7 @@ async function seesAllPeers(api: string): Promise<boolean> {
 }
 
 describe('accounts and txs from the CLI', () => {
-  it('account new/show/login, tx send/show with node nonces, a forged login, an unknown sender, a gas grant', async () => {
+  it('account new/show/login, tx send/show with node nonces, a forged login, an unknown sender, a gas grant, balance, tx send --wait final, block show', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bftchain-cli-acc-'))
     dirs.push(dir)
     const p2p = await freePortRange(4)
@@ -339,6 +340,102 @@ describe('accounts and txs from the CLI', () => {
     expect(grant.code, grant.stderr).toBe(0)
     expect(COMMITTED).toContain(grant.value!.status)
     expect(grant.value!.tx).toMatchObject({ kind: 'gas-grant', grant: { to: alice, amount: 1000 } })
+
+    // ---- blocks: the grant becomes final, alice's balance shows it on every node
+    interface Balance {
+      hasTransaction: boolean
+      lastBlockIndex: number | null
+      gasUsed: number
+      balance: number
+      pendingBalance: number
+    }
+    const balanceOn = async (api: string) =>
+      (await json<Balance>(['balance', alice, '--api', api])).value
+    await waitFor(
+      'the grant to be final on every node',
+      async () => (await Promise.all(apis.map(balanceOn))).every((b) => b?.balance === 1000),
+      30_000,
+      250,
+    )
+    expect(await balanceOn(apis[3]!)).toMatchObject({
+      hasTransaction: true,
+      gasUsed: 0,
+      balance: 1000,
+      pendingBalance: 1000,
+    })
+
+    // ---- tx send --wait final: in a block when it returns; it spends its gas
+    const spent = await json<SentTx>([
+      'tx',
+      'send',
+      '--key',
+      aliceKey,
+      '--data',
+      'costly',
+      '--gas',
+      '10',
+      '--wait',
+      'final',
+      '--timeout-ms',
+      '30000',
+      '--api',
+      apis[2]!,
+    ])
+    expect(spent.code, spent.stderr).toBe(0)
+    expect(spent.value!.status).toBe('final')
+    const atTarget2 = (await json<TxView & { block: { height: number; index: number } | null }>([
+      'tx',
+      'show',
+      spent.value!.hash,
+      '--api',
+      apis[2]!,
+    ]))!.value!
+    expect(atTarget2.status).toBe('final')
+    expect(atTarget2.block).toEqual({ height: expect.any(Number), index: expect.any(Number) })
+    const spentIn = atTarget2.block!.height
+    const after = await balanceOn(apis[2]!)
+    expect(after).toMatchObject({
+      hasTransaction: true,
+      lastBlockIndex: spentIn,
+      gasUsed: 10,
+      balance: 990,
+    })
+    const humanBalance = await cli(['balance', alice, '--api', apis[2]!])
+    expect(humanBalance.code, humanBalance.stderr).toBe(0)
+    expect(humanBalance.stdout).toMatch(/balance\s+990/)
+    expect(humanBalance.stdout).toMatch(/gas used\s+10/)
+
+    // ---- block show: the block that holds it, the same on another node once it has it
+    await waitFor(
+      `node0 to have block ${spentIn}`,
+      async () => (await json(['block', 'show', String(spentIn), '--api', apis[0]!])).code === 0,
+      20_000,
+      250,
+    )
+    interface Block {
+      height: number
+      hash: string
+      txs: { hash: string; status: string }[]
+      certificate: { signers: string[] }
+    }
+    const onTarget = (await json<Block>(['block', 'show', String(spentIn), '--api', apis[2]!]))
+      .value!
+    const onNode0 = (await json<Block>(['block', 'show', String(spentIn), '--api', apis[0]!]))
+      .value!
+    expect(onNode0).toEqual(onTarget)
+    expect(onTarget.txs).toContainEqual(
+      expect.objectContaining({ hash: spent.value!.hash, status: 'ok' }),
+    )
+    expect(onTarget.certificate.signers.length).toBeGreaterThanOrEqual(3)
+    const latest = (await json<Block>(['block', 'show', 'latest', '--api', apis[2]!])).value!
+    expect(latest.height).toBeGreaterThanOrEqual(spentIn)
+    const humanBlock = await cli(['block', 'show', String(spentIn), '--api', apis[2]!])
+    expect(humanBlock.code, humanBlock.stderr).toBe(0)
+    expect(humanBlock.stdout).toContain(spent.value!.hash)
+    expect(humanBlock.stdout).toMatch(/certificate: round \d+, [34] signers/)
+    const missing = await cli(['block', 'show', String(latest.height + 1000), '--api', apis[2]!])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/^error: NOT_FOUND: block \d+ is not final yet/)
   })
 
   it('bad arguments are one clear line and exit 1, before any request', async () => {

@@ -4,8 +4,18 @@
  * Math.random anywhere, so every failure replays.
  */
 import { type Genesis, parseGenesis, type Timeouts } from '../../src/core/chain/genesis.js'
-import { signAccount, signTx } from '../../src/core/chain/signatures.js'
-import { type AccountRegistration, type Tx, TxKind } from '../../src/core/codec/index.js'
+import { signAccount, signElectionVote, signTx, signVote } from '../../src/core/chain/signatures.js'
+import {
+  type AccountRegistration,
+  type ElectionCertificate,
+  GasGrantCodec,
+  type Phase,
+  RejectReason,
+  type Tx,
+  TxKind,
+  type Vote,
+  VoteResult,
+} from '../../src/core/codec/index.js'
 import { sha256, toHex } from '../../src/core/crypto/hash.js'
 import { addressOf, type Signer, sign, signerFromPrivateKey } from '../../src/core/crypto/keys.js'
 import { peerIdFromPublicKey, peerIdToString } from '../../src/core/crypto/peer-id.js'
@@ -154,5 +164,67 @@ export function testGenesis(
       },
     ],
     timeouts,
+  })
+}
+
+/** `genesis` with gas lots expiring after `gasWindowMs` (0: never). */
+export function withGasWindow(genesis: Genesis, gasWindowMs: number): Genesis {
+  return parseGenesis({ ...genesis, gasWindowMs })
+}
+
+/** A gas grant of `amount` to `to`, signed by `who` (an authority, or not). */
+export function grantTx(
+  who: AccountIdentity,
+  to: AccountIdentity,
+  amount: number,
+  fields: Partial<Omit<Tx, 'signature' | 'from' | 'kind' | 'data'>> = {},
+): Tx {
+  return signedTx(who, {
+    ...fields,
+    kind: TxKind.GAS_GRANT,
+    data: GasGrantCodec.encode({ to: to.from, amount }),
+  })
+}
+
+/** An election certificate for `candidate` in (height, round), signed by `voters`. */
+export function electionCertificate(
+  candidate: NodeIdentity,
+  voters: NodeIdentity[],
+  height: number,
+  round: number,
+): ElectionCertificate {
+  return {
+    height,
+    round,
+    candidate: candidate.peerId,
+    signatures: voters.map((v) => {
+      const vote = signElectionVote(v.signer, CHAIN_ID, {
+        height,
+        round,
+        candidate: candidate.peerId,
+        voter: v.peerId,
+      })
+      return { voter: vote.voter, signature: vote.signature }
+    }),
+  }
+}
+
+/** A block vote signed by `who`: a permit unless a reject reason is given. */
+export function blockVoteBy(
+  who: NodeIdentity,
+  phase: Phase,
+  subject: Uint8Array,
+  height: number,
+  round: number,
+  why: RejectReason = RejectReason.NONE,
+): Vote {
+  return signVote(who.signer, CHAIN_ID, {
+    phase,
+    subject,
+    height,
+    round,
+    result: why === RejectReason.NONE ? VoteResult.PERMIT : VoteResult.REJECT,
+    reason: why,
+    voter: who.peerId,
   })
 }

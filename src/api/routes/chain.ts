@@ -1,6 +1,7 @@
 /**
  * The final chain over HTTP (SPEC): blocks with their receipts and commit
- * certificates, by height, the latest, or a range of at most 100; and an
+ * certificates, by height, the latest, or a range of at most 100 (fewer
+ * when the blocks are large: ask again from the next height); and an
  * account's balance (DESIGN §8) from the ledger in memory.
  */
 import type { FastifyInstance } from 'fastify'
@@ -195,6 +196,7 @@ export function chainRoutes(app: FastifyInstance, node: ChainNode): void {
       let to: number
       if (q.from == null && q.to == null) {
         to = await query.headHeight()
+        if (to === 0) return []
         from = Math.max(1, to - MAX_BLOCKS_PER_QUERY + 1)
       } else {
         from = q.from ?? Math.max(0, q.to! - MAX_BLOCKS_PER_QUERY + 1)

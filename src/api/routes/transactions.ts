@@ -150,7 +150,8 @@ export function transactionRoutes(app: FastifyInstance, node: ChainNode): void {
     '/transactions',
     {
       schema: {
-        body: { type: ['object', 'array'], maxItems: MAX_BATCH },
+        // one tx, or an array of them (anyOf: ajv's strict mode refuses a union type)
+        body: { anyOf: [{ type: 'object' }, { type: 'array', maxItems: MAX_BATCH }] },
         querystring: {
           type: 'object',
           properties: {

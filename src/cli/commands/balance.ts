@@ -5,11 +5,16 @@ import { apiCall, parseHex64 } from '../signing.js'
 
 /** GET /accounts/:address/balance */
 interface BalanceView {
+  address: string
+  /** final: an account in a block; pending: waiting for one; null: no account (gas waits unclaimed) */
+  account?: 'final' | 'pending' | null
   hasTransaction: boolean
   lastBlockIndex: number | null
   gasUsed: number
   balance: number
   pendingBalance: number
+  lots?: { blockIndex: number; time: number; remaining: number; expiresAt: number | null }[]
+  expiredGas?: number
 }
 
 export function balanceCommand(program: Command): void {
@@ -37,15 +42,46 @@ Examples:
         printJson(b)
         return
       }
+      const account =
+        b.account === undefined
+          ? []
+          : [
+              [
+                'account',
+                b.account === 'final'
+                  ? 'final'
+                  : b.account === 'pending'
+                    ? 'pending (registered, waiting for a block)'
+                    : 'none (the gas waits for the account to register)',
+              ],
+            ]
       print(
         table([
           ['address', a],
+          ...account,
           ['has transacted', b.hasTransaction ? 'yes' : 'no'],
           ['last block', b.lastBlockIndex == null ? '-' : String(b.lastBlockIndex)],
           ['gas used', String(b.gasUsed)],
           ['balance', String(b.balance)],
           ['pending balance', String(b.pendingBalance)],
+          ...(b.expiredGas === undefined ? [] : [['expired gas', String(b.expiredGas)]]),
         ]),
       )
+      const lots = b.lots ?? []
+      if (lots.length > 0) {
+        print()
+        print(`gas lots (spent oldest first): ${lots.length}`)
+        print(
+          table([
+            ['block', 'granted', 'remaining', 'expires'],
+            ...lots.map((l) => [
+              String(l.blockIndex),
+              new Date(l.time).toISOString(),
+              String(l.remaining),
+              l.expiresAt == null ? 'never' : new Date(l.expiresAt).toISOString(),
+            ]),
+          ]),
+        )
+      }
     })
 }

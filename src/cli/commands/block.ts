@@ -19,9 +19,14 @@ interface BlockView {
     accountsRoot: string
     stateRoot: string
   }
-  txs: (TxJson & { hash: string; status?: string })[]
-  accounts: { address: string; username: string }[]
-  certificate: { round: number; signers: string[] } | null
+  txs: (TxJson & { hash: string; status?: 'ok' | 'failed'; reason?: string | null })[]
+  accounts: {
+    address: string
+    username: string
+    status?: 'ok' | 'failed'
+    reason?: string | null
+  }[]
+  certificate: { phase?: string; round: number; signers: string[] } | null
 }
 
 export function blockCommand(program: Command): void {
@@ -94,7 +99,7 @@ function printBlock(b: BlockView): void {
           t.from,
           String(t.nonce),
           String(t.gas),
-          t.status ?? '-',
+          t.status === 'failed' && t.reason ? `failed (${t.reason})` : (t.status ?? '-'),
         ]),
       ]),
     )
@@ -103,6 +108,15 @@ function printBlock(b: BlockView): void {
   if (b.accounts.length === 0) print('accounts: none')
   else {
     print(`accounts: ${b.accounts.length}`)
-    print(table([['address', 'username'], ...b.accounts.map((a) => [a.address, a.username])]))
+    print(
+      table([
+        ['address', 'username', 'status'],
+        ...b.accounts.map((a) => [
+          a.address,
+          a.username,
+          a.status === 'failed' && a.reason ? `failed (${a.reason})` : (a.status ?? '-'),
+        ]),
+      ]),
+    )
   }
 }

@@ -47,6 +47,8 @@ interface TxView {
   target: string | null
   votes: { prePrepare: VoteView[]; prepare: VoteView[] }
   block: { height: number; index: number } | null
+  /** where a final tx drew its gas from: the granting block of each lot, and how much */
+  draws?: { blockIndex: number; useGas: number }[]
 }
 
 export function txCommand(program: Command): void {
@@ -142,6 +144,11 @@ function printTx(t: TxView): void {
   else rows.push(['data', clip(JSON.stringify(t.tx.data ?? ''))])
   rows.push(['target', t.target ?? '-'])
   rows.push(['block', t.block ? `height ${t.block.height}, tx ${t.block.index}` : '-'])
+  if (t.draws && t.draws.length > 0)
+    rows.push([
+      'gas drawn',
+      t.draws.map((d) => `${d.useGas} from the lot of block ${d.blockIndex}`).join(', '),
+    ])
   print(table(rows))
 
   const votes = [

@@ -1,6 +1,6 @@
 /**
  * Blocks: the hash of a block is the sha256 of its header; the header
- * commits to its txs (txRoot, over their hashes in block order), its
+ * commits to its txs (txRoot, over their full bytes in block order), its
  * account registrations (accountsRoot, over their canonical bytes) and the
  * state after it (stateRoot). Txs stand in canonical order — by sender,
  * then nonce, then hash — so every node executes them the same way.
@@ -12,6 +12,7 @@ import {
   type BlockHeader,
   BlockHeaderCodec,
   type Tx,
+  TxCodec,
 } from '../codec/index.js'
 import { compareBytes, type Hash, listRoot, sha256 } from '../crypto/hash.js'
 import { txHash } from './tx.js'
@@ -20,8 +21,9 @@ export function blockHash(header: BlockHeader): Hash {
   return sha256(BlockHeaderCodec.encode(header))
 }
 
+/** Over the full encoding of each tx, signature included: a block's body cannot change under its hash. */
 export function txRoot(txs: Tx[]): Hash {
-  return listRoot(txs.map(txHash))
+  return listRoot(txs.map((tx) => sha256(TxCodec.encode(tx))))
 }
 
 export function accountsRoot(accounts: AccountRegistration[]): Hash {

@@ -195,11 +195,11 @@ export function signBlockPrepare(
   }
 }
 
-/** Signed by the block's proposer. */
+/** Signed by the round's elected leader (the candidate of its election certificate). */
 export function verifyBlockPrepare(chainId: string, p: BlockPrepare): boolean {
-  const proposer = p.block?.header?.proposer
-  if (proposer == null) return false
-  return verifyByPeer(proposer, chainId, SignKind.BlockPrepare, blockPrepareBody(p), p.signature)
+  const leader = p.electionCert?.candidate
+  if (leader == null) return false
+  return verifyByPeer(leader, chainId, SignKind.BlockPrepare, blockPrepareBody(p), p.signature)
 }
 
 export function signAdd(signer: Signer, chainId: string, a: Unsigned<Add>): Add {

@@ -50,6 +50,7 @@ import {
   ReceiptStatus,
   RejectReason,
   type SignState,
+  type Tx,
   type Vote,
   VoteResult,
 } from '../codec/index.js'
@@ -57,10 +58,10 @@ import { MAX_BLOCK_ACCOUNTS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS } from '../codec/lim
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js'
 import { addressOf, type Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
-import type { Mempool } from '../mempool/mempool.js'
+import type { Mempool, PoolEntry } from '../mempool/mempool.js'
 import { applyExecution, type Execution, executeBlock } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
-import { type BlockCheck, type ChainTip, checkBlock } from './block-check.js'
+import { type BlockCheck, type ChainTip, checkBlock, MAX_CLOCK_DRIFT_MS } from './block-check.js'
 import type { SeededRandom } from './random.js'
 import type { TxLog } from './tx-log.js'
 import type { CoreAction } from './types.js'
@@ -292,6 +293,7 @@ export class BlockRounds {
     const round = Number(rs)
     if (height !== this.h.height || round !== this.h.round) return
     if (kind === 'round') {
+      this.trace('round timed out', { round, leader: this.leader(round)?.slice(-6) ?? null })
       this.startRound(round + 1, now)
     } else if (kind === 'election' && !this.h.electionVote.has(round)) {
       // our timer fired first: ask to lead, and vote for ourselves
@@ -382,6 +384,11 @@ export class BlockRounds {
           .map((v) => ({ voter: v.voter, signature: v.signature })),
       },
     })
+    this.trace('elected', {
+      round: vote.round,
+      leader: candidate.slice(-6),
+      votes: forCandidate.length,
+    })
     if (vote.round === h.round) {
       this.out.push({ type: 'round', height: h.height, round: h.round, leader: candidate })
       if (candidate === this.cfg.self) this.propose(now)
@@ -429,6 +436,13 @@ export class BlockRounds {
       validCert,
     })
     this.out.push({ type: 'publish', topic: 'block-sync', message: { prepare: message } })
+    this.trace('proposing', {
+      round,
+      block: toHex(blockHash(block.header!)).slice(0, 16),
+      txs: block.txs.length,
+      accounts: block.accounts.length,
+      revalid: validRound ?? null,
+    })
     h.proposals.set(round, { hash: toHex(blockHash(block.header!)), message })
     this.onProposal(message, now)
   }
@@ -447,14 +461,36 @@ export class BlockRounds {
     const registering = new Set(accounts.map((a) => toHex(addressOf(a.publicKey))))
     const known = (sender: string): boolean =>
       ledger.account(sender) != null || registering.has(sender)
-    const picked = []
-    let bytes = 0
+    // per sender, in nonce order from its next nonce: a tx after a gap waits
+    // for the gap to fill, but not forever (gapGraceMs); a tx whose nonce is
+    // already used goes in anyway, to fail there: a committed tx always ends
+    // in a block (DESIGN §10, no loss)
+    const bySender = new Map<string, PoolEntry[]>()
     for (const e of this.pool.committed()) {
-      if (picked.length >= MAX_BLOCK_TXS || bytes + e.bytes > BLOCK_BYTES_BUDGET) break
       if (!known(e.sender)) continue // its registration is not in a block yet: next time
-      if (e.tx.nonce < (ledger.account(e.sender)?.nextNonce ?? 0)) continue
-      picked.push(e.tx)
-      bytes += e.bytes
+      let list = bySender.get(e.sender)
+      if (list == null) {
+        list = []
+        bySender.set(e.sender, list)
+      }
+      list.push(e)
+    }
+    const gapGraceMs = 2 * this.cfg.timeouts.txRoundMs
+    const picked: Tx[] = []
+    let bytes = 0
+    senders: for (const [sender, entries] of bySender) {
+      entries.sort((a, b) => a.tx.nonce - b.tx.nonce)
+      let expected = ledger.account(sender)?.nextNonce ?? 0
+      for (const e of entries) {
+        if (picked.length >= MAX_BLOCK_TXS || bytes + e.bytes > BLOCK_BYTES_BUDGET) break senders
+        if (e.tx.nonce > expected) {
+          if (now - e.addedAt < gapGraceMs) break
+          expected = e.tx.nonce
+        }
+        if (e.tx.nonce === expected) expected++
+        picked.push(e.tx)
+        bytes += e.bytes
+      }
     }
     const txs = sortTxs(picked)
     const header: BlockHeader = {
@@ -524,9 +560,17 @@ export class BlockRounds {
     return p
   }
 
-  private checked(p: Proposal, now: number | null): BlockCheck {
-    p.check ??= checkBlock(this.cfg.chainId, p.block, this.head, this.ledger(), now)
-    return p.check
+  /**
+   * The clock-free check of a block, run once. A block that fails it is
+   * forgotten, so a bad copy (a body that does not match its header) cannot
+   * stand in for the genuine block that a later message brings.
+   */
+  private checked(p: Proposal): BlockCheck {
+    if (p.check != null) return p.check
+    const check = checkBlock(this.cfg.chainId, p.block, this.head, this.ledger(), null)
+    if (check.ok) p.check = check
+    else if (this.h.blocks.get(p.hash) === p) this.h.blocks.delete(p.hash)
+    return check
   }
 
   /** Permit or reject the round's proposal (Tendermint lines 22-33). */
@@ -534,9 +578,11 @@ export class BlockRounds {
     const h = this.h
     if (!this.isValidator || p.round !== h.round || h.permitSent.has(p.round)) return
     const proposal = this.rememberBlock(p.block!)
-    const check = this.checked(proposal, now)
+    const check = this.checked(proposal)
     let reason = RejectReason.NONE
     if (!check.ok) reason = RejectReason.INVALID_BLOCK
+    // the clock bound is ours alone: it decides our vote, never the block's fate
+    else if (p.block!.header!.time > now + MAX_CLOCK_DRIFT_MS) reason = RejectReason.INVALID_BLOCK
     else if (p.validRound == null) {
       if (h.lockedRound >= 0 && !this.isLockedOn(proposal.hash) && !this.cfg.unsafe?.ignoreLock)
         reason = RejectReason.LOCKED
@@ -553,6 +599,12 @@ export class BlockRounds {
       }
     }
     h.permitSent.set(p.round, reason === RejectReason.NONE ? proposal.hash : '')
+    this.trace(reason === RejectReason.NONE ? 'permit' : 'reject', {
+      round: p.round,
+      block: proposal.hash.slice(0, 16),
+      reason: reason === RejectReason.NONE ? null : String(reason),
+      detail: check.ok ? null : check.message,
+    })
     this.persistSignState()
     const vote = this.blockVote(Phase.BLOCK_PERMIT, p.round, proposal.hash, reason)
     this.sendToLeader(p.round, vote, now)
@@ -576,7 +628,7 @@ export class BlockRounds {
       h.adds.set(round, { hash, cert })
       return
     }
-    if (!this.checked(proposal, null).ok) return
+    if (!this.checked(proposal).ok) return
     if (round > h.validRound) this.setValid(round, proposal.block, cert)
     if (
       !this.isValidator ||
@@ -588,6 +640,7 @@ export class BlockRounds {
     h.lockedRound = round
     h.lockedBlock = proposal.block
     h.commitSent.set(round, hash)
+    this.trace('locked; commit vote', { round, block: hash.slice(0, 16) })
     // the lock is on disk before the commit vote leaves
     this.persistSignState()
     this.sendToLeader(
@@ -641,6 +694,7 @@ export class BlockRounds {
         permitCert: cert,
       })
       this.out.push({ type: 'publish', topic: 'block-sync', message: { add } })
+      this.trace('add: q permits', { round: vote.round, block: proposal.hash.slice(0, 16) })
       this.onAdd(vote.round, proposal.hash, cert, now)
     } else if (vote.phase === Phase.BLOCK_COMMIT && !h.finalSent.has(vote.round)) {
       h.finalSent.add(vote.round)
@@ -673,7 +727,7 @@ export class BlockRounds {
       }
       return
     }
-    const check = this.checked(proposal, null)
+    const check = this.checked(proposal)
     if (!check.ok) {
       this.out.push({
         type: 'fault',
@@ -702,7 +756,7 @@ export class BlockRounds {
       throw err
     }
     const proposal = this.rememberBlock(block)
-    const check = this.checked(proposal, null)
+    const check = this.checked(proposal)
     if (!check.ok) return false
     void from
     this.append(fb, toHex(hash), fb.commitCert!.round, check.execution, now)
@@ -748,17 +802,6 @@ export class BlockRounds {
         reason: record.reason,
       })
     })
-    for (const e of this.pool.committed()) {
-      const next = ledger.account(e.sender)?.nextNonce ?? 0
-      if (e.tx.nonce < next && !included.has(e.hash)) {
-        this.pool.remove(e.hash)
-        poolDeletes.push(e.hash)
-        const record = this.txLog.touch(e.hash, now)
-        record.status = 'failed'
-        record.reason = { code: 'NONCE_USED', message: 'another tx with its nonce is final' }
-        this.out.push({ type: 'tx-status', hash: e.hash, status: 'failed', reason: record.reason })
-      }
-    }
     const accountDeletes: string[] = []
     for (const [address, reg] of this.pool.pendingAccounts()) {
       if (ledger.account(address) != null || ledger.addressOfUsername(reg.username) != null) {
@@ -806,6 +849,10 @@ export class BlockRounds {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  private trace(msg: string, fields: Record<string, string | number | boolean | null> = {}): void {
+    this.out.push({ type: 'trace', msg, fields: { height: this.h.height, ...fields } })
+  }
 
   private keepEvidence(
     kind: BlockEvidence['kind'],

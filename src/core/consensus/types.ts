@@ -113,3 +113,5 @@ export type CoreAction =
   | { type: 'round'; height: number; round: number; leader: PeerIdString | null }
   /** something that must never happen did (a final block that does not execute to its root) */
   | { type: 'fault'; message: string }
+  /** the story of a round, for --verbose */
+  | { type: 'trace'; msg: string; fields: Record<string, string | number | boolean | null> }

@@ -9,6 +9,7 @@
  */
 
 import { checkRegistration } from '../chain/account.js'
+import { blockHash } from '../chain/block.js'
 import {
   CertificateError,
   type CertificateExpectation,
@@ -128,11 +129,10 @@ export function validateBlockSync(ctx: ValidationContext, m: BlockSyncMessage): 
     const p = m.prepare
     const header = p.block!.header!
     if (header.chainId !== ctx.chainId) reject('WRONG_CHAIN', header.chainId)
-    if (header.height !== p.height || header.round !== p.round) reject('HEADER_MISMATCH')
-    if (!bytesEqual(p.electionCert!.candidate, header.proposer))
-      reject('NOT_ELECTED', 'proposer is not the elected candidate')
+    if (header.height !== p.height) reject('HEADER_MISMATCH', 'the block is for another height')
+    // signed by the round's elected leader, whoever made the block
     if (!verifyBlockPrepare(ctx.chainId, p))
-      reject('BAD_SIGNATURE', 'block prepare not signed by its proposer')
+      reject('BAD_SIGNATURE', 'block prepare not signed by the elected leader')
     try {
       verifyElectionCertificate(
         ctx.chainId,
@@ -144,10 +144,24 @@ export function validateBlockSync(ctx: ValidationContext, m: BlockSyncMessage): 
       if (err instanceof CertificateError) reject(`ELECTION_${err.code}`, err.message)
       throw err
     }
-    if (p.validCert != null) {
-      checkCert(ctx, p.validCert, {
+    if (p.validRound == null) {
+      // a new block: made by this round's leader, in this round
+      if (header.round !== p.round)
+        reject('HEADER_MISMATCH', 'a new block is made in the round it is proposed')
+      if (!bytesEqual(p.electionCert!.candidate, header.proposer)) {
+        reject('NOT_ELECTED', 'proposer is not the elected candidate')
+      }
+    } else {
+      // a leader re-proposes its valid block: q permits in validRound show it valid
+      if (p.validRound >= p.round)
+        reject('BAD_VALID_ROUND', `${p.validRound} is not before round ${p.round}`)
+      if (header.round > p.validRound)
+        reject('HEADER_MISMATCH', 'the block is younger than its valid round')
+      if (!bytesEqual(p.validCert!.subject, blockHash(header)))
+        reject('BAD_VALID_CERT', 'the certificate is for another block')
+      checkCert(ctx, p.validCert!, {
         phase: Phase.BLOCK_PERMIT,
-        subject: p.validCert.subject,
+        subject: p.validCert!.subject,
         height: p.height,
         round: p.validRound,
       })
@@ -166,6 +180,7 @@ export function validateBlockSync(ctx: ValidationContext, m: BlockSyncMessage): 
       phase: Phase.BLOCK_COMMIT,
       subject: f.blockHash,
       height: f.height,
+      round: f.round,
     })
   }
 }

@@ -156,10 +156,6 @@ export function executeBlock(
       result.receipts.txs.push(failed(hash, 'NONCE_USED'))
       continue
     }
-    const pruned = prune(sender.lots, time, windowMs)
-    sender.lots = pruned.live
-    sender.expiredGas += pruned.expired
-    result.expired += pruned.expired
     if (liveBalance(sender.lots, time, windowMs) < tx.gas) {
       result.receipts.txs.push(failed(hash, 'INSUFFICIENT_GAS'))
       continue
@@ -178,7 +174,12 @@ export function executeBlock(
         continue
       }
     }
-    // draw the gas first-in first-out from the oldest live lots
+    // expired lots leave the account (counted as expired), then the gas is
+    // drawn first-in first-out from the oldest live lots
+    const pruned = prune(sender.lots, time, windowMs)
+    sender.lots = pruned.live
+    sender.expiredGas += pruned.expired
+    result.expired += pruned.expired
     const draws: Receipt['draws'] = []
     let owed = tx.gas
     for (const lot of sender.lots) {

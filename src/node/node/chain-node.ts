@@ -440,6 +440,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           leader: action.leader ? shortPeerId(action.leader) : undefined,
         })
         break
+      case 'trace':
+        this.log.debug(action.msg, action.fields)
+        break
       case 'fault':
         this.log.error('consensus fault', { message: action.message })
         break

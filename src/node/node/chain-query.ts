@@ -26,6 +26,11 @@ import { readHead } from './head.js'
 
 /** Blocks one range query may return. */
 export const MAX_BLOCKS_PER_QUERY = 100
+/**
+ * Encoded block bytes one range query reads: past it the range ends early
+ * (at least one block), and the caller asks again from the next height.
+ */
+export const MAX_RANGE_BYTES = 16 * 1024 * 1024
 
 export interface GasDrawView {
   /** the block of the lot it drew from (0: genesis) */
@@ -92,7 +97,10 @@ export interface LotView {
 /** The original design's balance tuple, plus the balance net of pooled txs. */
 export interface BalanceView {
   address: string
-  /** 'final': an account in a block; 'pending': registered, waiting for a block; null: none (gas waits unclaimed) */
+  /**
+   * 'final': an account in a block; 'pending': registered, waiting for a
+   * block; null: no account (its gas waits unclaimed)
+   */
   account: 'final' | 'pending' | null
   hasTransaction: boolean
   lastBlockIndex: number | null
@@ -153,15 +161,23 @@ export class ChainQuery {
     return height === 0 ? null : this.block(height)
   }
 
-  /** Final blocks in [from, to], ascending; heights not final yet are absent. */
+  /**
+   * Final blocks in [from, to], ascending; heights not final yet are absent,
+   * and so are the last ones of a range whose blocks pass MAX_RANGE_BYTES.
+   */
   async blocks(from: number, to: number): Promise<BlockView[]> {
     if (to < from) return []
     if (to - from + 1 > MAX_BLOCKS_PER_QUERY) {
       throw new RangeError(`at most ${MAX_BLOCKS_PER_QUERY} blocks per query`)
     }
     const found: [number, Uint8Array][] = []
-    for await (const entry of this.store.blocks.entries({ gte: Math.max(1, from), lte: to }))
+    let bytes = 0
+    for await (const entry of this.store.blocks.entries({ gte: Math.max(1, from), lte: to })) {
+      // full blocks are large: a range stops early rather than build a huge answer
+      bytes += entry[1].length
+      if (bytes > MAX_RANGE_BYTES && found.length > 0) break
       found.push(entry)
+    }
     // a block and its receipts land in one batch: a block read first has its receipts
     const receipts = await this.store.receipts.getMany(found.map(([h]) => h))
     return found.map(([h, bytes], i) => this.blockView(h, bytes, receipts[i]))

@@ -1,33 +1,45 @@
 /**
- * Drives the core (etcd raft's Ready loop): events queue up, are stepped
- * through the core in order, the writes their actions ask for land in one
- * synced batch, and only then do the other actions (messages, replies) go
- * out. Many events share one fsync under load (group commit).
+ * Drives the core (etcd raft's Ready loop, with asynchronous storage
+ * writes): events queue up and are stepped through the core in order; the
+ * writes their actions ask for go to disk in synced batches, one after the
+ * other; and the other actions of a cycle (messages, replies) go out only
+ * once that cycle's writes — and every earlier one — are on disk. The core
+ * keeps stepping while a write is in flight, so a slow fsync delays what
+ * depends on it, never the processing of what comes next; under load many
+ * cycles share one fsync (group commit).
  */
-
 import type { Core } from '../../core/consensus/core.js'
 import type { ClientResult, CoreAction, CoreEvent, PersistOp } from '../../core/consensus/types.js'
 import type { Logger } from '../log.js'
 
-type Effect = Exclude<CoreAction, { type: 'persist' } | { type: 'client-result' }>
+type Effect = Exclude<CoreAction, { type: 'persist' }>
 
 export interface Effects {
   persist(ops: PersistOp[]): Promise<void>
-  execute(action: Effect): void
+  execute(action: Exclude<Effect, { type: 'client-result' }>): void
   /** the store failed: the node cannot go on safely */
   fatal(err: Error): void
 }
 
 const TICK_MS = 250
 const MAX_EVENTS_PER_CYCLE = 2_048
+/** a core cycle (stepping, not writing) this long stalls everything behind it: say so */
+const SLOW_STEP_MS = 100
+const SLOW_WRITE_MS = 1_000
 
 export class CoreDriver {
   private readonly queue: CoreEvent[] = []
   private readonly waiting = new Map<number, (r: ClientResult) => void>()
   private nextRequestId = 1
-  private draining = false
+  private stepping = false
   private stopped = false
+  private failed = false
   private ticker: NodeJS.Timeout | null = null
+  /** writes not yet started, and the effects that wait for them, in order */
+  private pendingOps: PersistOp[] = []
+  private pendingEffects: Effect[] = []
+  /** effects stepped while a write was in flight: released after the writes before them */
+  private writing = false
 
   constructor(
     private readonly core: Core,
@@ -58,9 +70,9 @@ export class CoreDriver {
   push(event: CoreEvent): void {
     if (this.stopped) return
     this.queue.push(event)
-    if (!this.draining) {
-      this.draining = true
-      setImmediate(() => void this.drain())
+    if (!this.stepping) {
+      this.stepping = true
+      setImmediate(() => this.step())
     }
   }
 
@@ -81,48 +93,84 @@ export class CoreDriver {
     })
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0 && !this.stopped) {
-        const events = this.queue.splice(0, MAX_EVENTS_PER_CYCLE)
-        const actions: CoreAction[] = []
-        for (const event of events) {
-          try {
-            for (const a of this.core.step(event)) actions.push(a)
-          } catch (err) {
-            this.log.error('core step failed', { event: event.type, err })
-          }
-        }
-        const ops: PersistOp[] = []
-        for (const a of actions) if (a.type === 'persist') ops.push(...a.ops)
-        if (ops.length > 0) {
-          try {
-            await this.effects.persist(ops)
-          } catch (err) {
-            // nothing that depends on these writes may go out
-            this.effects.fatal(err as Error)
-            return
-          }
-        }
-        for (const a of actions) {
-          if (a.type === 'persist') continue
-          if (a.type === 'client-result') {
-            this.waiting.get(a.requestId)?.(a.result)
-            this.waiting.delete(a.requestId)
-            continue
-          }
-          try {
-            this.effects.execute(a)
-          } catch (err) {
-            this.log.error('action failed', { action: a.type, err })
-          }
-        }
+  /** Step every queued event through the core; queue their writes and effects. */
+  private step(): void {
+    this.stepping = false
+    if (this.stopped || this.failed) return
+    const started = performance.now()
+    let stepped = 0
+    while (this.queue.length > 0 && stepped < MAX_EVENTS_PER_CYCLE) {
+      const event = this.queue.shift()!
+      stepped++
+      let actions: CoreAction[]
+      try {
+        actions = this.core.step(event)
+      } catch (err) {
+        this.log.error('core step failed', { event: event.type, err })
+        continue
       }
-    } finally {
-      this.draining = false
-      if (this.queue.length > 0 && !this.stopped) {
-        this.draining = true
-        setImmediate(() => void this.drain())
+      for (const a of actions) {
+        if (a.type === 'persist') this.pendingOps.push(...a.ops)
+        else this.pendingEffects.push(a)
+      }
+    }
+    const ms = performance.now() - started
+    if (ms > SLOW_STEP_MS)
+      this.log.warn('slow core cycle', {
+        events: stepped,
+        ms: Math.round(ms),
+        queued: this.queue.length,
+      })
+    this.flush()
+    if (this.queue.length > 0 && !this.stepping) {
+      this.stepping = true
+      setImmediate(() => this.step())
+    }
+  }
+
+  /** Write what is pending (one write at a time), then release the effects that waited for it. */
+  private flush(): void {
+    if (this.writing || this.failed) return
+    const effects = this.pendingEffects
+    this.pendingEffects = []
+    if (this.pendingOps.length === 0) {
+      this.release(effects)
+      return
+    }
+    const ops = this.pendingOps
+    this.pendingOps = []
+    this.writing = true
+    const started = performance.now()
+    this.effects.persist(ops).then(
+      () => {
+        const ms = performance.now() - started
+        if (ms > SLOW_WRITE_MS)
+          this.log.warn('slow store write', { ops: ops.length, ms: Math.round(ms) })
+        this.writing = false
+        this.release(effects)
+        // what was stepped meanwhile: its writes next, its effects after them
+        this.flush()
+      },
+      (err: Error) => {
+        // nothing that depends on these writes may go out
+        this.failed = true
+        this.effects.fatal(err)
+      },
+    )
+  }
+
+  private release(effects: Effect[]): void {
+    if (this.stopped) return
+    for (const a of effects) {
+      if (a.type === 'client-result') {
+        this.waiting.get(a.requestId)?.(a.result)
+        this.waiting.delete(a.requestId)
+        continue
+      }
+      try {
+        this.effects.execute(a)
+      } catch (err) {
+        this.log.error('action failed', { action: a.type, err })
       }
     }
   }

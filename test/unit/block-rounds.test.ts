@@ -1,0 +1,1269 @@
+/**
+ * Block rounds (DESIGN §6) on n = 4 cores wired by a small deterministic
+ * router on a virtual clock: election, proposal, permit votes, Add (lock),
+ * commit votes, Final. Publishes go to every other core that is up, each
+ * recipient validating the message as the node's topic validators do (a
+ * message that fails is dropped); votes go to the addressed core after the
+ * signature and voter checks the node makes; 'set-timer' actions come back
+ * as 'timer' events when the clock reaches them. Nothing is random but the
+ * cores' seeded election jitter, so every run replays.
+ */
+import { describe, expect, it } from 'vitest'
+import { accountsRoot, blockHash, txRoot } from '../../src/core/chain/block.js'
+import { certificateFrom, verifyCertificate } from '../../src/core/chain/certificates.js'
+import { genesisHash, genesisTimeMs } from '../../src/core/chain/genesis.js'
+import {
+  signBlockPrepare,
+  signElectionRequest,
+  signElectionVote,
+  verifyVote,
+} from '../../src/core/chain/signatures.js'
+import { txHash } from '../../src/core/chain/tx.js'
+import { ValidatorSet } from '../../src/core/chain/validator-set.js'
+import {
+  type Block,
+  type BlockPrepare,
+  type BlockSyncMessage,
+  type Certificate,
+  type ElectionMessage,
+  type FinalizedBlock,
+  Phase,
+  RejectReason,
+  type SignState,
+  type Tx,
+  type Vote,
+  VoteResult,
+} from '../../src/core/codec/index.js'
+import { type ChainTip, MAX_CLOCK_DRIFT_MS } from '../../src/core/consensus/block-check.js'
+import { Core } from '../../src/core/consensus/core.js'
+import type {
+  BlockFinalOp,
+  ClientResult,
+  CoreAction,
+  CoreEvent,
+  PersistOp,
+} from '../../src/core/consensus/types.js'
+import {
+  ValidationError,
+  validateAccount,
+  validateBlockSync,
+  validateCommit,
+  validateElection,
+  validatePrePrepare,
+  validatePrepare,
+} from '../../src/core/consensus/validation.js'
+import { bytesEqual, fromHex, toHex } from '../../src/core/crypto/hash.js'
+import { peerIdToString } from '../../src/core/crypto/peer-id.js'
+import { executeBlock, genesisStateRoot } from '../../src/core/state/execute.js'
+import { LedgerState } from '../../src/core/state/ledger.js'
+import {
+  type AccountIdentity,
+  accountIdentity,
+  blockVoteBy,
+  CHAIN_ID,
+  electionCertificate,
+  type NodeIdentity,
+  nodeIdentity,
+  registrationOf,
+  signedTx,
+  testGenesis,
+  validators,
+} from './fixtures.js'
+
+// ------------------------------------------------------------------ the network
+
+const N = 4
+const Q = 3
+const ROUND_MS = 500
+const validatorIds = validators(N)
+const authority = accountIdentity('authority')
+const alice = accountIdentity('alice')
+const genesis = testGenesis(
+  validatorIds.map((v) => v.peerIdString),
+  authority,
+  1000,
+  {
+    roundMs: ROUND_MS,
+    electionMinMs: 10,
+    electionMaxMs: 100,
+    blockIntervalMs: 50,
+    txRoundMs: 1000,
+  },
+)
+const GENESIS_HASH = genesisHash(genesis)
+const GENESIS_TIP: ChainTip = {
+  height: 0,
+  hash: GENESIS_HASH,
+  time: genesisTimeMs(genesis),
+  stateRoot: genesisStateRoot(GENESIS_HASH),
+}
+const validatorSet = new ValidatorSet(genesis.validators)
+/** a minute after genesis */
+const T0 = genesisTimeMs(genesis) + 60_000
+/** every message takes this long */
+const LATENCY = 1
+/** how long a run may take on the virtual clock before the test gives up */
+const PATIENCE_MS = 30_000
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+/** An event as a test writes it: the network adds the time. */
+type EventIn = DistributiveOmit<CoreEvent, 'now'>
+
+/** One action on its way from core `from`. */
+interface Sent {
+  from: number
+  action: CoreAction
+}
+
+/** One call of a core's step: what went in and what came out. */
+interface Step {
+  core: number
+  at: number
+  event: CoreEvent
+  actions: CoreAction[]
+}
+
+type Scheduled =
+  | { at: number; seq: number; kind: 'deliver'; sent: Sent }
+  | { at: number; seq: number; kind: 'timer'; core: number; key: string }
+
+const seedOf = (i: number) => 7_000 + i
+
+function newCore(id: NodeIdentity, seed: number): Core {
+  return new Core({ seed, genesis, self: id.peerIdString, signer: id.signer })
+}
+
+class Net {
+  readonly ids: NodeIdentity[] = [...validatorIds]
+  readonly cores: Core[]
+  /** cores that receive nothing and send nothing */
+  readonly down = new Set<number>()
+  /** every action each core emitted, in order */
+  readonly emitted: CoreAction[][]
+  readonly steps: Step[] = []
+  /** messages the network refused, with the validation code */
+  readonly dropped: { sent: Sent; to: number; code: string }[] = []
+  /** messages the `hold` predicate kept back (per recipient), for the test to deliver */
+  readonly held: { sent: Sent; to: number }[] = []
+  hold: ((s: Sent, to: number) => boolean) | null = null
+  /** called after every step */
+  onStep: ((step: Step) => void) | null = null
+  now = T0
+  private agenda: Scheduled[] = []
+  private seq = 0
+  private nextRequestId = 1
+
+  constructor() {
+    this.cores = this.ids.map((id, i) => newCore(id, seedOf(i)))
+    this.emitted = this.cores.map(() => [])
+  }
+
+  indexOf(peer: string): number {
+    const i = this.ids.findIndex((id) => id.peerIdString === peer)
+    if (i < 0) throw new Error(`no core ${peer}`)
+    return i
+  }
+
+  /** Feed one event to core `i` (nothing if it is down) and schedule what it emits. */
+  step(i: number, event: EventIn): CoreAction[] {
+    if (this.down.has(i)) return []
+    const full = { ...event, now: this.now } as CoreEvent
+    const actions = this.cores[i]!.step(full)
+    this.emitted[i]!.push(...actions)
+    const step = { core: i, at: this.now, event: full, actions }
+    this.steps.push(step)
+    for (const action of actions) {
+      if (action.type === 'set-timer') {
+        this.schedule({ at: action.at, seq: 0, kind: 'timer', core: i, key: action.key })
+      } else if (action.type === 'publish' || action.type === 'send-vote') {
+        this.schedule({
+          at: this.now + LATENCY,
+          seq: 0,
+          kind: 'deliver',
+          sent: { from: i, action },
+        })
+      }
+    }
+    this.onStep?.(step)
+    return actions
+  }
+
+  private schedule(s: Scheduled): void {
+    s.seq = this.seq++
+    let lo = 0
+    let hi = this.agenda.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      const m = this.agenda[mid]!
+      if (m.at < s.at || (m.at === s.at && m.seq < s.seq)) lo = mid + 1
+      else hi = mid
+    }
+    this.agenda.splice(lo, 0, s)
+  }
+
+  /**
+   * Run the agenda in time order until `done` holds, nothing is left, or
+   * `patience` ms of virtual time have passed. Returns `done()`.
+   */
+  runUntil(done: () => boolean, patience = PATIENCE_MS): boolean {
+    const deadline = this.now + patience
+    while (!done()) {
+      const next = this.agenda[0]
+      if (next == null || next.at > deadline) break
+      this.agenda.shift()
+      this.now = Math.max(this.now, next.at)
+      if (next.kind === 'timer') this.step(next.core, { type: 'timer', key: next.key })
+      else this.deliver(next.sent)
+    }
+    return done()
+  }
+
+  /** Let `ms` of virtual time pass, running whatever falls in it. */
+  runFor(ms: number): void {
+    const until = this.now + ms
+    this.runUntil(() => (this.agenda[0]?.at ?? Number.POSITIVE_INFINITY) > until, ms)
+    this.now = until
+  }
+
+  /** Deliver a held message now (to its one recipient). */
+  release(h: { sent: Sent; to: number }): void {
+    this.held.splice(this.held.indexOf(h), 1)
+    this.deliverTo(h.sent, h.to, true)
+  }
+
+  /** A client registers `who` through core `at`; the registration is gossiped. */
+  register(at: number, who: AccountIdentity, username: string): ClientResult {
+    const requestId = this.nextRequestId++
+    const actions = this.step(at, {
+      type: 'client-account',
+      requestId,
+      reg: registrationOf(who, username),
+    })
+    return clientResult(actions, requestId)
+  }
+
+  /** A client submits `tx` to core `at`. */
+  submit(at: number, tx: Tx): ClientResult {
+    const requestId = this.nextRequestId++
+    return clientResult(this.step(at, { type: 'client-tx', requestId, tx }), requestId)
+  }
+
+  private deliver(sent: Sent): void {
+    const { from, action } = sent
+    if (this.down.has(from)) return
+    if (action.type === 'send-vote') this.deliverTo(sent, this.indexOf(action.to))
+    else for (let j = 0; j < this.cores.length; j++) if (j !== from) this.deliverTo(sent, j)
+  }
+
+  private deliverTo(sent: Sent, to: number, released = false): void {
+    const { from, action } = sent
+    if (this.down.has(from) || this.down.has(to)) return
+    if (!released && this.hold?.(sent, to)) {
+      this.held.push({ sent, to })
+      return
+    }
+    const sender = this.ids[from]!.peerIdString
+    if (action.type === 'send-vote') {
+      // as the node: the vote must verify and come from its voter
+      if (!verifyVote(CHAIN_ID, action.vote) || peerIdToString(action.vote.voter) !== sender) {
+        this.dropped.push({ sent, to, code: 'BAD_VOTE' })
+        return
+      }
+      this.step(to, { type: 'vote', vote: action.vote, from: sender })
+      return
+    }
+    if (action.type !== 'publish') return
+    // as the node's topic validators, with the recipient's height
+    const ctx = {
+      chainId: CHAIN_ID,
+      validators: validatorSet,
+      height: () => this.cores[to]!.blocks.height,
+    }
+    let event: EventIn
+    try {
+      switch (action.topic) {
+        case 'tx':
+          validatePrePrepare(ctx, action.message)
+          event = { type: 'pre-prepare', msg: action.message, from: sender }
+          break
+        case 'prepare':
+          validatePrepare(ctx, action.message)
+          event = { type: 'prepare', msg: action.message, from: sender }
+          break
+        case 'commit':
+          validateCommit(ctx, action.message)
+          event = { type: 'commit', msg: action.message, from: sender }
+          break
+        case 'accounts':
+          validateAccount(ctx, action.message)
+          event = { type: 'account', reg: action.message, from: sender }
+          break
+        case 'election':
+          validateElection(ctx, action.message)
+          event = { type: 'election', msg: action.message, from: sender }
+          break
+        case 'block-sync':
+          validateBlockSync(ctx, action.message)
+          event = { type: 'block-sync', msg: action.message, from: sender }
+          break
+      }
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      this.dropped.push({ sent, to, code: err.code })
+      return
+    }
+    this.step(to, event)
+  }
+
+  // ---------------------------------------------------------------- what happened
+
+  ops(i: number): PersistOp[] {
+    return this.emitted[i]!.flatMap((a) => (a.type === 'persist' ? a.ops : []))
+  }
+
+  signStates(i: number): SignState[] {
+    return this.ops(i).flatMap((op) => (op.op === 'sign-state' ? [op.state] : []))
+  }
+
+  blockFinalOps(i: number): BlockFinalOp[] {
+    return this.ops(i).flatMap((op) => (op.op === 'block-final' ? [op] : []))
+  }
+
+  finals(i: number): Extract<CoreAction, { type: 'block-final' }>[] {
+    return this.emitted[i]!.flatMap((a) => (a.type === 'block-final' ? [a] : []))
+  }
+
+  /** The votes core `i` sent over the network (a leader counts its own without sending). */
+  votesSent(i: number, phase?: Phase): Vote[] {
+    return this.emitted[i]!.flatMap((a) =>
+      a.type === 'send-vote' && (phase == null || a.vote.phase === phase) ? [a.vote] : [],
+    )
+  }
+
+  published<T extends 'election' | 'block-sync'>(
+    i: number,
+    topic: T,
+  ): (T extends 'election' ? ElectionMessage : BlockSyncMessage)[] {
+    return this.emitted[i]!.flatMap((a) =>
+      a.type === 'publish' && a.topic === topic ? [a.message] : [],
+    ) as (T extends 'election' ? ElectionMessage : BlockSyncMessage)[]
+  }
+
+  /** The leader of (height, round) as some core learnt it, or -1. */
+  leaderOf(height: number, round: number): number {
+    for (const actions of this.emitted) {
+      for (const a of actions) {
+        if (a.type === 'round' && a.height === height && a.round === round && a.leader != null)
+          return this.indexOf(a.leader)
+      }
+    }
+    return -1
+  }
+
+  live(): number[] {
+    return this.cores.map((_, i) => i).filter((i) => !this.down.has(i))
+  }
+}
+
+function clientResult(actions: CoreAction[], requestId: number): ClientResult {
+  const found = actions.find((a) => a.type === 'client-result' && a.requestId === requestId)
+  if (found?.type !== 'client-result') throw new Error(`no client-result for ${requestId}`)
+  return found.result
+}
+
+/**
+ * What must hold after any run: no fault; no two cores final on different
+ * blocks at one height; every final block carries a commit certificate of q
+ * validators; no validator signed two election votes, two permits or two
+ * commit votes for one (height, round).
+ */
+function checkSafety(net: Net): void {
+  const byHeight = new Map<number, string>()
+  net.cores.forEach((_, i) => {
+    expect(
+      net.emitted[i]!.filter((a) => a.type === 'fault'),
+      `faults of core ${i}`,
+    ).toEqual([])
+    for (const op of net.blockFinalOps(i)) {
+      const seen = byHeight.get(op.height)
+      if (seen != null) expect(op.hash, `agreement at height ${op.height}`).toBe(seen)
+      byHeight.set(op.height, op.hash)
+      expect(toHex(blockHash(op.finalized.block!.header!))).toBe(op.hash)
+      const signers = verifyCertificate(
+        CHAIN_ID,
+        op.finalized.commitCert!,
+        { phase: Phase.BLOCK_COMMIT, subject: fromHex(op.hash), height: op.height },
+        validatorSet,
+      )
+      expect(signers.length).toBeGreaterThanOrEqual(Q)
+    }
+    const keys = [
+      ...net
+        .published(i, 'election')
+        .flatMap((m) => (m.vote ? [`election:${m.vote.height}:${m.vote.round}`] : [])),
+      ...net
+        .votesSent(i)
+        .filter((v) => v.phase === Phase.BLOCK_PERMIT || v.phase === Phase.BLOCK_COMMIT)
+        .map((v) => `${v.phase}:${v.height}:${v.round}`),
+    ]
+    expect(keys.length, `one signature per question at core ${i}`).toBe(new Set(keys).size)
+  })
+}
+
+const heads = (net: Net, cores = net.live()) => cores.map((i) => net.cores[i]!.head)
+
+/** Whether every core that is up (now, or of `cores`) has a head at `height` or above. */
+const allAtHeight = (net: Net, height: number, cores?: number[]) => () =>
+  (cores ?? net.live()).every((i) => net.cores[i]!.head.height >= height)
+
+/** A network where alice's registration is final in block 1 everywhere. */
+function netAfterBlock1(): Net {
+  const net = new Net()
+  expect(net.register(0, alice, 'alice')).toMatchObject({ ok: true })
+  expect(net.runUntil(allAtHeight(net, 1))).toBe(true)
+  return net
+}
+
+/** The next block on `tip`, made by `proposer` in `round`, with no txs or registrations. */
+function emptyBlock(
+  tip: ChainTip,
+  ledger: LedgerState,
+  proposer: NodeIdentity,
+  round: number,
+  time: number,
+): Block {
+  const block: Block = {
+    header: {
+      chainId: CHAIN_ID,
+      height: tip.height + 1,
+      round,
+      parentHash: tip.hash,
+      proposer: proposer.peerId,
+      time,
+      txRoot: txRoot([]),
+      accountsRoot: accountsRoot([]),
+      stateRoot: new Uint8Array(32),
+    },
+    txs: [],
+    accounts: [],
+  }
+  block.header!.stateRoot = executeBlock(ledger, block, tip.stateRoot).stateRoot
+  return block
+}
+
+/** A BlockPrepare for (height, round) by `leader`, elected by three validators. */
+function proposalBy(
+  leader: NodeIdentity,
+  height: number,
+  round: number,
+  block: Block,
+  valid?: { round: number; cert: Certificate },
+): BlockPrepare {
+  const electors = validatorIds.filter((v) => v !== leader).slice(0, Q - 1)
+  return signBlockPrepare(leader.signer, CHAIN_ID, {
+    height,
+    round,
+    block,
+    electionCert: electionCertificate(leader, [leader, ...electors], height, round),
+    ...(valid ? { validRound: valid.round, validCert: valid.cert } : {}),
+  })
+}
+
+/** The send-vote actions of one phase in a list of actions. */
+const votesIn = (actions: CoreAction[], phase: Phase) =>
+  actions.flatMap((a) => (a.type === 'send-vote' && a.vote.phase === phase ? [a] : []))
+
+const isCommitVote = (s: Sent) =>
+  s.action.type === 'send-vote' && s.action.vote.phase === Phase.BLOCK_COMMIT
+
+// ------------------------------------------------------------------ (a) a registration makes a block
+
+describe('a registration', () => {
+  it('ends in a block that is final on every core with the same hash and stateRoot', () => {
+    const net = new Net()
+    expect(net.register(0, alice, 'alice')).toMatchObject({ ok: true, address: alice.address })
+    expect(net.runUntil(allAtHeight(net, 1))).toBe(true)
+
+    const [first, ...rest] = heads(net)
+    expect(first!.height).toBe(1)
+    for (const head of rest) {
+      expect(toHex(head.hash)).toBe(toHex(first!.hash))
+      expect(toHex(head.stateRoot)).toBe(toHex(first!.stateRoot))
+    }
+    for (const i of net.live()) {
+      const core = net.cores[i]!
+      expect(core.account(alice.address)).toMatchObject({
+        status: 'final',
+        username: 'alice',
+        registeredAt: 1,
+      })
+      expect(core.pool.pendingAccount(alice.address)).toBeUndefined()
+      expect(core.pool.sizes().accounts).toBe(0)
+      const [final] = net.finals(i)
+      expect(final).toMatchObject({ height: 1, hash: toHex(first!.hash), accounts: 1, txs: 0 })
+      const [op] = net.blockFinalOps(i)
+      expect(op!.finalized.block!.accounts.map((a) => a.username)).toEqual(['alice'])
+      expect(op!.accountDeletes).toEqual([alice.address])
+    }
+    // the block's stateRoot is its execution's, from genesis
+    const block = net.blockFinalOps(0)[0]!.finalized.block!
+    const exec = executeBlock(LedgerState.fromGenesis(genesis), block, GENESIS_TIP.stateRoot)
+    expect(toHex(exec.stateRoot)).toBe(toHex(first!.stateRoot))
+    expect(toHex(block.header!.parentHash)).toBe(toHex(GENESIS_HASH))
+
+    // with nothing left to decide, no further (empty) block is made
+    net.runFor(10 * ROUND_MS)
+    for (const i of net.live()) expect(net.cores[i]!.head.height).toBe(1)
+    checkSafety(net)
+    expect(net.dropped).toEqual([])
+  })
+})
+
+describe('the safety check used here', () => {
+  it('fails on a planted double vote and on a planted disagreement', () => {
+    const net = netAfterBlock1()
+    expect(() => checkSafety(net)).not.toThrow()
+    const i = net.live().find((j) => net.votesSent(j, Phase.BLOCK_PERMIT).length > 0)!
+    const permit = net.votesSent(i, Phase.BLOCK_PERMIT)[0]!
+    const other = blockVoteBy(validatorIds[i]!, Phase.BLOCK_PERMIT, new Uint8Array(32), 1, 0)
+    expect(other.round).toBe(permit.round)
+    net.emitted[i]!.push({ type: 'send-vote', to: net.ids[0]!.peerIdString, vote: other })
+    expect(() => checkSafety(net)).toThrow(/one signature per question/)
+    net.emitted[i]!.pop()
+
+    const op = net.blockFinalOps(1)[0]!
+    const forked = { ...op, hash: toHex(new Uint8Array(32)) }
+    net.emitted[1]!.push({ type: 'persist', ops: [forked] })
+    expect(() => checkSafety(net)).toThrow(/agreement at height 1/)
+  })
+})
+
+// ------------------------------------------------------------------ (b) a committed tx ends in a block
+
+describe('a committed data tx', () => {
+  it('ends in a final block: its record is final with {height, index}, no pool keeps it', () => {
+    const net = netAfterBlock1()
+    const tx = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('a record') })
+    const hash = toHex(txHash(tx))
+    expect(net.submit(1, tx)).toEqual({ ok: true, hash, status: 'pending' })
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+
+    for (const i of net.live()) {
+      const core = net.cores[i]!
+      const record = core.tx(hash)
+      expect(record?.status, `record at core ${i}`).toBe('final')
+      expect(record?.block).toEqual({ height: 2, index: 0 })
+      expect(core.pool.committed()).toEqual([])
+      expect(core.pool.has(hash)).toBe(false)
+      expect(core.account(alice.address)?.nonce).toBe(1)
+      const op = net.blockFinalOps(i).find((o) => o.height === 2)!
+      expect(op.finalized.block!.txs).toEqual([tx])
+      expect(op.poolDeletes).toEqual([hash])
+      expect(op.receipts.txs.map((r) => r.status)).toEqual(['OK'])
+      // it was committed before it was final
+      const statuses = net.emitted[i]!.flatMap((a) =>
+        a.type === 'tx-status' && a.hash === hash ? [a.status] : [],
+      )
+      expect(statuses.at(-1)).toBe('final')
+      expect(statuses).toContain('committed')
+    }
+    checkSafety(net)
+    expect(net.dropped).toEqual([])
+  })
+})
+
+// ------------------------------------------------------------------ (c) persistence before votes
+
+describe('persistence', () => {
+  it('persists the lock (sign state) before the commit vote leaves, and the block when final', () => {
+    const net = new Net()
+    net.register(0, alice, 'alice')
+    expect(net.runUntil(allAtHeight(net, 1))).toBe(true)
+    const leader = net.leaderOf(1, 0)
+    expect(leader).toBeGreaterThanOrEqual(0)
+    const hash = toHex(net.cores[0]!.head.hash)
+
+    let checked = 0
+    for (const i of net.live()) {
+      if (i === leader) continue
+      const steps = net.steps.filter(
+        (s) => s.core === i && votesIn(s.actions, Phase.BLOCK_COMMIT).length > 0,
+      )
+      expect(steps, `core ${i} sent one commit vote`).toHaveLength(1)
+      const { actions, event } = steps[0]!
+      // it answered the Add
+      expect(event.type === 'block-sync' && event.msg.add != null).toBe(true)
+      const voteAt = actions.findIndex(
+        (a) => a.type === 'send-vote' && a.vote.phase === Phase.BLOCK_COMMIT,
+      )
+      const vote = (actions[voteAt] as Extract<CoreAction, { type: 'send-vote' }>).vote
+      expect(toHex(vote.subject)).toBe(hash)
+      expect(vote.result).toBe(VoteResult.PERMIT)
+      const lockAt = actions.findIndex(
+        (a) =>
+          a.type === 'persist' &&
+          a.ops.some(
+            (op) =>
+              op.op === 'sign-state' &&
+              op.state.lockedRound === vote.round &&
+              op.state.lockedBlock != null &&
+              toHex(blockHash(op.state.lockedBlock.header!)) === hash &&
+              op.state.commitSubject != null &&
+              toHex(op.state.commitSubject) === hash,
+          ),
+      )
+      expect(lockAt, `core ${i} persisted its lock`).toBeGreaterThanOrEqual(0)
+      expect(lockAt, `core ${i} persisted its lock before the vote`).toBeLessThan(voteAt)
+      checked++
+    }
+    expect(checked).toBe(N - 1)
+
+    // the leader locked on disk before it published the Final
+    const leaderSteps = net.steps.filter((s) => s.core === leader)
+    const flat = leaderSteps.flatMap((s) => s.actions)
+    const finalAt = flat.findIndex(
+      (a) => a.type === 'publish' && a.topic === 'block-sync' && a.message.final != null,
+    )
+    const lockAt = flat.findIndex(
+      (a) =>
+        a.type === 'persist' &&
+        a.ops.some((op) => op.op === 'sign-state' && op.state.lockedBlock != null),
+    )
+    expect(finalAt).toBeGreaterThanOrEqual(0)
+    expect(lockAt).toBeGreaterThanOrEqual(0)
+    expect(lockAt).toBeLessThan(finalAt)
+
+    // every core persisted the final block, before it reported it
+    for (const i of net.live()) {
+      const step = net.steps.find(
+        (s) => s.core === i && s.actions.some((a) => a.type === 'block-final'),
+      )!
+      const opAt = step.actions.findIndex(
+        (a) =>
+          a.type === 'persist' && a.ops.some((op) => op.op === 'block-final' && op.hash === hash),
+      )
+      const reportAt = step.actions.findIndex((a) => a.type === 'block-final')
+      expect(opAt).toBeGreaterThanOrEqual(0)
+      expect(opAt).toBeLessThan(reportAt)
+      const [op] = net.blockFinalOps(i)
+      expect(op).toMatchObject({ height: 1, hash })
+      expect(toHex(op!.stateRoot)).toBe(toHex(net.cores[i]!.head.stateRoot))
+      expect(op!.accounts.map((a) => a.address)).toEqual([alice.address])
+    }
+    checkSafety(net)
+  })
+})
+
+// ------------------------------------------------------------------ (d) locking
+
+/**
+ * A network where every validator permitted block A in round 0 of height 1
+ * and received the Add (so locked on A), but the commit votes were lost:
+ * A is not final anywhere. The agenda is left as it is (round timers due).
+ */
+function lockedOnA() {
+  const net = new Net()
+  net.hold = (s) => isCommitVote(s)
+  net.register(0, alice, 'alice')
+  expect(net.runUntil(() => net.cores.every((c) => c.blocks.lock() != null))).toBe(true)
+  // the commit votes of the three others are held (lost), none delivered
+  expect(net.runUntil(() => net.held.length === N - 1)).toBe(true)
+  const leader = net.leaderOf(1, 0)
+  for (const h of net.held) expect(isCommitVote(h.sent)).toBe(true)
+  const [add] = net.published(leader, 'block-sync').filter((m) => m.add != null)
+  const lockA = net.cores[leader]!.blocks.lock()!
+  for (const core of net.cores) {
+    expect(core.blocks.lock()).toEqual({ round: 0, hash: lockA.hash })
+    expect(core.head.height).toBe(0)
+  }
+  // a validator other than the leader: the one under test
+  const x = (leader + 1) % N
+  return {
+    net,
+    leader,
+    x,
+    hashA: lockA.hash,
+    blockA: blockSeenBy(net, x, lockA.hash),
+    addA: add!.add!,
+  }
+}
+
+/** The block `hash` as core `i` got it in a proposal. */
+function blockSeenBy(net: Net, i: number, hash: string): Block {
+  for (const s of net.steps) {
+    if (s.core !== i || s.event.type !== 'block-sync') continue
+    const block = s.event.msg.prepare?.block
+    if (block && toHex(blockHash(block.header!)) === hash) return block
+  }
+  throw new Error(`core ${i} never saw block ${hash}`)
+}
+
+describe('a validator locked on block A', () => {
+  it('rejects (LOCKED) a proposal of another block B without a validRound in the next round', () => {
+    const { net, x, hashA } = lockedOnA()
+    const core = net.cores[x]!
+    // x's round-0 deadline passes: round 1
+    net.now += ROUND_MS
+    net.step(x, { type: 'timer', key: 'round:1:0' })
+    expect(core.blocks.round).toBe(1)
+
+    const proposer = validatorIds[(x + 2) % N]!
+    const blockB = emptyBlock(GENESIS_TIP, LedgerState.fromGenesis(genesis), proposer, 1, net.now)
+    const hashB = toHex(blockHash(blockB.header!))
+    expect(hashB).not.toBe(hashA)
+    const prepare = proposalBy(proposer, 1, 1, blockB)
+    // it passes the gossip gate
+    validateBlockSync({ chainId: CHAIN_ID, validators: validatorSet }, { prepare })
+    const actions = net.step(x, {
+      type: 'block-sync',
+      msg: { prepare },
+      from: proposer.peerIdString,
+    })
+    const votes = votesIn(actions, Phase.BLOCK_PERMIT)
+    expect(votes).toHaveLength(1)
+    expect(votes[0]!.to).toBe(proposer.peerIdString)
+    expect(votes[0]!.vote).toMatchObject({
+      height: 1,
+      round: 1,
+      result: VoteResult.REJECT,
+      reason: RejectReason.LOCKED,
+    })
+    expect(toHex(votes[0]!.vote.subject)).toBe(hashB)
+    expect(core.blocks.lock()).toEqual({ round: 0, hash: hashA })
+
+    // B itself is fine: a validator without the lock permits it
+    const fresh = newCore(validatorIds[x]!, 99)
+    fresh.step({ type: 'timer', key: 'round:1:0', now: net.now })
+    const freshVotes = votesIn(
+      fresh.step({
+        type: 'block-sync',
+        msg: { prepare },
+        from: proposer.peerIdString,
+        now: net.now,
+      }),
+      Phase.BLOCK_PERMIT,
+    )
+    expect(freshVotes.map((v) => v.vote.result)).toEqual([VoteResult.PERMIT])
+  })
+
+  it('permits a re-proposal of A (validRound 0, with A’s permit certificate) in the next round', () => {
+    const { net, x, hashA, blockA, addA } = lockedOnA()
+    net.now += ROUND_MS
+    net.step(x, { type: 'timer', key: 'round:1:0' })
+    const proposer = validatorIds[(x + 2) % N]!
+    const prepare = proposalBy(proposer, 1, 1, blockA, { round: 0, cert: addA.permitCert! })
+    // straight to the core (the gossip gate's view of re-proposals is tested below)
+    const actions = net.step(x, {
+      type: 'block-sync',
+      msg: { prepare },
+      from: proposer.peerIdString,
+    })
+    const votes = votesIn(actions, Phase.BLOCK_PERMIT)
+    expect(votes).toHaveLength(1)
+    expect(votes[0]!.vote).toMatchObject({
+      round: 1,
+      result: VoteResult.PERMIT,
+      reason: RejectReason.NONE,
+    })
+    expect(toHex(votes[0]!.vote.subject)).toBe(hashA)
+  })
+
+  // Every validator holds A as its valid block, so every later leader
+  // re-proposes A (BlockPrepare round r+1, A's header round r). The gossip
+  // gate (validateBlockSync) must let that through, or no block can ever
+  // gather q permits again at this height.
+  it('lets the network finalise A in a later round once commit votes flow again (liveness)', () => {
+    const { net, hashA } = lockedOnA()
+    net.hold = null
+    net.held.splice(0) // round 0's commit votes are lost for good
+    const done = net.runUntil(allAtHeight(net, 1), 20 * ROUND_MS)
+    const refused = [...new Set(net.dropped.map((d) => d.code))]
+    expect({ final: done, refused }).toEqual({ final: true, refused: [] })
+    for (const head of heads(net)) expect(toHex(head.hash)).toBe(hashA)
+    checkSafety(net)
+  })
+})
+
+// ------------------------------------------------------------------ (e) leader crash
+
+describe('a leader that crashes right after its election', () => {
+  it('is replaced: the others time out, move to round 1, elect another leader and finalise', () => {
+    const net = new Net()
+    let crashed = -1
+    net.onStep = (step) => {
+      if (crashed >= 0) return
+      for (const a of step.actions) {
+        if (a.type === 'round' && a.height === 1 && a.round === 0 && a.leader != null) {
+          crashed = net.indexOf(a.leader)
+          net.down.add(crashed)
+          return
+        }
+      }
+    }
+    net.register(0, alice, 'alice')
+    expect(net.runUntil(allAtHeight(net, 1))).toBe(true)
+    expect(crashed).toBeGreaterThanOrEqual(0)
+    const live = net.live()
+    expect(live).toHaveLength(N - 1)
+    expect(net.cores[crashed]!.head.height).toBe(0)
+
+    const hash = toHex(net.cores[live[0]!]!.head.hash)
+    for (const i of live) {
+      expect(toHex(net.cores[i]!.head.hash)).toBe(hash)
+      // its round-0 deadline fired, and it moved on
+      expect(
+        net.steps.some(
+          (s) => s.core === i && s.event.type === 'timer' && s.event.key === 'round:1:0',
+        ),
+        `core ${i} timed out in round 0`,
+      ).toBe(true)
+      expect(
+        net.emitted[i]!.some((a) => a.type === 'round' && a.height === 1 && a.round === 1),
+      ).toBe(true)
+      // the crashed leader's proposal never arrived: nobody voted in round 0
+      expect(net.votesSent(i).filter((v) => v.round === 0)).toEqual([])
+      const [final] = net.finals(i)
+      expect(final!.round).toBeGreaterThanOrEqual(1)
+      expect(net.cores[i]!.account(alice.address)?.status).toBe('final')
+    }
+    const block = net.blockFinalOps(live[0]!)[0]!.finalized.block!
+    expect(peerIdToString(block.header!.proposer)).not.toBe(validatorIds[crashed]!.peerIdString)
+    expect(net.leaderOf(1, block.header!.round)).not.toBe(crashed)
+    checkSafety(net)
+  })
+})
+
+// ------------------------------------------------------------------ (f) election
+
+describe('the election', () => {
+  /** A network where every core has started height 1 but no election timer has fired. */
+  function activated(): Net {
+    const net = new Net()
+    net.register(0, alice, 'alice')
+    expect(net.runUntil(() => net.cores.every((c) => c.blocks.active), 5)).toBe(true)
+    for (const i of net.live()) expect(net.published(i, 'election')).toEqual([])
+    return net
+  }
+  const gate = { chainId: CHAIN_ID, validators: validatorSet }
+  const request = (who: NodeIdentity, height: number, round: number): ElectionMessage => ({
+    request: signElectionRequest(who.signer, CHAIN_ID, { height, round, candidate: who.peerId }),
+  })
+  const voteFor = (
+    voter: NodeIdentity,
+    candidate: NodeIdentity,
+    round: number,
+  ): ElectionMessage => ({
+    vote: signElectionVote(voter.signer, CHAIN_ID, {
+      height: 1,
+      round,
+      candidate: candidate.peerId,
+      voter: voter.peerId,
+    }),
+  })
+  const votesOf = (net: Net, i: number) =>
+    net.published(i, 'election').flatMap((m) => (m.vote ? [m.vote] : []))
+
+  it('a validator votes for the first candidate it hears of in a round, never for a second', () => {
+    const net = activated()
+    const x = 3
+    const [a, b, c] = validatorIds as [NodeIdentity, NodeIdentity, NodeIdentity]
+    const deliver = (from: NodeIdentity, msg: ElectionMessage) => {
+      validateElection(gate, msg)
+      net.step(x, { type: 'election', msg, from: from.peerIdString })
+    }
+    deliver(a, request(a, 1, 0))
+    const first = votesOf(net, x)
+    expect(first).toHaveLength(1)
+    expect(peerIdToString(first[0]!.candidate)).toBe(a.peerIdString)
+    expect(first[0]).toMatchObject({ height: 1, round: 0 })
+
+    // a second candidate asks, and another validator votes for it: no second vote
+    deliver(b, request(b, 1, 0))
+    deliver(c, voteFor(c, b, 0))
+    // x's own election timer fires: it has voted, so it does not ask to lead
+    net.step(x, { type: 'timer', key: 'election:1:0' })
+    expect(votesOf(net, x)).toHaveLength(1)
+    expect(net.published(x, 'election').filter((m) => m.request != null)).toEqual([])
+    // the vote was persisted before it went out, in the same step
+    const [state] = net.signStates(x)
+    expect(state).toMatchObject({ height: 1, round: 0 })
+    expect(peerIdToString(state!.electionCandidate!)).toBe(a.peerIdString)
+    const step = net.steps.find(
+      (st) =>
+        st.core === x &&
+        st.actions.some((a) => a.type === 'publish' && a.topic === 'election' && a.message.vote),
+    )!
+    const persistAt = step.actions.findIndex(
+      (a) => a.type === 'persist' && a.ops.some((op) => op.op === 'sign-state'),
+    )
+    const publishAt = step.actions.findIndex((a) => a.type === 'publish' && a.topic === 'election')
+    expect(persistAt).toBeGreaterThanOrEqual(0)
+    expect(persistAt).toBeLessThan(publishAt)
+
+    // a new round is a new question
+    net.step(x, { type: 'timer', key: 'round:1:0' })
+    deliver(b, request(b, 1, 1))
+    expect(votesOf(net, x).map((v) => [v.round, peerIdToString(v.candidate)])).toEqual([
+      [0, a.peerIdString],
+      [1, b.peerIdString],
+    ])
+  })
+
+  it('a validator whose election vote is its first word in the round follows a vote it hears', () => {
+    const net = activated()
+    const x = 2
+    const [a, b] = validatorIds as [NodeIdentity, NodeIdentity]
+    const msg = voteFor(b, a, 0)
+    validateElection(gate, msg)
+    net.step(x, { type: 'election', msg, from: b.peerIdString })
+    expect(votesOf(net, x).map((v) => peerIdToString(v.candidate))).toEqual([a.peerIdString])
+  })
+
+  it('never has a validator sign two election votes in one round across a run of blocks', () => {
+    const net = netAfterBlock1()
+    net.submit(2, signedTx(alice, { nonce: 0 }))
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+    net.submit(3, signedTx(alice, { nonce: 1 }))
+    expect(net.runUntil(allAtHeight(net, 3))).toBe(true)
+    const electionVotes = net.live().flatMap((i) => votesOf(net, i))
+    expect(electionVotes.length).toBeGreaterThanOrEqual(3 * Q)
+    checkSafety(net)
+  })
+})
+
+// ------------------------------------------------------------------ (g) one vote per validator at the leader
+
+describe('the leader counting block votes', () => {
+  it('counts a validator’s repeated or conflicting second vote once', () => {
+    const net = new Net()
+    net.hold = (s) => s.action.type === 'send-vote' && s.action.vote.phase === Phase.BLOCK_PERMIT
+    net.register(0, alice, 'alice')
+    // every validator but the leader has answered the proposal; the answers are held
+    expect(net.runUntil(() => net.held.length === N - 1)).toBe(true)
+    net.hold = null
+    const leader = net.leaderOf(1, 0)
+    const others = net.live().filter((i) => i !== leader)
+    const [x, y] = others as [number, number]
+    const heldFrom = (i: number) => net.held.find((h) => h.sent.from === i)!
+    const vx = (heldFrom(x).sent.action as Extract<CoreAction, { type: 'send-vote' }>).vote
+    expect(vx.result).toBe(VoteResult.PERMIT)
+    const adds = () => net.published(leader, 'block-sync').filter((m) => m.add != null)
+    const evidence = () => net.cores[leader]!.blocks.evidence
+
+    net.release(heldFrom(x)) // 2 permits with the leader's own
+    expect(adds()).toEqual([])
+    // the same permit again
+    net.step(leader, { type: 'vote', vote: vx, from: net.ids[x]!.peerIdString })
+    expect(adds()).toEqual([])
+    expect(evidence()).toEqual([])
+    // a conflicting one: x now rejects the same block
+    const reject = blockVoteBy(
+      validatorIds[x]!,
+      Phase.BLOCK_PERMIT,
+      vx.subject,
+      1,
+      0,
+      RejectReason.LOCKED,
+    )
+    net.step(leader, { type: 'vote', vote: reject, from: net.ids[x]!.peerIdString })
+    expect(adds()).toEqual([])
+    expect(evidence()).toHaveLength(1)
+    expect(evidence()[0]).toMatchObject({
+      kind: 'block-vote',
+      voter: net.ids[x]!.peerIdString,
+      round: 0,
+    })
+
+    // a third validator's permit makes the quorum: the Add has q distinct signers
+    net.release(heldFrom(y))
+    const [add] = adds()
+    expect(add).toBeDefined()
+    const signers = add!.add!.permitCert!.signatures.map((s) => peerIdToString(s.voter))
+    expect(signers).toHaveLength(Q)
+    expect(new Set(signers)).toEqual(new Set([leader, x, y].map((i) => net.ids[i]!.peerIdString)))
+    expect(bytesEqual(add!.add!.blockHash, vx.subject)).toBe(true)
+  })
+})
+
+// ------------------------------------------------------------------ (h) restart
+
+describe('a validator restarted from its store', () => {
+  it('keeps its lock (restoreChain with the persisted sign state) and stays bound by it', () => {
+    const { net, x, hashA } = lockedOnA()
+    const before = net.cores[x]!.blocks.lock()
+    expect(before).toEqual({ round: 0, hash: hashA })
+    const signState = net.signStates(x).at(-1)!
+    expect(signState.lockedRound).toBe(0)
+
+    const restarted = newCore(validatorIds[x]!, seedOf(x))
+    const now = net.now + 1_000
+    restarted.restoreChain(
+      {
+        head: {
+          height: 0,
+          hash: GENESIS_HASH,
+          time: GENESIS_TIP.time,
+          stateRoot: GENESIS_TIP.stateRoot,
+        },
+        accounts: [],
+        unclaimed: [],
+        signState,
+      },
+      now,
+    )
+    expect(restarted.blocks.lock()).toEqual(before)
+    expect(restarted.blocks.height).toBe(1)
+    // it resumes in the next round
+    expect(restarted.blocks.round).toBe(1)
+
+    // no second election vote in the round it had voted in
+    const other = validatorIds.find(
+      (v, i) => i !== x && v.peerIdString !== peerIdToString(signState.electionCandidate!),
+    )!
+    const again = restarted.step({
+      type: 'election',
+      msg: {
+        request: signElectionRequest(other.signer, CHAIN_ID, {
+          height: 1,
+          round: 0,
+          candidate: other.peerId,
+        }),
+      },
+      from: other.peerIdString,
+      now,
+    })
+    expect(again.filter((a) => a.type === 'publish' && a.topic === 'election')).toEqual([])
+
+    // and the lock binds it: another block in round 1 is refused
+    const proposer = validatorIds[(x + 2) % N]!
+    const blockB = emptyBlock(GENESIS_TIP, LedgerState.fromGenesis(genesis), proposer, 1, now)
+    const actions = restarted.step({
+      type: 'block-sync',
+      msg: { prepare: proposalBy(proposer, 1, 1, blockB) },
+      from: proposer.peerIdString,
+      now,
+    })
+    expect(votesIn(actions, Phase.BLOCK_PERMIT).map((v) => v.vote.reason)).toEqual([
+      RejectReason.LOCKED,
+    ])
+  })
+
+  it('does not sign a second election vote in the round it voted in before the restart', () => {
+    const net = new Net()
+    // no proposal gets through: the validators only vote in the election
+    net.hold = (s) => s.action.type === 'publish' && s.action.topic === 'block-sync'
+    net.register(0, alice, 'alice')
+    const x = 1
+    expect(net.runUntil(() => net.signStates(x).length > 0)).toBe(true)
+    const signState = net.signStates(x).at(-1)!
+    expect(signState).toMatchObject({ height: 1, round: 0 })
+    expect(signState.lockedBlock).toBeUndefined()
+    const votedFor = peerIdToString(signState.electionCandidate!)
+
+    const restarted = newCore(validatorIds[x]!, seedOf(x))
+    const now = net.now + 1
+    restarted.restoreChain(
+      {
+        head: {
+          height: 0,
+          hash: GENESIS_HASH,
+          time: GENESIS_TIP.time,
+          stateRoot: GENESIS_TIP.stateRoot,
+        },
+        accounts: [],
+        unclaimed: [],
+        signState,
+      },
+      now,
+    )
+    expect(restarted.blocks.round).toBe(0)
+    const elections = (actions: CoreAction[]) =>
+      actions.filter((a) => a.type === 'publish' && a.topic === 'election')
+    // another candidate asks in the same round: no vote
+    const other = validatorIds.find((v) => v.peerIdString !== votedFor && v !== validatorIds[x])!
+    const request = signElectionRequest(other.signer, CHAIN_ID, {
+      height: 1,
+      round: 0,
+      candidate: other.peerId,
+    })
+    expect(
+      elections(
+        restarted.step({ type: 'election', msg: { request }, from: other.peerIdString, now }),
+      ),
+    ).toEqual([])
+    // its own election timer fires: it does not ask to lead either
+    expect(
+      elections(restarted.step({ type: 'timer', key: 'election:1:0', now: now + 200 })),
+    ).toEqual([])
+    // a core without the sign state would have voted: the check can fail
+    const amnesiac = newCore(validatorIds[x]!, seedOf(x))
+    const voted = elections(
+      amnesiac.step({ type: 'election', msg: { request }, from: other.peerIdString, now }),
+    )
+    expect(voted).toHaveLength(1)
+  })
+
+  it('restores head, ledger and lock at height 2 from the persisted block and sign state', () => {
+    const net = netAfterBlock1()
+    net.hold = (s) => isCommitVote(s)
+    net.submit(0, signedTx(alice, { nonce: 0 }))
+    expect(
+      net.runUntil(() => net.cores.every((c) => c.blocks.height === 2 && c.blocks.lock() != null)),
+    ).toBe(true)
+    const x = (net.leaderOf(2, 0) + 1) % N
+    const old = net.cores[x]!
+    const [op] = net.blockFinalOps(x)
+    const signState = net.signStates(x).at(-1)!
+    expect(signState.height).toBe(2)
+
+    const restarted = newCore(validatorIds[x]!, seedOf(x))
+    const now = net.now + 1_000
+    restarted.restoreChain(
+      {
+        head: {
+          height: op!.height,
+          hash: fromHex(op!.hash),
+          time: op!.finalized.block!.header!.time,
+          stateRoot: op!.stateRoot,
+        },
+        accounts: op!.accounts,
+        unclaimed: op!.unclaimed,
+        signState,
+      },
+      now,
+    )
+    expect(toHex(restarted.head.hash)).toBe(toHex(old.head.hash))
+    expect(toHex(restarted.head.stateRoot)).toBe(toHex(old.head.stateRoot))
+    expect(restarted.account(alice.address)?.status).toBe('final')
+    expect(restarted.blocks.height).toBe(2)
+    expect(restarted.blocks.lock()).toEqual(old.blocks.lock())
+    expect(restarted.blocks.round).toBe(1)
+
+    // another block at height 2, round 1: refused for the lock
+    const proposer = validatorIds[(x + 2) % N]!
+    const blockB = emptyBlock(restarted.head, restarted.ledger, proposer, 1, now)
+    const actions = restarted.step({
+      type: 'block-sync',
+      msg: { prepare: proposalBy(proposer, 2, 1, blockB) },
+      from: proposer.peerIdString,
+      now,
+    })
+    expect(votesIn(actions, Phase.BLOCK_PERMIT).map((v) => [v.vote.result, v.vote.reason])).toEqual(
+      [[VoteResult.REJECT, RejectReason.LOCKED]],
+    )
+  })
+})
+
+// ------------------------------------------------------------------ catch-up
+
+// ------------------------------------------------------------------ a clock behind
+
+describe('a validator whose clock is behind the proposal', () => {
+  // The time bound (MAX_CLOCK_DRIFT_MS) is a voting rule: a validator does
+  // not permit a block from its future. It is not a finality rule: a block
+  // with a commit certificate of q validators is final (DESIGN §6), and
+  // checkBlock is to be called without a clock for it (block-rounds.ts
+  // onFinal passes now = null).
+  it('rejects the proposal, yet appends the block when its Final comes', () => {
+    const x = 3
+    const core = newCore(validatorIds[x]!, seedOf(x))
+    const leader = validatorIds[0]!
+    const now = T0
+    const ahead = now + MAX_CLOCK_DRIFT_MS + 1
+    const block = emptyBlock(GENESIS_TIP, LedgerState.fromGenesis(genesis), leader, 0, ahead)
+    const hash = blockHash(block.header!)
+    const prepare = proposalBy(leader, 1, 0, block)
+    const answer = core.step({
+      type: 'block-sync',
+      msg: { prepare },
+      from: leader.peerIdString,
+      now,
+    })
+    expect(votesIn(answer, Phase.BLOCK_PERMIT).map((v) => v.vote.reason)).toEqual([
+      RejectReason.INVALID_BLOCK,
+    ])
+
+    // the three others committed it: it is final
+    const commitCert = certificateFrom(
+      validatorIds.slice(0, Q).map((v) => blockVoteBy(v, Phase.BLOCK_COMMIT, hash, 1, 0)),
+    )
+    const final = { height: 1, round: 0, blockHash: hash, commitCert }
+    validateBlockSync({ chainId: CHAIN_ID, validators: validatorSet }, { final })
+    const actions = core.step({
+      type: 'block-sync',
+      msg: { final },
+      from: leader.peerIdString,
+      now: ahead + 1,
+    })
+    expect(actions.filter((a) => a.type === 'fault')).toEqual([])
+    expect(core.head.height).toBe(1)
+    expect(toHex(core.head.hash)).toBe(toHex(hash))
+  })
+})
+
+describe('a node catching up from history', () => {
+  /** A network with two final blocks (alice registers; alice writes), and its finalized blocks. */
+  function twoBlocks() {
+    const net = netAfterBlock1()
+    net.submit(0, signedTx(alice, { nonce: 0 }))
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+    const [fb1, fb2] = net.blockFinalOps(0).map((op) => op.finalized) as [
+      FinalizedBlock,
+      FinalizedBlock,
+    ]
+    expect(fb2.block!.txs).toHaveLength(1)
+    return { net, fb1, fb2 }
+  }
+
+  it('appends final blocks fetched from history, in height order', () => {
+    const { net, fb1, fb2 } = twoBlocks()
+    const late = newCore(nodeIdentity('observer'), 5)
+    const from = validatorIds[0]!.peerIdString
+    late.step({ type: 'block-fetched', block: fb1, from, now: net.now })
+    expect(late.head.height).toBe(1)
+    late.step({ type: 'block-fetched', block: fb2, from, now: net.now })
+    expect(late.head.height).toBe(2)
+    expect(toHex(late.head.stateRoot)).toBe(toHex(net.cores[0]!.head.stateRoot))
+    expect(late.account(alice.address)?.nonce).toBe(1)
+  })
+
+  // A peer may serve a final block's header and valid commit certificate
+  // with a body that is not the block's. The node must refuse that copy and
+  // still take the genuine block when it comes. (A mangled tx signature
+  // even leaves the hash and the roots as they were: txRoot is over tx
+  // hashes, which leave signatures out.)
+  const bad: { name: string; copy: (fb: FinalizedBlock) => FinalizedBlock }[] = [
+    {
+      name: 'its txs left out',
+      copy: (fb) => ({ ...fb, block: { ...fb.block!, txs: [] } }),
+    },
+    {
+      name: 'a mangled tx signature',
+      copy: (fb) => {
+        const signature = new Uint8Array(fb.block!.txs[0]!.signature)
+        signature[0]! ^= 0x01
+        return { ...fb, block: { ...fb.block!, txs: [{ ...fb.block!.txs[0]!, signature }] } }
+      },
+    },
+  ]
+
+  it.each(bad)('appends the genuine block after refusing a copy with $name', ({ copy }) => {
+    const { net, fb1, fb2 } = twoBlocks()
+    const late = newCore(nodeIdentity('observer'), 5)
+    const from = validatorIds[0]!.peerIdString
+    const fetched = (block: FinalizedBlock) =>
+      late.step({ type: 'block-fetched', block, from, now: net.now })
+    fetched(fb1)
+    expect(late.head.height).toBe(1)
+
+    const forged = copy(fb2)
+    // same header, so same hash, and the certificate is genuine
+    expect(toHex(blockHash(forged.block!.header!))).toBe(toHex(blockHash(fb2.block!.header!)))
+    expect(fetched(forged).some((a) => a.type === 'block-final')).toBe(false)
+    expect(late.head.height).toBe(1)
+
+    fetched(fb2)
+    expect(late.head.height).toBe(2)
+    expect(toHex(late.head.hash)).toBe(toHex(net.cores[0]!.head.hash))
+  })
+})
