@@ -263,6 +263,8 @@ export interface SubmitResult {
   hash: string
   status: TxStatus
   reason?: TxReason | null
+  /** where the tx stands in the chain, once final */
+  block?: { height: number; index: number } | null
 }
 
 /** What `tx send` and `gas grant` print with --json. */
@@ -304,6 +306,7 @@ export async function submitTx(
     hash: answer.body?.hash ?? hash,
     status: answer.body?.status ?? 'pending',
     ...(answer.body?.reason != null ? { reason: answer.body.reason } : {}),
+    ...(answer.body?.block != null ? { block: answer.body.block } : {}),
     tx: txToJson(tx),
   }
   const timedOut = wait != null && sent.status !== 'failed' && !reached(sent.status, wait)

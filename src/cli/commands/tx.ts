@@ -99,7 +99,8 @@ Examples:
         const { sent } = result
         const next =
           sent.status === 'pending' ? `; follow it with: bftchain tx show ${sent.hash}` : ''
-        return `sent tx ${sent.hash} (nonce ${nonce}): ${sent.status}${next}`
+        const where = sent.block ? ` in block ${sent.block.height} (index ${sent.block.index})` : ''
+        return `sent tx ${sent.hash} (nonce ${nonce}): ${sent.status}${where}${next}`
       })
     })
 
