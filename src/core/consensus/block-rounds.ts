@@ -75,7 +75,11 @@ export interface BlockRoundsConfig {
   genesis: Genesis
   /** test-only: plant a bug to prove the simulation catches it */
   unsafe?: { quorum?: number; ignoreLock?: boolean }
+  /** a validator further behind than this leaves consensus to catch up first */
+  syncThreshold?: number
 }
+
+export const DEFAULT_SYNC_THRESHOLD = 8
 
 interface Proposal {
   block: Block
@@ -151,6 +155,8 @@ export class BlockRounds {
   private readonly quorum: number
   /** heights we asked the shell to sync to, so we ask once */
   private syncTarget = 0
+  /** far behind: no rounds, no votes, only appending fetched blocks */
+  syncing = false
 
   constructor(
     private readonly cfg: BlockRoundsConfig,
@@ -254,13 +260,14 @@ export class BlockRounds {
 
   /** Start the height's rounds once there is something to decide. */
   maybeActivate(now: number): void {
-    if (this.h.active || !this.isValidator) return
+    if (this.h.active || !this.isValidator || this.syncing) return
     const sizes = this.pool.sizes()
     if (sizes.committed > 0 || sizes.accounts > 0 || this.h.validBlock != null)
       this.startRound(this.h.round, now)
   }
 
   private startRound(round: number, now: number): void {
+    if (this.syncing) return
     const h = this.h
     h.active = true
     h.round = round
@@ -291,7 +298,7 @@ export class BlockRounds {
     const [kind, hs, rs] = key.split(':')
     const height = Number(hs)
     const round = Number(rs)
-    if (height !== this.h.height || round !== this.h.round) return
+    if (height !== this.h.height || round !== this.h.round || this.syncing) return
     if (kind === 'round') {
       this.trace('round timed out', { round, leader: this.leader(round)?.slice(-6) ?? null })
       this.startRound(round + 1, now)
@@ -316,7 +323,7 @@ export class BlockRounds {
 
   private voteInElection(round: number, candidate: PeerIdString, now: number): void {
     const h = this.h
-    if (h.electionVote.has(round)) return
+    if (h.electionVote.has(round) || this.syncing) return
     h.electionVote.set(round, candidate)
     this.persistSignState()
     const vote = signElectionVote(this.cfg.signer, this.cfg.chainId, {
@@ -576,7 +583,8 @@ export class BlockRounds {
   /** Permit or reject the round's proposal (Tendermint lines 22-33). */
   private onProposal(p: BlockPrepare, now: number): void {
     const h = this.h
-    if (!this.isValidator || p.round !== h.round || h.permitSent.has(p.round)) return
+    if (!this.isValidator || this.syncing || p.round !== h.round || h.permitSent.has(p.round))
+      return
     const proposal = this.rememberBlock(p.block!)
     const check = this.checked(proposal)
     let reason = RejectReason.NONE
@@ -632,6 +640,7 @@ export class BlockRounds {
     if (round > h.validRound) this.setValid(round, proposal.block, cert)
     if (
       !this.isValidator ||
+      this.syncing ||
       round !== h.round ||
       h.commitSent.has(round) ||
       !h.permitSent.has(round)
@@ -742,8 +751,12 @@ export class BlockRounds {
   onFetched(fb: FinalizedBlock, from: PeerIdString, now: number): boolean {
     const block = fb.block!
     const header = block.header!
-    if (header.height !== this.h.height) return false
+    if (header.height !== this.h.height) return false // not next: an earlier one is missing, or we have it
     const hash = blockHash(header)
+    const refuse = (reason: string): false => {
+      this.out.push({ type: 'block-rejected', height: header.height, from, reason })
+      return false
+    }
     try {
       verifyCertificate(
         this.cfg.chainId,
@@ -752,15 +765,23 @@ export class BlockRounds {
         this.cfg.validators,
       )
     } catch (err) {
-      if (err instanceof CertificateError) return false
+      if (err instanceof CertificateError) return refuse(`commit certificate: ${err.message}`)
       throw err
     }
     const proposal = this.rememberBlock(block)
     const check = this.checked(proposal)
-    if (!check.ok) return false
-    void from
+    if (!check.ok) return refuse(`${check.code}: ${check.message}`)
     this.append(fb, toHex(hash), fb.commitCert!.round, check.execution, now)
     return true
+  }
+
+  /** The shell gave up catching up (no peer had the blocks): take part in consensus again. */
+  syncDone(now: number): void {
+    this.syncTarget = this.head.height
+    if (!this.syncing) return
+    this.syncing = false
+    this.trace('back in consensus', { head: this.head.height })
+    this.maybeActivate(now)
   }
 
   private append(
@@ -845,6 +866,11 @@ export class BlockRounds {
       finalAt: now,
     }
     this.h = this.freshHeight(header.height + 1)
+    if (this.syncing && this.head.height + 1 >= this.syncTarget) {
+      // within a block of the network: the gossip of the next height carries us from here
+      this.syncing = false
+      this.trace('caught up; back in consensus', { head: this.head.height })
+    }
     this.maybeActivate(now)
   }
 
@@ -868,6 +894,13 @@ export class BlockRounds {
   private behind(height: number, from: PeerIdString): void {
     if (height <= this.head.height || height <= this.syncTarget) return
     this.syncTarget = height
+    const threshold = this.cfg.syncThreshold ?? DEFAULT_SYNC_THRESHOLD
+    if (!this.syncing && this.isValidator && height - this.head.height > threshold) {
+      // too far behind to vote usefully: catch up first
+      this.syncing = true
+      this.h.active = false
+      this.trace('leaving consensus to catch up', { head: this.head.height, target: height })
+    }
     this.out.push({ type: 'sync-needed', height, hint: from })
   }
 

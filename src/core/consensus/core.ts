@@ -32,6 +32,8 @@ export interface CoreInit {
   poolLimits?: PoolLimits
   /** test-only: plant a consensus bug to prove the simulation catches it */
   unsafe?: { quorum?: number; ignoreLock?: boolean }
+  /** a validator further behind than this many blocks leaves consensus to catch up */
+  syncThreshold?: number
 }
 
 /** What a restarted node finds in its store. */
@@ -106,6 +108,7 @@ export class Core {
         timeouts: init.genesis.timeouts,
         genesis: init.genesis,
         unsafe: init.unsafe,
+        syncThreshold: init.syncThreshold,
       },
       ledger,
       this.pool,
@@ -164,6 +167,9 @@ export class Core {
         break
       case 'block-fetched':
         this.blocks.onFetched(event.block, event.from, event.now)
+        break
+      case 'sync-done':
+        this.blocks.syncDone(event.now)
         break
       case 'peer-height':
         this.blocks.peerHeight(event.height, event.from)

@@ -41,6 +41,8 @@ export type CoreEvent =
   | { type: 'timer'; now: number; key: string }
   | { type: 'election'; now: number; msg: ElectionMessage; from: PeerIdString }
   | { type: 'block-sync'; now: number; msg: BlockSyncMessage; from: PeerIdString }
+  /** the shell stopped catching up (caught up, or no peer has the blocks) */
+  | { type: 'sync-done'; now: number }
   /** a peer says its chain is this high */
   | { type: 'peer-height'; now: number; height: number; from: PeerIdString }
   /** a final block from history (fetch-block, sync-needed), in height order */
@@ -99,6 +101,8 @@ export type CoreAction =
   | { type: 'fetch-block'; height: number; hash: string; hint: PeerIdString | null }
   /** the chain is ahead of us (a Final or a peer says so): catch up to `height` */
   | { type: 'sync-needed'; height: number; hint: PeerIdString | null }
+  /** a block from history did not append: the peer that sent it lied or lags */
+  | { type: 'block-rejected'; height: number; from: PeerIdString; reason: string }
   /** a block became final here */
   | {
       type: 'block-final'

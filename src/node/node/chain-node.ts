@@ -7,13 +7,13 @@
 import { randomInt } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { type Genesis, genesisHash } from '../../core/chain/genesis.js'
 import { verifyVote } from '../../core/chain/signatures.js'
 import { txHash } from '../../core/chain/tx.js'
 import type { ValidatorSet } from '../../core/chain/validator-set.js'
 import type { AccountRegistration, Tx } from '../../core/codec/index.js'
 import {
-  type FinalizedBlock,
   FinalizedBlockCodec,
   type HistoryRequest,
   type HistoryResponse,
@@ -39,7 +39,7 @@ import { Reputation } from '../p2p/reputation.js'
 import { ReqResp } from '../p2p/reqresp.js'
 import type { TopicName } from '../p2p/topics.js'
 import { Store } from '../store/index.js'
-import { CatchUp } from '../sync/catch-up.js'
+import { Syncer, type SyncerOptions, type SyncProgress } from '../sync/syncer.js'
 import { addChainOps, loadChain } from './chain-store.js'
 import { CoreDriver } from './driver.js'
 import { type GossipEvent, ingressHandlers } from './ingress.js'
@@ -47,6 +47,10 @@ import { addPoolOps, loadPool } from './pool-store.js'
 import { type VoteOutcome, VoteSender } from './vote-sender.js'
 
 export interface ChainNodeInit {
+  /** how catching up fetches blocks (tests tune it) */
+  sync?: Partial<SyncerOptions>
+  /** a validator further behind than this many blocks leaves consensus to catch up */
+  syncThreshold?: number
   home: string
   genesis: Genesis
   identity: NodeIdentity
@@ -63,6 +67,8 @@ export interface NodeEvents {
   'tx-status': [hash: string, status: TxStatus, reason: Reason | null]
   /** a block became final: height, hash (hex) */
   block: [height: number, hash: string]
+  'sync-progress': [progress: SyncProgress]
+  'sync-done': [progress: SyncProgress]
   /** the node cannot go on (its store failed) */
   fatal: [err: Error]
 }
@@ -78,7 +84,7 @@ export interface NodeStatus {
   leader: string | null
   mempool: { pending: number; committed: number; accounts: number }
   peers: number
-  syncing: { from: number; to: number } | null
+  syncing: SyncProgress | null
   listen: string[]
 }
 
@@ -105,7 +111,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   readonly core: Core
   readonly driver: CoreDriver
   private readonly votes: VoteSender
-  readonly catchUp: CatchUp
+  readonly syncer: Syncer
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private started = false
 
@@ -123,6 +129,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       self: init.identity.peerId,
       signer: init.identity.signer,
       seed: randomInt(2 ** 31),
+      syncThreshold: init.syncThreshold,
     })
     this.validators = this.core.validators
     this.peerId = init.identity.peerId
@@ -172,17 +179,29 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     this.votes = new VoteSender((target, batch) =>
       this.reqresp.request(target, VOTE_PROTOCOL, batch),
     )
-    this.catchUp = new CatchUp({
-      reqresp: this.reqresp,
-      reputation: this.reputation,
-      log: log.child('sync'),
-      height: () => this.core.head.height,
-      peers: () =>
-        this.peers
-          .chainPeers()
-          .map((peerId) => ({ peerId, height: this.peers.peerStatus(peerId)?.height ?? 0 })),
-      apply: (blocks, from) => this.applyFetched(blocks, from),
-    })
+    this.syncer = new Syncer(
+      {
+        reqresp: this.reqresp,
+        reputation: this.reputation,
+        log: log.child('sync'),
+        height: () => this.core.head.height,
+        peers: () =>
+          this.peers
+            .chainPeers()
+            .map((peerId) => ({ peerId, height: this.peers.peerStatus(peerId)?.height ?? 0 })),
+        push: (blocks, from) => {
+          for (const block of blocks)
+            this.driver.push({ type: 'block-fetched', now: Date.now(), block, from })
+        },
+        disconnect: (peerId) => {
+          this.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
+        },
+        done: () => this.driver.push({ type: 'sync-done', now: Date.now() }),
+      },
+      init.sync,
+    )
+    this.syncer.on('progress', (p) => this.emit('sync-progress', p))
+    this.syncer.on('done', (p) => this.emit('sync-done', p))
     this.peers.on('peer:status', (id, s) => {
       if (s.height > this.core.head.height)
         this.driver.push({ type: 'peer-height', now: Date.now(), height: s.height, from: id })
@@ -249,7 +268,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     if (this.started) {
       this.started = false
       this.driver.stop()
-      this.catchUp.stop()
+      this.syncer.stop()
       for (const t of this.timers.values()) clearTimeout(t)
       this.timers.clear()
       this.peers.stop()
@@ -283,7 +302,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         }
       })(),
       peers: this.peers.chainPeers().length,
-      syncing: this.catchUp.syncing,
+      syncing: this.syncer.progress(),
       listen: this.multiaddrs(),
     }
   }
@@ -417,10 +436,11 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         break
       }
       case 'fetch-block':
-        this.catchUp.request(action.height, action.hint)
-        break
       case 'sync-needed':
-        this.catchUp.request(action.height, action.hint)
+        this.syncer.request(action.height, action.hint)
+        break
+      case 'block-rejected':
+        this.syncer.onRejected(action.height, action.from, action.reason)
         break
       case 'block-final':
         this.log.info('block final', {
@@ -432,6 +452,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           accounts: action.accounts || undefined,
         })
         this.emit('block', action.height, action.hash)
+        this.syncer.onApplied(action.height)
         break
       case 'round':
         this.log.debug('round', {
@@ -447,26 +468,6 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         this.log.error('consensus fault', { message: action.message })
         break
     }
-  }
-
-  /** Blocks from history, to the core in height order; resolves when they are applied (or not). */
-  private applyFetched(blocks: FinalizedBlock[], from: string): Promise<void> {
-    const last = blocks[blocks.length - 1]!.block!.header!.height
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        this.off('block', onBlock)
-        resolve()
-      }
-      const onBlock = (height: number): void => {
-        if (height >= last) done()
-      }
-      // blocks that do not append leave the head where it is: give up on them after a while
-      const timer = setTimeout(done, 10_000)
-      this.on('block', onBlock)
-      for (const block of blocks)
-        this.driver.push({ type: 'block-fetched', now: Date.now(), block, from })
-    })
   }
 
   /** Ask the hinted peer, then the others, for a tx body; the first good answer goes to the core. */

@@ -1,0 +1,330 @@
+/**
+ * Catching up with the chain (DESIGN §4, the original "history file"): a node
+ * that is behind — new, restarted, or cut off for a while — fetches block
+ * ranges with their commit certificates over /bftchain/history/1 from several
+ * peers at once, and hands them to the core strictly in height order; the core
+ * checks each block (certificate of q validators, parent, roots, signatures,
+ * state root) before it appends it, in the same atomic batch as always, so a
+ * kill -9 at any point loses nothing and a restart simply goes on.
+ *
+ * Trust no single peer: a range that does not append (a forged block or
+ * certificate) costs its peer its connection and a ban, and the range is asked
+ * of another; a peer that does not answer in time is penalised and passed
+ * over. The syncer never stays stuck: with no peer able to serve, it tells the
+ * core to go back to consensus.
+ */
+import { EventEmitter } from 'node:events'
+import type { FinalizedBlock } from '../../core/codec/index.js'
+import { shortPeerId } from '../../core/crypto/peer-id.js'
+import type { Logger } from '../log.js'
+import { HISTORY_PROTOCOL } from '../p2p/protocols.js'
+import type { Reputation } from '../p2p/reputation.js'
+import type { ReqResp } from '../p2p/reqresp.js'
+
+export interface SyncProgress {
+  /** the height syncing started from */
+  from: number
+  /** the height it is going to */
+  to: number
+  /** the head now */
+  current: number
+  blocksPerSec: number
+}
+
+export interface SyncerDeps {
+  reqresp: ReqResp
+  reputation: Reputation
+  log: Logger
+  /** our head height */
+  height(): number
+  /** chain peers with the height each last reported */
+  peers(): { peerId: string; height: number }[]
+  /** hand blocks to the core, in height order */
+  push(blocks: FinalizedBlock[], from: string): void
+  /** cut a lying peer off */
+  disconnect(peerId: string): void
+  /** tell the core syncing is over (caught up, or nobody can help) */
+  done(): void
+}
+
+export interface SyncerOptions {
+  /** blocks per request */
+  rangeSize: number
+  /** requests in flight at once, to different peers where there are several */
+  parallel: number
+  /** a peer that has not answered by then is passed over */
+  requestTimeoutMs: number
+  /** blocks fetched ahead of the head, at most */
+  maxAhead: number
+}
+
+export const DEFAULT_SYNC_OPTIONS: SyncerOptions = {
+  rangeSize: 128,
+  parallel: 4,
+  requestTimeoutMs: 15_000,
+  maxAhead: 2_048,
+}
+
+interface Range {
+  from: number
+  to: number
+}
+
+const STALL_PENALTY = 20
+const FORGERY_PENALTY = 1_000
+const EMPTY_PENALTY = 5
+const TICK_MS = 1_000
+/** the head has not moved for this long with blocks handed over: hand them over again */
+const NO_PROGRESS_MS = 10_000
+
+export interface SyncerEvents {
+  progress: [SyncProgress]
+  done: [SyncProgress]
+}
+
+export class Syncer extends EventEmitter<SyncerEvents> {
+  private target = 0
+  private running = false
+  private stopped = false
+  private todo: Range[] = []
+  private nextFetch = 0
+  private readonly inFlight = new Map<number, { peer: string; range: Range }>()
+  private readonly buffer = new Map<number, { blocks: FinalizedBlock[]; peer: string }>()
+  /** the highest height handed to the core */
+  private pushedUpTo = 0
+  /** peers passed over until this time */
+  private readonly resting = new Map<string, number>()
+  private started = { height: 0, at: 0 }
+  private lastAdvance = { height: 0, at: 0 }
+  private ticker: NodeJS.Timeout | null = null
+  private readonly opts: SyncerOptions
+
+  constructor(
+    private readonly deps: SyncerDeps,
+    opts: Partial<SyncerOptions> = {},
+  ) {
+    super()
+    this.opts = { ...DEFAULT_SYNC_OPTIONS, ...opts }
+  }
+
+  /** The chain is at least `height` high. */
+  request(height: number, hint: string | null): void {
+    if (this.stopped || height <= this.deps.height()) return
+    if (height > this.target) this.target = height
+    if (!this.running) this.begin(hint)
+    else this.pump()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.ticker) clearInterval(this.ticker)
+  }
+
+  progress(): SyncProgress | null {
+    if (!this.running) return null
+    const current = this.deps.height()
+    const secs = (Date.now() - this.started.at) / 1000
+    return {
+      from: this.started.height,
+      to: this.target,
+      current,
+      blocksPerSec: secs > 0 ? Math.round(((current - this.started.height) / secs) * 10) / 10 : 0,
+    }
+  }
+
+  /** A block became final here (from us or from consensus). */
+  onApplied(height: number): void {
+    if (!this.running) return
+    this.lastAdvance = { height, at: Date.now() }
+    this.emit('progress', this.progress()!)
+    this.pump()
+  }
+
+  /** The core refused a block a peer sent us. */
+  onRejected(height: number, from: string, reason: string): void {
+    this.deps.log.warn('a peer sent a block that does not check out; dropping it', {
+      peer: shortPeerId(from),
+      height,
+      reason,
+    })
+    this.deps.reputation.penalize(from, FORGERY_PENALTY, `history: ${reason}`)
+    this.deps.reputation.ban(from)
+    this.deps.disconnect(from)
+    if (!this.running) return
+    // everything that peer sent from there on is suspect: ask someone else
+    for (const [start, entry] of this.buffer) {
+      if (entry.peer === from) {
+        this.buffer.delete(start)
+        this.todo.push({ from: start, to: start + entry.blocks.length - 1 })
+      }
+    }
+    this.pushedUpTo = Math.min(this.pushedUpTo, height - 1)
+    this.todo.push({ from: height, to: Math.min(this.target, height + this.opts.rangeSize - 1) })
+    this.normalize()
+    this.pump()
+  }
+
+  private begin(hint: string | null): void {
+    const head = this.deps.height()
+    this.running = true
+    this.started = { height: head, at: Date.now() }
+    this.lastAdvance = { height: head, at: Date.now() }
+    this.pushedUpTo = head
+    this.nextFetch = head + 1
+    this.todo = []
+    this.buffer.clear()
+    this.resting.clear()
+    this.deps.log.info('syncing', {
+      from: head,
+      to: this.target,
+      peer: hint ? shortPeerId(hint) : undefined,
+    })
+    this.ticker = setInterval(() => this.tick(), TICK_MS)
+    this.ticker.unref()
+    this.pump()
+  }
+
+  private finish(): void {
+    if (!this.running) return
+    const p = this.progress()!
+    this.running = false
+    if (this.ticker) clearInterval(this.ticker)
+    this.inFlight.clear()
+    this.buffer.clear()
+    this.deps.log.info('synced', { height: p.current, blocksPerSec: p.blocksPerSec })
+    this.emit('done', p)
+    this.deps.done()
+  }
+
+  private tick(): void {
+    if (!this.running) return
+    const head = this.deps.height()
+    if (head > this.lastAdvance.height) this.lastAdvance = { height: head, at: Date.now() }
+    else if (Date.now() - this.lastAdvance.at > NO_PROGRESS_MS && this.pushedUpTo > head) {
+      // handed over but never appended (lost, or out of order): fetch them again
+      this.deps.log.debug('no progress; fetching again', { head, pushed: this.pushedUpTo })
+      this.todo.push({ from: head + 1, to: Math.min(this.target, head + this.opts.rangeSize) })
+      this.pushedUpTo = head
+      this.lastAdvance = { height: head, at: Date.now() }
+      this.normalize()
+    }
+    this.emit('progress', this.progress()!)
+    this.pump()
+  }
+
+  /** Merge and sort the ranges still to fetch, dropping what is below the head. */
+  private normalize(): void {
+    const head = this.deps.height()
+    this.todo = this.todo
+      .map((r) => ({ from: Math.max(r.from, head + 1), to: r.to }))
+      .filter((r) => r.from <= r.to)
+      .sort((a, b) => a.from - b.from)
+  }
+
+  private nextRange(): Range | null {
+    this.normalize()
+    const queued = this.todo.shift()
+    if (queued) return queued
+    if (this.nextFetch > this.target) return null
+    const from = Math.max(this.nextFetch, this.deps.height() + 1)
+    const to = Math.min(this.target, from + this.opts.rangeSize - 1)
+    this.nextFetch = to + 1
+    return { from, to }
+  }
+
+  private pickPeer(range: Range): string | null {
+    const now = Date.now()
+    const busy = new Map<string, number>()
+    for (const { peer } of this.inFlight.values()) busy.set(peer, (busy.get(peer) ?? 0) + 1)
+    const able = this.deps
+      .peers()
+      .filter((p) => p.height >= range.from && (this.resting.get(p.peerId) ?? 0) <= now)
+      .filter((p) => !this.deps.reputation.isBanned(p.peerId))
+      .sort((a, b) => (busy.get(a.peerId) ?? 0) - (busy.get(b.peerId) ?? 0) || b.height - a.height)
+    return able[0]?.peerId ?? null
+  }
+
+  /** Hand over what is next in line, and keep the requests flowing. */
+  private pump(): void {
+    if (!this.running || this.stopped) return
+    const head = this.deps.height()
+    if (head >= this.target) {
+      this.finish()
+      return
+    }
+    if (this.pushedUpTo < head) this.pushedUpTo = head
+    // in height order only
+    for (;;) {
+      const next = this.buffer.get(this.pushedUpTo + 1)
+      if (next == null) break
+      this.buffer.delete(this.pushedUpTo + 1)
+      this.deps.push(next.blocks, next.peer)
+      this.pushedUpTo += next.blocks.length
+    }
+    for (const start of [...this.buffer.keys()]) if (start <= head) this.buffer.delete(start)
+
+    while (this.inFlight.size < this.opts.parallel) {
+      if (this.nextFetch - head > this.opts.maxAhead && this.todo.length === 0) break
+      const range = this.nextRange()
+      if (range == null) break
+      const peer = this.pickPeer(range)
+      if (peer == null) {
+        this.todo.push(range)
+        if (this.inFlight.size === 0 && this.buffer.size === 0 && this.pushedUpTo <= head) {
+          // nobody can serve what we need: back to consensus rather than stuck
+          this.deps.log.warn('no peer can serve the blocks we lack; giving up for now', {
+            head,
+            target: this.target,
+          })
+          this.target = head
+          this.finish()
+        }
+        break
+      }
+      void this.fetch(peer, range)
+    }
+  }
+
+  private async fetch(peer: string, range: Range): Promise<void> {
+    this.inFlight.set(range.from, { peer, range })
+    let blocks: FinalizedBlock[] = []
+    let failed: string | null = null
+    try {
+      const res = await this.deps.reqresp.request(
+        peer,
+        HISTORY_PROTOCOL,
+        { fromHeight: range.from, toHeight: range.to },
+        { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) },
+      )
+      blocks = res.blocks
+    } catch (err) {
+      failed = (err as Error).message
+    } finally {
+      this.inFlight.delete(range.from)
+    }
+    if (!this.running) return
+    // the blocks must be the ones asked for, in order
+    const inOrder = blocks.every((b, i) => b.block!.header!.height === range.from + i)
+    if (failed != null || !inOrder || blocks.length > range.to - range.from + 1) {
+      const why = failed ?? 'blocks out of order'
+      this.deps.log.debug('history request failed', {
+        peer: shortPeerId(peer),
+        from: range.from,
+        to: range.to,
+        why,
+      })
+      this.deps.reputation.penalize(peer, STALL_PENALTY, `history: ${why}`)
+      this.resting.set(peer, Date.now() + 5_000)
+      this.todo.push(range)
+    } else if (blocks.length === 0) {
+      this.deps.reputation.penalize(peer, EMPTY_PENALTY, 'history: empty answer')
+      this.resting.set(peer, Date.now() + 2_000)
+      this.todo.push(range)
+    } else {
+      this.buffer.set(range.from, { blocks, peer })
+      const last = range.from + blocks.length - 1
+      if (last < range.to) this.todo.push({ from: last + 1, to: range.to })
+    }
+    this.pump()
+  }
+}
