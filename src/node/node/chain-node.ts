@@ -113,6 +113,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   private readonly votes: VoteSender
   readonly syncer: Syncer
   private readonly timers = new Map<string, NodeJS.Timeout>()
+  /** the head as it is on disk: what we tell peers and clients (the core's may be a write ahead) */
+  private durable: { height: number; hash: Uint8Array }
   private started = false
 
   private constructor(
@@ -132,6 +134,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       syncThreshold: init.syncThreshold,
     })
     this.validators = this.core.validators
+    this.durable = { height: 0, hash: this.core.head.hash }
     this.peerId = init.identity.peerId
     this.role = this.core.isValidator ? 'validator' : 'observer'
     this.driver = new CoreDriver(
@@ -170,8 +173,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       localStatus: () => ({
         chainId: this.chainId,
         genesisHash: this.genesisHash,
-        height: this.core.head.height,
-        headHash: this.core.head.hash,
+        height: this.durable.height,
+        headHash: this.durable.hash,
         role: this.role === 'validator' ? Role.VALIDATOR : Role.OBSERVER,
       }),
       bootstrap: init.bootstrap,
@@ -228,6 +231,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       node = new ChainNode(init, libp2p, store, log)
       const chain = await loadChain(store)
       if (chain) node.core.restoreChain(chain, Date.now())
+      node.durable = { height: node.core.head.height, hash: node.core.head.hash }
       node.core.restore(await loadPool(store), Date.now())
       return node
     } catch (err) {
@@ -289,8 +293,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       genesisHash: toHex(this.genesisHash),
       peerId: this.peerId,
       role: this.role,
-      height: this.core.head.height,
-      headHash: toHex(this.core.head.hash),
+      height: this.durable.height,
+      headHash: toHex(this.durable.hash),
       round: this.core.blocks.active ? this.core.blocks.round : null,
       leader: this.core.blocks.active ? this.core.blocks.leader() : null,
       mempool: (() => {
@@ -451,6 +455,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           failed: action.failed || undefined,
           accounts: action.accounts || undefined,
         })
+        this.durable = { height: action.height, hash: fromHex(action.hash) }
         this.emit('block', action.height, action.hash)
         this.syncer.onApplied(action.height)
         break
@@ -551,7 +556,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     }
     const blocks: HistoryResponse['blocks'] = []
     let bytes = 0
-    const to = Math.min(req.toHeight, this.core.head.height)
+    const to = Math.min(req.toHeight, this.durable.height)
     for await (const [, value] of this.store.blocks.entries({ gte: req.fromHeight, lte: to })) {
       bytes += value.length
       if (bytes > MAX_HISTORY_RESPONSE_BYTES / 2 && blocks.length > 0) break
