@@ -65,6 +65,7 @@ export async function runNode(config: NodeConfig, opts: RunOptions): Promise<Run
       identity,
       listen: config.listen,
       bootstrap: config.bootstrap,
+      syncThreshold: config.syncThreshold,
       log,
     })
     try {

@@ -186,3 +186,56 @@ describe('joining the network', () => {
     expect(back.core.blocks.syncing).toBe(false)
   })
 })
+
+describe('observers', () => {
+  it('an observer relays, serves and takes client txs as their target, but never votes', async () => {
+    const ids = await Promise.all([0, 1, 2, 3].map((i) => identity(`obs-${i}`)))
+    const genesis = makeGenesis(ids, 'bftchain-test', { timeouts: TIMEOUTS })
+    const nodes: ChainNode[] = [await net.startNode({ genesis, identity: ids[0]! })]
+    for (const id of ids.slice(1))
+      nodes.push(await net.startNode({ genesis, identity: id, bootstrap: nodes[0]!.multiaddrs() }))
+    const observerId = await identity('obs-observer')
+    const observer = await net.startNode({
+      genesis,
+      identity: observerId,
+      bootstrap: nodes[0]!.multiaddrs(),
+    })
+    await waitFor(
+      'a full mesh',
+      () => [...nodes, observer].every((n) => n.peers.chainPeers().length === 4),
+      20_000,
+    )
+    const votes: string[] = []
+    for (const n of nodes) n.on('vote', (v) => votes.push(peerIdToString(v.voter)))
+
+    const key = generateAccountKey('ed25519')
+    const chainId = genesis.chainId
+    const reg = await observer.registerAccount(
+      signAccount(key, { chainId, username: 'watcher', data: '' }),
+    )
+    expect(reg.ok).toBe(true)
+    await waitFor(
+      'the account to be final on the observer',
+      () => observer.core.account(toHex(addressOf(key.publicKey)))?.status === 'final',
+      20_000,
+    )
+    const tx = signTx(key, {
+      chainId,
+      kind: TxKind.DATA,
+      from: addressOf(key.publicKey),
+      nonce: 0,
+      gas: 0,
+      data: new Uint8Array([7]),
+    })
+    const sent = await observer.submitTx(tx)
+    expect(sent.ok).toBe(true)
+    const record = await observer.waitForTx(sent.ok ? sent.hash! : '', 'final', 30_000)
+    expect(record?.status).toBe('final')
+    expect(record?.target).toBe(observerId.peerId)
+    // q validator permits in each phase, none from the observer
+    expect(record?.votes.prePrepare.map((v) => v.voter)).not.toContain(observerId.peerId)
+    expect(record?.votes.prePrepare.length).toBeGreaterThanOrEqual(3)
+    expect(votes).not.toContain(observerId.peerId)
+    expect(observer.status()).toMatchObject({ role: 'observer', height: nodes[0]!.status().height })
+  })
+})

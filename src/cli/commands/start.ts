@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander'
 import { resolveNodeConfig, type StartFlags } from '../../node/config/node-config.js'
 import { runNode } from '../../node/run.js'
-import { collect } from '../options.js'
+import { collect, intOption } from '../options.js'
 import { print } from '../output.js'
+import { progressReporter } from '../progress.js'
 
 interface StartOpts extends StartFlags {
   home: string
@@ -34,6 +35,11 @@ export function startCommand(program: Command): void {
       'bootstrap list {"peers": [...]} (default ./bootstrap-peers.json)',
     )
     .option('--api <host:port>', 'HTTP API address, or "off" (default 127.0.0.1:8080)')
+    .option(
+      '--sync-threshold <blocks>',
+      'a validator this far behind leaves consensus to catch up first (default 8)',
+      intOption,
+    )
     .option('--log-format <format>', 'text or json', 'text')
     .option('--quiet', 'log to HOME/node.log only, not to stderr')
     .option('--json', 'print one JSON line when the node is up')
@@ -58,6 +64,9 @@ Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
         stderr: opts.quiet !== true,
       })
       const { node, api } = running
+      const progress = progressReporter(process.stderr, running.log.child('sync'))
+      node.on('sync-progress', (p) => progress.update(p))
+      node.on('sync-done', (p) => progress.done(p))
       const info = {
         peerId: node.peerId,
         role: node.role,

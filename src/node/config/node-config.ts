@@ -22,6 +22,8 @@ export interface ConfigFile {
   bootstrapFile?: string
   /** HOST:PORT, or "off" */
   api?: string
+  /** a validator this many blocks behind leaves consensus to catch up first */
+  syncThreshold?: number
 }
 
 /** Flags of `start`; each one overrides config.json. */
@@ -31,6 +33,7 @@ export interface StartFlags {
   bootstrap?: string[]
   bootstrapFile?: string
   api?: string
+  syncThreshold?: number
 }
 
 export interface ApiAddress {
@@ -46,7 +49,10 @@ export interface NodeConfig {
   bootstrap: string[]
   bootstrapFile: string | null
   api: ApiAddress | null
+  syncThreshold: number
 }
+
+export const DEFAULT_SYNC_THRESHOLD = 8
 
 export function parseApiAddress(text: string, where: string): ApiAddress | null {
   if (text === 'off') return null
@@ -71,6 +77,14 @@ function optionalString(v: unknown, file: string, field: string): string | undef
   return v
 }
 
+function optionalCount(v: unknown, file: string, field: string): number | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    throw new FileError(file, `${field}: must be a whole number >= 1`)
+  }
+  return v
+}
+
 export async function readConfigFile(file: string): Promise<ConfigFile | null> {
   try {
     await access(file)
@@ -83,7 +97,7 @@ export async function readConfigFile(file: string): Promise<ConfigFile | null> {
   }
   const c = json as Record<string, unknown>
   for (const k of Object.keys(c)) {
-    if (!['genesis', 'listen', 'bootstrap', 'bootstrapFile', 'api'].includes(k)) {
+    if (!['genesis', 'listen', 'bootstrap', 'bootstrapFile', 'api', 'syncThreshold'].includes(k)) {
       throw new FileError(file, `${k}: unknown field`)
     }
   }
@@ -93,6 +107,7 @@ export async function readConfigFile(file: string): Promise<ConfigFile | null> {
     bootstrap: stringList(c.bootstrap, file, 'bootstrap'),
     bootstrapFile: optionalString(c.bootstrapFile, file, 'bootstrapFile'),
     api: optionalString(c.api, file, 'api'),
+    syncThreshold: optionalCount(c.syncThreshold, file, 'syncThreshold'),
   }
 }
 
@@ -175,5 +190,6 @@ export async function resolveNodeConfig(home: string, flags: StartFlags): Promis
     bootstrap: [...new Set([...explicit, ...fromFile])],
     bootstrapFile,
     api,
+    syncThreshold: flags.syncThreshold ?? file.syncThreshold ?? DEFAULT_SYNC_THRESHOLD,
   }
 }

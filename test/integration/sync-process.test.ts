@@ -1,0 +1,138 @@
+/**
+ * kill -9 in the middle of catching up loses nothing: an observer process
+ * syncing a long chain is killed, started again from the same home, and
+ * finishes with the same head as the validators.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { parseGenesis } from '../../src/core/chain/genesis.js'
+import { readNodeKey } from '../../src/node/keys/node-key.js'
+import { Store } from '../../src/node/store/index.js'
+import { buildChain } from '../support/chain-builder.js'
+import { waitFor } from './helpers/net.js'
+import {
+  cli,
+  ensureBuilt,
+  freePortRange,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+} from './helpers/processes.js'
+
+const running: NodeProcess[] = []
+const dirs: string[] = []
+beforeAll(ensureBuilt, 120_000)
+afterEach(async () => {
+  for (const n of running.splice(0).reverse()) await stopNodeProcess(n)
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
+
+interface Status {
+  height: number
+  headHash: string
+  role: string
+  syncing: { from: number; to: number; current: number; blocksPerSec: number } | null
+}
+
+async function status(api: string): Promise<Status | null> {
+  try {
+    const r = await fetch(`${api}/status`, { signal: AbortSignal.timeout(2_000) })
+    return r.ok ? ((await r.json()) as Status) : null
+  } catch {
+    return null
+  }
+}
+
+const BLOCKS = 2_500
+
+describe('catching up, as processes', () => {
+  it('kill -9 during catch-up, then a restart completes with the same head', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bftchain-syncproc-'))
+    dirs.push(dir)
+    const p2p = await freePortRange(4)
+    const api = await freePortRange(5)
+    const made = await cli([
+      'testnet',
+      '--validators',
+      '4',
+      '--out',
+      dir,
+      '--base-port',
+      String(p2p),
+      '--api-base-port',
+      String(api),
+    ])
+    expect(made.code, made.stderr).toBe(0)
+    const genesisFile = join(dir, 'genesis.json')
+    const genesis = parseGenesis({
+      ...JSON.parse(await readFile(genesisFile, 'utf8')),
+      genesisTime: new Date(Date.now() - (BLOCKS + 3_600) * 1_000).toISOString(),
+    })
+    await writeFile(genesisFile, JSON.stringify(genesis))
+    const validators = await Promise.all(
+      [0, 1, 2, 3].map((i) => readNodeKey(join(dir, `node${i}`, 'node-key.json'))),
+    )
+    const stores = await Promise.all([0, 1].map((i) => Store.open(join(dir, `node${i}`, 'data'))))
+    const built = await buildChain({ genesis, validators, blocks: BLOCKS, txsPerBlock: 4 }, stores)
+    for (const s of stores) await s.close()
+
+    const servers: NodeProcess[] = []
+    for (const i of [0, 1]) {
+      const n = await startNodeProcess(['--home', join(dir, `node${i}`), '--quiet'])
+      running.push(n)
+      servers.push(n)
+    }
+    const observerHome = join(dir, 'observer')
+    const observerArgs = [
+      '--home',
+      observerHome,
+      '--genesis',
+      genesisFile,
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+      '--api',
+      `127.0.0.1:${api + 4}`,
+      '--bootstrap',
+      servers[0]!.info.listen[0]!,
+      '--quiet',
+    ]
+    const observer = await startNodeProcess(observerArgs)
+    running.push(observer)
+    expect(observer.info.role).toBe('observer')
+    const url = `http://127.0.0.1:${api + 4}`
+
+    // kill it somewhere in the middle
+    let seen: Status | null = null
+    await waitFor(
+      'the observer to be part way',
+      async () => {
+        seen = await status(url)
+        return seen != null && seen.height >= 300
+      },
+      60_000,
+      50,
+    )
+    expect(seen!.height).toBeLessThan(BLOCKS)
+    expect(seen!.syncing).not.toBeNull()
+    observer.proc.kill('SIGKILL')
+    await observer.exited
+    running.splice(running.indexOf(observer), 1)
+
+    const again = await startNodeProcess(observerArgs)
+    running.push(again)
+    const resumed = await status(url)
+    // it starts from what it had on disk, not from zero
+    expect(resumed?.height ?? 0).toBeGreaterThanOrEqual(seen!.height - 1)
+    await waitFor(
+      'the observer to finish',
+      async () => (await status(url))?.height === BLOCKS,
+      120_000,
+      200,
+    )
+    const final = (await status(url))!
+    expect(final.headHash).toBe(built.head.hash)
+    expect((await status(servers[0]!.info.api!))!.headHash).toBe(built.head.hash)
+  })
+})
