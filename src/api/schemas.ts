@@ -14,11 +14,23 @@ export const statusSchema = {
     leader: nullable('string'),
     mempool: {
       type: 'object',
-      properties: { pending: { type: 'integer' }, committed: { type: 'integer' } },
+      properties: {
+        pending: { type: 'integer' },
+        committed: { type: 'integer' },
+        accounts: { type: 'integer' },
+      },
       required: ['pending', 'committed'],
     },
     peers: { type: 'integer' },
-    syncing: nullable('object'),
+    syncing: {
+      type: ['object', 'null'],
+      properties: {
+        from: { type: 'integer' },
+        to: { type: 'integer' },
+        current: { type: 'integer' },
+        blocksPerSec: { type: 'number' },
+      },
+    },
     listen: { type: 'array', items: { type: 'string' } },
   },
   required: ['chainId', 'peerId', 'role', 'height', 'headHash', 'mempool', 'peers'],

@@ -23,9 +23,17 @@ export function statusCommand(program: Command): void {
           ['head', s.headHash],
           ['round', s.round == null ? '-' : String(s.round)],
           ['leader', s.leader ?? '-'],
-          ['mempool', `${s.mempool.pending} pending, ${s.mempool.committed} committed`],
+          [
+            'mempool',
+            `${s.mempool.pending} pending, ${s.mempool.committed} committed, ${s.mempool.accounts} registrations`,
+          ],
           ['peers', String(s.peers)],
-          ['syncing', s.syncing == null ? 'no' : JSON.stringify(s.syncing)],
+          [
+            'syncing',
+            s.syncing == null
+              ? 'no'
+              : `${s.syncing.current}/${s.syncing.to} (from ${s.syncing.from}, ${s.syncing.blocksPerSec} blocks/s)`,
+          ],
         ]),
       )
     })

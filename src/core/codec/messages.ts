@@ -4186,6 +4186,7 @@ export interface BlockSyncMessage {
   prepare?: BlockPrepare
   add?: Add
   final?: Final
+  relay?: number
 }
 
 export namespace BlockSyncMessage {
@@ -4211,6 +4212,11 @@ export namespace BlockSyncMessage {
         if (obj.final != null) {
           w.uint32(26)
           Final.codec().encode(obj.final, w)
+        }
+
+        if (obj.relay != null) {
+          w.uint32(32)
+          w.uint32(obj.relay)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -4241,6 +4247,10 @@ export namespace BlockSyncMessage {
               obj.final = Final.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.final
               })
+              break
+            }
+            case 4: {
+              obj.relay = reader.uint32()
               break
             }
             default: {
@@ -4277,6 +4287,13 @@ export namespace BlockSyncMessage {
                 limits: opts.limits?.final
               })
 
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.relay`,
+                value: reader.uint32()
+              }
               break
             }
             default: {
@@ -4592,6 +4609,11 @@ export namespace BlockSyncMessage {
     index: number
   }
 
+  export interface BlockSyncMessageRelayFieldEvent {
+    field: '$.relay'
+    value: number
+  }
+
   export function encode (obj: Partial<BlockSyncMessage>): Uint8Array {
     return encodeMessage(obj, BlockSyncMessage.codec())
   }
@@ -4600,7 +4622,7 @@ export namespace BlockSyncMessage {
     return decodeMessage(buf, BlockSyncMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlockSyncMessage>): Generator<BlockSyncMessagePrepareHeightFieldEvent | BlockSyncMessagePrepareRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderChainIdFieldEvent | BlockSyncMessagePrepareBlockHeaderHeightFieldEvent | BlockSyncMessagePrepareBlockHeaderRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderParentHashFieldEvent | BlockSyncMessagePrepareBlockHeaderProposerFieldEvent | BlockSyncMessagePrepareBlockHeaderTimeFieldEvent | BlockSyncMessagePrepareBlockHeaderTxRootFieldEvent | BlockSyncMessagePrepareBlockHeaderAccountsRootFieldEvent | BlockSyncMessagePrepareBlockHeaderStateRootFieldEvent | BlockSyncMessagePrepareBlockTxsChainIdFieldEvent | BlockSyncMessagePrepareBlockTxsKindFieldEvent | BlockSyncMessagePrepareBlockTxsFromFieldEvent | BlockSyncMessagePrepareBlockTxsNonceFieldEvent | BlockSyncMessagePrepareBlockTxsGasFieldEvent | BlockSyncMessagePrepareBlockTxsDataFieldEvent | BlockSyncMessagePrepareBlockTxsSignatureFieldEvent | BlockSyncMessagePrepareBlockAccountsChainIdFieldEvent | BlockSyncMessagePrepareBlockAccountsUsernameFieldEvent | BlockSyncMessagePrepareBlockAccountsDataFieldEvent | BlockSyncMessagePrepareBlockAccountsKeyTypeFieldEvent | BlockSyncMessagePrepareBlockAccountsPublicKeyFieldEvent | BlockSyncMessagePrepareBlockAccountsSignatureFieldEvent | BlockSyncMessagePrepareElectionCertHeightFieldEvent | BlockSyncMessagePrepareElectionCertRoundFieldEvent | BlockSyncMessagePrepareElectionCertCandidateFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareValidRoundFieldEvent | BlockSyncMessagePrepareValidCertPhaseFieldEvent | BlockSyncMessagePrepareValidCertSubjectFieldEvent | BlockSyncMessagePrepareValidCertHeightFieldEvent | BlockSyncMessagePrepareValidCertRoundFieldEvent | BlockSyncMessagePrepareValidCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareValidCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareSignatureFieldEvent | BlockSyncMessageAddHeightFieldEvent | BlockSyncMessageAddRoundFieldEvent | BlockSyncMessageAddBlockHashFieldEvent | BlockSyncMessageAddPermitCertPhaseFieldEvent | BlockSyncMessageAddPermitCertSubjectFieldEvent | BlockSyncMessageAddPermitCertHeightFieldEvent | BlockSyncMessageAddPermitCertRoundFieldEvent | BlockSyncMessageAddPermitCertSignaturesVoterFieldEvent | BlockSyncMessageAddPermitCertSignaturesSignatureFieldEvent | BlockSyncMessageAddSignatureFieldEvent | BlockSyncMessageFinalHeightFieldEvent | BlockSyncMessageFinalRoundFieldEvent | BlockSyncMessageFinalBlockHashFieldEvent | BlockSyncMessageFinalCommitCertPhaseFieldEvent | BlockSyncMessageFinalCommitCertSubjectFieldEvent | BlockSyncMessageFinalCommitCertHeightFieldEvent | BlockSyncMessageFinalCommitCertRoundFieldEvent | BlockSyncMessageFinalCommitCertSignaturesVoterFieldEvent | BlockSyncMessageFinalCommitCertSignaturesSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlockSyncMessage>): Generator<BlockSyncMessagePrepareHeightFieldEvent | BlockSyncMessagePrepareRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderChainIdFieldEvent | BlockSyncMessagePrepareBlockHeaderHeightFieldEvent | BlockSyncMessagePrepareBlockHeaderRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderParentHashFieldEvent | BlockSyncMessagePrepareBlockHeaderProposerFieldEvent | BlockSyncMessagePrepareBlockHeaderTimeFieldEvent | BlockSyncMessagePrepareBlockHeaderTxRootFieldEvent | BlockSyncMessagePrepareBlockHeaderAccountsRootFieldEvent | BlockSyncMessagePrepareBlockHeaderStateRootFieldEvent | BlockSyncMessagePrepareBlockTxsChainIdFieldEvent | BlockSyncMessagePrepareBlockTxsKindFieldEvent | BlockSyncMessagePrepareBlockTxsFromFieldEvent | BlockSyncMessagePrepareBlockTxsNonceFieldEvent | BlockSyncMessagePrepareBlockTxsGasFieldEvent | BlockSyncMessagePrepareBlockTxsDataFieldEvent | BlockSyncMessagePrepareBlockTxsSignatureFieldEvent | BlockSyncMessagePrepareBlockAccountsChainIdFieldEvent | BlockSyncMessagePrepareBlockAccountsUsernameFieldEvent | BlockSyncMessagePrepareBlockAccountsDataFieldEvent | BlockSyncMessagePrepareBlockAccountsKeyTypeFieldEvent | BlockSyncMessagePrepareBlockAccountsPublicKeyFieldEvent | BlockSyncMessagePrepareBlockAccountsSignatureFieldEvent | BlockSyncMessagePrepareElectionCertHeightFieldEvent | BlockSyncMessagePrepareElectionCertRoundFieldEvent | BlockSyncMessagePrepareElectionCertCandidateFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareValidRoundFieldEvent | BlockSyncMessagePrepareValidCertPhaseFieldEvent | BlockSyncMessagePrepareValidCertSubjectFieldEvent | BlockSyncMessagePrepareValidCertHeightFieldEvent | BlockSyncMessagePrepareValidCertRoundFieldEvent | BlockSyncMessagePrepareValidCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareValidCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareSignatureFieldEvent | BlockSyncMessageAddHeightFieldEvent | BlockSyncMessageAddRoundFieldEvent | BlockSyncMessageAddBlockHashFieldEvent | BlockSyncMessageAddPermitCertPhaseFieldEvent | BlockSyncMessageAddPermitCertSubjectFieldEvent | BlockSyncMessageAddPermitCertHeightFieldEvent | BlockSyncMessageAddPermitCertRoundFieldEvent | BlockSyncMessageAddPermitCertSignaturesVoterFieldEvent | BlockSyncMessageAddPermitCertSignaturesSignatureFieldEvent | BlockSyncMessageAddSignatureFieldEvent | BlockSyncMessageFinalHeightFieldEvent | BlockSyncMessageFinalRoundFieldEvent | BlockSyncMessageFinalBlockHashFieldEvent | BlockSyncMessageFinalCommitCertPhaseFieldEvent | BlockSyncMessageFinalCommitCertSubjectFieldEvent | BlockSyncMessageFinalCommitCertHeightFieldEvent | BlockSyncMessageFinalCommitCertRoundFieldEvent | BlockSyncMessageFinalCommitCertSignaturesVoterFieldEvent | BlockSyncMessageFinalCommitCertSignaturesSignatureFieldEvent | BlockSyncMessageRelayFieldEvent> {
     return streamMessage(buf, BlockSyncMessage.codec(), opts)
   }
 }

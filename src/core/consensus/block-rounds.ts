@@ -37,6 +37,7 @@ import {
 } from '../chain/signatures.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
+  type Add,
   type Block,
   type BlockHeader,
   type BlockPrepare,
@@ -95,6 +96,8 @@ interface HeightState {
   active: boolean
   /** our election vote per round */
   electionVote: Map<number, PeerIdString>
+  /** the first candidate heard of in each round, also before this node got there */
+  firstHeard: Map<number, PeerIdString>
   /** election votes seen: round → voter → vote */
   electionVotes: Map<number, Map<PeerIdString, ElectionVote>>
   leaders: Map<number, { candidate: PeerIdString; cert: ElectionCertificate }>
@@ -102,6 +105,8 @@ interface HeightState {
   blocks: Map<string, Proposal>
   /** the proposal of each round: block hash */
   proposals: Map<number, { hash: string; message: BlockPrepare }>
+  /** the Adds seen, by round: relayed with the valid block in later rounds */
+  addMessages: Map<number, Add>
   /** Adds waiting for their block */
   adds: Map<number, { hash: string; cert: Certificate }>
   /** a Final waiting for its block */
@@ -184,11 +189,13 @@ export class BlockRounds {
       round: 0,
       active: false,
       electionVote: new Map(),
+      firstHeard: new Map(),
       electionVotes: new Map(),
       leaders: new Map(),
       blocks: new Map(),
       proposals: new Map(),
       adds: new Map(),
+      addMessages: new Map(),
       pendingFinal: null,
       permitSent: new Map(),
       commitSent: new Map(),
@@ -274,7 +281,22 @@ export class BlockRounds {
     const { timeouts } = this.cfg
     const length = Math.min(timeouts.roundMaxMs, timeouts.roundMs * 2 ** Math.min(round, 30))
     this.out.push({ type: 'set-timer', key: `round:${h.height}:${round}`, at: now + length })
-    if (this.isValidator && !h.electionVote.has(round)) {
+    // tell the others of our valid block, so whoever leads next can re-propose
+    // it: a validator that missed its Add would otherwise propose a new block
+    // the locked ones must refuse
+    if (round > 0 && h.validBlock != null) {
+      const prepare = h.proposals.get(h.validRound)?.message
+      const add = h.addMessages.get(h.validRound)
+      if (prepare && add) {
+        this.out.push({ type: 'publish', topic: 'block-sync', message: { prepare, relay: round } })
+        this.out.push({ type: 'publish', topic: 'block-sync', message: { add, relay: round } })
+      }
+    }
+    const heard = h.firstHeard.get(round)
+    if (this.isValidator && !h.electionVote.has(round) && heard != null) {
+      // someone got here first and asked: the first candidate heard of gets our vote
+      this.voteInElection(round, heard, now)
+    } else if (this.isValidator && !h.electionVote.has(round)) {
       const earliest =
         round === 0 ? Math.max(now, this.head.finalAt + timeouts.blockIntervalMs) : now
       const delay = this.random.int(timeouts.electionMinMs, timeouts.electionMaxMs)
@@ -343,6 +365,9 @@ export class BlockRounds {
       return
     }
     if (msg.height < this.h.height) return
+    const heard = m.request ?? m.vote!
+    if (!this.h.firstHeard.has(heard.round))
+      this.h.firstHeard.set(heard.round, peerIdToString(heard.candidate))
     if (!this.h.active && this.isValidator) this.startRound(this.h.round, now)
     if (m.request != null) {
       const candidate = peerIdToString(m.request.candidate)
@@ -549,6 +574,7 @@ export class BlockRounds {
       if (h.pendingFinal?.hash === hash)
         this.onFinal(h.pendingFinal.round, hash, h.pendingFinal.cert, from, now)
     } else if (m.add) {
+      if (!this.h.addMessages.has(m.add.round)) this.h.addMessages.set(m.add.round, m.add)
       for (const s of m.add.permitCert!.signatures)
         this.seenInRound(m.add.round, peerIdToString(s.voter), now)
       this.onAdd(m.add.round, toHex(m.add.blockHash), m.add.permitCert!, now)
@@ -703,6 +729,7 @@ export class BlockRounds {
         permitCert: cert,
       })
       this.out.push({ type: 'publish', topic: 'block-sync', message: { add } })
+      h.addMessages.set(vote.round, add)
       this.trace('add: q permits', { round: vote.round, block: proposal.hash.slice(0, 16) })
       this.onAdd(vote.round, proposal.hash, cert, now)
     } else if (vote.phase === Phase.BLOCK_COMMIT && !h.finalSent.has(vote.round)) {

@@ -1,0 +1,1280 @@
+/**
+ * A deterministic simulation of n validators running the pure core
+ * (DESIGN §1, §10): a virtual clock, a seeded network that delays,
+ * reorders, drops, duplicates and partitions, nodes that crash (sometimes
+ * between writing a batch and sending what depends on it) and restart from
+ * their simulated disk, clients that send txs — and the invariants checked
+ * after every step. Everything random comes from one seed: the same seed
+ * and validator count replay the same run, event for event.
+ *
+ * A run has two phases: faults (crashes, partitions, drops, the workload),
+ * then healing (every node up, no partition, no drops, no new txs) until
+ * the chain settles — every node at one head, nothing left to decide — or
+ * a deadline, which is a Liveness violation.
+ *
+ * The node is modelled on the real shell (src/node/node): one event per
+ * driver cycle, its persist ops written in one batch before its other
+ * actions go out; timers by key (a new one replaces the old); a tick every
+ * 250 ms; status refreshes that tell each node its peers' heights; catch-up
+ * through history requests (a model of src/node/sync/syncer.ts, syncer.ts
+ * here); tx bodies fetched from peers (ChainNode.fetchTx).
+ */
+import { createHash } from 'node:crypto'
+import { type Genesis, genesisTimeMs, parseGenesis } from '../../src/core/chain/genesis.js'
+import { txHash } from '../../src/core/chain/tx.js'
+import { ValidatorSet } from '../../src/core/chain/validator-set.js'
+import {
+  type AccountRegistration,
+  AccountRegistrationCodec,
+  FinalizedBlockCodec,
+  GasGrantCodec,
+  ReceiptStatus,
+  type Tx,
+  TxCodec,
+  TxKind,
+  VoteResult,
+} from '../../src/core/codec/index.js'
+import { Core } from '../../src/core/consensus/core.js'
+import type { CoreAction, CoreEvent, PersistOp } from '../../src/core/consensus/types.js'
+import type { ValidationContext } from '../../src/core/consensus/validation.js'
+import { toHex } from '../../src/core/crypto/hash.js'
+import { peerIdToString } from '../../src/core/crypto/peer-id.js'
+import { LedgerState } from '../../src/core/state/ledger.js'
+import { encodeAccount, encodeUnclaimed } from '../../src/core/state/records.js'
+import { accountIdentity, type NodeIdentity, nodeIdentity } from '../unit/fixtures.js'
+import { VirtualClock } from './clock.js'
+import { SimDisk } from './disk.js'
+import { type InvariantName, Invariants, SimViolation } from './invariants.js'
+import { type Inbound, Network, type NetworkHost } from './network.js'
+import { Rng } from './rng.js'
+import { SimSyncer, type SyncHost } from './syncer.js'
+import { Workload, type WorkloadHost } from './workload.js'
+
+export { SimViolation } from './invariants.js'
+
+// ------------------------------------------------------------------ configuration
+
+/**
+ * A bug planted to prove the invariants catch it: in every core (CoreInit.unsafe) a quorum of
+ * 2f or a lock ignored; or in every shell, messages sent before the batch they depend on is
+ * written (a crash between the two loses the batch, not the messages)
+ */
+export type Planted = 'quorum' | 'ignore-lock' | 'send-before-persist'
+
+export interface Scenario {
+  /** per copy of a message, in the fault phase */
+  dropRate: number
+  dupRate: number
+  minDelayMs: number
+  maxDelayMs: number
+  /** virtual length of the fault phase */
+  faultMs: number
+  /** the healing phase's deadline: the chain must have settled by then */
+  healMs: number
+  /** in the healing phase, with work pending, some block must become final this often */
+  livenessMs: number
+  /** crashes planned in the fault phase (at most f nodes down at a time) */
+  crashes: number
+  /** the share of crashes that hit between a batch's write and its messages */
+  tornCrashRate: number
+  /** partitions planned in the fault phase (one at a time) */
+  partitions: number
+  /** partitions split the validators in two halves (else in two random sides) */
+  halves: boolean
+  /**
+   * a scheduling adversary: the probability that an Add misses one validator
+   * and that a Final is lost to everyone, its leader cut off for a while
+   */
+  isolateLeader: number
+  gasWindowMs: number
+  users: number
+}
+
+export interface SimOptions {
+  seed: number
+  validators: number
+  planted?: Planted | null
+  /** replace parts of the seed's scenario (the replay command then no longer says it all) */
+  scenario?: Partial<Scenario>
+  /** a cap on events processed: a run that needs more is a Budget violation */
+  maxEvents?: number
+  /** keep every trace line (else the last few thousand, for failure reports) */
+  trace?: boolean
+  /** planted quorum: check certificates against the genesis quorum (Validity), not the planted one */
+  strictValidity?: boolean
+  /**
+   * an honest node's message that receivers REJECT is a Wire violation (default); false: it is
+   * only dropped, as the real network would (the planted-bug tests look past such bugs)
+   */
+  strictWire?: boolean
+  /**
+   * hold the settled chain to No loss, Conservation and Liveness at the end (default); false:
+   * the run just ends (the planted-bug hunts look for one violation only)
+   */
+  endChecks?: boolean
+}
+
+export interface SimResult {
+  seed: number
+  validators: number
+  scenario: Scenario
+  /** sha256 over every event (time, node, kind), every action and the final heads */
+  digest: string
+  events: number
+  virtualMs: number
+  height: number
+  txsTold: number
+  stats: Record<string, number>
+  trace: string[]
+}
+
+export const DEFAULT_MAX_EVENTS = 200_000
+/** a healed network is a timely one: delays within the election timers' window */
+const HEAL_MAX_DELAY_MS = 50
+const TICK_MS = 250
+const STATUS_REFRESH_MS = 2_000
+const SETTLE_CHECK_MS = 250
+/** how long a tx-body request that gets no answer takes to fail */
+const REQUEST_TIMEOUT_MS = 2_000
+const TRACE_KEEP = 4_000
+
+export const CHAIN_ID = 'bftchain-sim'
+export const GENESIS_TIME = '2026-01-01T00:00:00.000Z'
+const AUTHORITY_GRANT = 1_000_000
+
+export const TIMEOUTS = {
+  txRoundMs: 2_000,
+  electionMinMs: 20,
+  electionMaxMs: 200,
+  roundMs: 500,
+  roundMaxMs: 8_000,
+  blockIntervalMs: 100,
+}
+
+/** The scenario of a seed: everything about the run's faults comes from (seed, n). */
+export function scenarioFor(seed: number, n: number): Scenario {
+  const r = new Rng(seed).fork(1 + n * 1000)
+  const f = Math.floor((n - 1) / 3)
+  return {
+    dropRate: r.pick([0, 0.01, 0.03, 0.05, 0.1]),
+    dupRate: r.pick([0, 0.02, 0.05]),
+    minDelayMs: 1,
+    maxDelayMs: r.pick([20, 80, 150, 300]),
+    faultMs: 10_000,
+    healMs: 60_000,
+    // three rounds at their longest: time for a timely network to elect and decide, even
+    // after a round or two lost to split votes
+    livenessMs: 3 * TIMEOUTS.roundMaxMs,
+    crashes: r.int(0, 2 * f + 3),
+    tornCrashRate: 0.5,
+    partitions: r.int(0, 3),
+    halves: r.chance(0.3),
+    isolateLeader: r.chance(0.25) ? 0.5 : 0,
+    gasWindowMs: r.pick([0, 0, 3_000, 15_000]),
+    users: 3,
+  }
+}
+
+export function replayCommand(o: {
+  seed: number
+  validators: number
+  planted?: Planted | null
+  strictValidity?: boolean
+}): string {
+  const planted = o.planted ? ` --planted ${o.planted}` : ''
+  const strict = o.strictValidity ? ' --strict-validity' : ''
+  return `npm run sim -- --seed ${o.seed} --validators ${o.validators}${planted}${strict}`
+}
+
+/**
+ * What a planted bug's run looks like: the conditions that expose it, and no end-of-run checks
+ * or Wire verdicts (a hunt looks for the one violation the bug causes, past anything else).
+ */
+export function plantedDefaults(planted: Planted | null): Partial<SimOptions> {
+  const hunt = { strictWire: false, endChecks: false }
+  switch (planted) {
+    case 'quorum':
+      // halves that cannot hear each other: each has its "quorum" of 2f
+      return { ...hunt, scenario: { partitions: 3, halves: true, crashes: 0, isolateLeader: 0 } }
+    case 'ignore-lock':
+      // the scheduling adversary: an Add misses one validator, a Final is lost with its leader
+      return { ...hunt, scenario: { isolateLeader: 0.8, partitions: 0, crashes: 0 } }
+    case 'send-before-persist':
+      // crashes between a step's messages and its batch, as often as f allows
+      return { ...hunt, scenario: { crashes: 10, tornCrashRate: 1 } }
+    default:
+      return {}
+  }
+}
+
+export function simGenesis(ids: NodeIdentity[], gasWindowMs: number): Genesis {
+  const authority = accountIdentity('authority')
+  return parseGenesis({
+    chainId: CHAIN_ID,
+    genesisTime: GENESIS_TIME,
+    validators: ids.map((v) => v.peerIdString),
+    authorities: [
+      {
+        address: authority.address,
+        keyType: 'ed25519',
+        publicKey: Buffer.from(authority.signer.publicKey).toString('base64'),
+        grant: AUTHORITY_GRANT,
+      },
+    ],
+    gasWindowMs,
+    timeouts: TIMEOUTS,
+  })
+}
+
+// ------------------------------------------------------------------ one node
+
+class SimNode {
+  readonly disk = new SimDisk()
+  core: Core | null = null
+  /** one per life: a restart makes a new one */
+  epoch = 0
+  readonly timers = new Map<string, number>()
+  /** the heights its peers last reported (status) */
+  readonly peerHeights = new Map<number, number>()
+  /** the shell's catch-up, one per life */
+  syncer: SimSyncer | null = null
+  /** peers this life cut off for serving blocks that do not check out */
+  readonly banned = new Set<number>()
+  /** crash right after the next batch is written, before its messages go out */
+  tornCrash = false
+  /** tx hashes in the blocks on its disk */
+  readonly chainTxs = new Set<string>()
+  /** gas granted by the blocks on its disk */
+  granted = 0
+  lives = 0
+
+  constructor(
+    readonly index: number,
+    readonly id: NodeIdentity,
+  ) {}
+
+  get up(): boolean {
+    return this.core != null
+  }
+}
+
+// ------------------------------------------------------------------ the simulation
+
+export class Simulation implements NetworkHost, WorkloadHost {
+  readonly n: number
+  readonly f: number
+  readonly scenario: Scenario
+  readonly genesis: Genesis
+  readonly chainId = CHAIN_ID
+  readonly txRoundMs = TIMEOUTS.txRoundMs
+  readonly clock: VirtualClock
+  readonly nodes: SimNode[]
+  readonly net: Network
+  readonly checker: Invariants
+  readonly workload: Workload
+  private readonly t0: number
+  private readonly rng: { faults: Rng; net: Rng; work: Rng; adversary: Rng }
+  private readonly byPeer = new Map<string, number>()
+  private readonly digest = createHash('sha256')
+  private readonly traceLines: string[] = []
+  private readonly maxEvents: number
+  private events = 0
+  private refusals = 0
+  private phase: 'faults' | 'healing' = 'faults'
+  private healStart = 0
+  private settled = false
+  private lastProgress = 0
+  private heightSum = 0
+  private partitionToken = 0
+  private readonly genesisGrant: number
+  private readonly validationContexts: ValidationContext[]
+  private readonly stats = {
+    crashes: 0,
+    tornCrashes: 0,
+    partitions: 0,
+    isolations: 0,
+    blocksFetched: 0,
+    historyRequests: 0,
+    txFetches: 0,
+    steps: 0,
+    writes: 0,
+  }
+
+  readonly options: SimOptions
+
+  constructor(given: SimOptions) {
+    // a planted bug brings the conditions that expose it (so --planted alone replays the run)
+    const options: SimOptions = { ...plantedDefaults(given.planted ?? null), ...given }
+    options.scenario = { ...plantedDefaults(given.planted ?? null).scenario, ...given.scenario }
+    this.options = options
+    const { seed, validators: n } = options
+    this.n = n
+    this.f = Math.floor((n - 1) / 3)
+    this.scenario = { ...scenarioFor(seed, n), ...options.scenario }
+    this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS
+    const ids = Array.from({ length: n }, (_, i) => nodeIdentity(`validator-${i}`))
+    this.genesis = simGenesis(ids, this.scenario.gasWindowMs)
+    this.genesisGrant = this.genesis.authorities.reduce((s, a) => s + a.grant, 0)
+    this.t0 = genesisTimeMs(this.genesis) + 1_000
+    this.clock = new VirtualClock(this.t0)
+    const root = new Rng(seed)
+    this.rng = {
+      faults: root.fork(2),
+      net: root.fork(3),
+      work: root.fork(4),
+      adversary: root.fork(5),
+    }
+    this.nodes = ids.map((id, i) => new SimNode(i, id))
+    ids.forEach((id, i) => {
+      this.byPeer.set(id.peerIdString, i)
+    })
+
+    // what receivers accept: the genesis validators, or the planted quorum everywhere
+    const genesisSet = new ValidatorSet(this.genesis.validators)
+    const believed = new ValidatorSet(this.genesis.validators)
+    const plantedQuorum = this.plantedUnsafe()?.quorum
+    if (plantedQuorum != null) (believed as { quorum: number }).quorum = plantedQuorum
+    const replay = replayCommand(options)
+    this.checker = new Invariants({
+      replay,
+      chainId: CHAIN_ID,
+      validators: options.strictValidity ? genesisSet : believed,
+      now: () => this.clock.now,
+      start: this.t0,
+      where: () =>
+        `seed ${seed}, n=${n}, t=+${this.clock.now - this.t0}ms, event ${this.events}, ${this.phase}`,
+    })
+    this.validationContexts = this.nodes.map((node) => ({
+      chainId: CHAIN_ID,
+      validators: believed,
+      height: () => node.core?.blocks.height ?? 0,
+    }))
+    this.net = new Network(
+      this,
+      this.rng.net,
+      {
+        dropRate: this.scenario.dropRate,
+        dupRate: this.scenario.dupRate,
+        minDelayMs: this.scenario.minDelayMs,
+        maxDelayMs: this.scenario.maxDelayMs,
+      },
+      n,
+    )
+    const users = Array.from({ length: this.scenario.users }, (_, i) =>
+      accountIdentity(`user-${i}`),
+    )
+    this.workload = new Workload(
+      this,
+      this.rng.work,
+      accountIdentity('authority'),
+      users,
+      this.t0 + Math.floor(this.scenario.faultMs / 2),
+    )
+  }
+
+  private plantedUnsafe(): { quorum?: number; ignoreLock?: boolean } | undefined {
+    switch (this.options.planted) {
+      case 'quorum':
+        return { quorum: 2 * this.f }
+      case 'ignore-lock':
+        return { ignoreLock: true }
+      default:
+        return undefined
+    }
+  }
+
+  // ---------------------------------------------------------------- host interfaces
+
+  peerId(i: number): string {
+    return this.nodes[i]!.id.peerIdString
+  }
+
+  indexOf(peerId: string): number {
+    const i = this.byPeer.get(peerId)
+    if (i == null) throw new Error(`unknown peer ${peerId}`)
+    return i
+  }
+
+  isUp(i: number): boolean {
+    return this.nodes[i]!.up
+  }
+
+  epoch(i: number): number {
+    return this.nodes[i]!.epoch
+  }
+
+  core(i: number): Core | null {
+    return this.nodes[i]!.core
+  }
+
+  upNodes(): number[] {
+    return this.nodes.filter((x) => x.up).map((x) => x.index)
+  }
+
+  validation(i: number): ValidationContext {
+    return this.validationContexts[i]!
+  }
+
+  deliver(to: number, epoch: number, event: Inbound, label: string): void {
+    const node = this.nodes[to]!
+    if (node.core == null || node.epoch !== epoch) return
+    this.trace(to, `<- ${label}${describeInbound(event)}`)
+    this.step(node, { ...event, now: this.clock.now } as CoreEvent)
+  }
+
+  refused(from: number, what: string, why: string): void {
+    if (this.options.strictWire === false) {
+      this.refusals++
+      this.trace(from, `refused: ${what}: ${why}`)
+      return
+    }
+    this.fail('Wire', `n${from} put on the wire a ${what} that receivers refuse: ${why}`, from)
+  }
+
+  submitTx(node: number, requestId: number, tx: Tx): void {
+    const n = this.nodes[node]!
+    if (n.core == null) return
+    this.step(n, {
+      type: 'client-tx',
+      now: this.clock.now,
+      requestId,
+      tx: TxCodec.decode(TxCodec.encode(tx)),
+    })
+  }
+
+  submitAccount(node: number, requestId: number, reg: AccountRegistration): void {
+    const n = this.nodes[node]!
+    if (n.core == null) return
+    this.step(n, {
+      type: 'client-account',
+      now: this.clock.now,
+      requestId,
+      reg: AccountRegistrationCodec.decode(AccountRegistrationCodec.encode(reg)),
+    })
+  }
+
+  trace(node: number, line: string): void {
+    const who = node < 0 ? '--' : `n${node}`
+    this.traceLines.push(`${String(this.clock.now - this.t0).padStart(6)} ${who} ${line}`)
+    if (!this.options.trace && this.traceLines.length > TRACE_KEEP * 2)
+      this.traceLines.splice(0, this.traceLines.length - TRACE_KEEP)
+  }
+
+  /** Peer ids (and their short forms) in a text, as the simulation names nodes: n0, n1, … */
+  private named(text: string): string {
+    let out = text
+    for (const [i, node] of this.nodes.entries()) {
+      const id = node.id.peerIdString
+      out = out.replaceAll(id, `n${i}`).replaceAll(id.slice(-6), `n${i}`)
+    }
+    return out
+  }
+
+  private fail(invariant: InvariantName, detail: string, node: number | null = null): never {
+    this.checker.fail(invariant, detail, node)
+  }
+
+  // ---------------------------------------------------------------- the node's shell
+
+  /** One driver cycle: step the core, write its batch, then carry out the rest. */
+  private step(node: SimNode, event: CoreEvent): void {
+    const core = node.core
+    if (core == null) return
+    let actions: CoreAction[]
+    try {
+      actions = core.step(event)
+    } catch (err) {
+      if (err instanceof SimViolation) throw err
+      this.fail(
+        'Exception',
+        `n${node.index} core.step(${event.type}) threw: ${(err as Error).stack}`,
+        node.index,
+      )
+    }
+    this.stats.steps++
+    this.carryOut(node, actions)
+  }
+
+  private carryOut(node: SimNode, actions: CoreAction[]): void {
+    if (actions.length > 0)
+      this.digest.update(`${node.index}:${actions.map((a) => a.type).join(',')}\n`)
+    const ops: PersistOp[] = []
+    for (const a of actions) if (a.type === 'persist') ops.push(...a.ops)
+    if (ops.length > 0 && node.tornCrash && this.options.planted === 'send-before-persist') {
+      // the planted shell bug: out go the messages, then the crash takes the batch with it
+      for (const a of actions) this.execute(node, a)
+      this.stats.tornCrashes++
+      this.crash(node, `planted: after ${actions.length - 1} actions, before writing their batch`)
+      return
+    }
+    if (ops.length > 0) {
+      const before = node.disk.head()
+      node.disk.write(ops)
+      this.stats.writes++
+      for (const op of ops) {
+        if (op.op !== 'block-final') continue
+        this.checker.blockWritten(node.index, op, before, node.disk, node.core!)
+        for (const r of op.receipts.txs) node.chainTxs.add(toHex(r.hash))
+        op.finalized.block!.txs.forEach((tx, i) => {
+          if (tx.kind === TxKind.GAS_GRANT && op.receipts.txs[i]!.status === ReceiptStatus.OK)
+            node.granted += GasGrantCodec.decode(tx.data).amount
+        })
+      }
+      if (node.tornCrash) {
+        // the batch is on disk; what depended on it never leaves
+        this.stats.tornCrashes++
+        this.crash(node, `after writing a batch, before ${actions.length - 1} actions`)
+        return
+      }
+    }
+    for (const a of actions) this.execute(node, a)
+    if (node.core != null) this.checker.durable(node.index, node.core, node.disk)
+  }
+
+  private execute(node: SimNode, a: CoreAction): void {
+    const i = node.index
+    switch (a.type) {
+      case 'persist':
+        return
+      case 'publish':
+        this.noteSigned(i, a)
+        this.net.publish(i, a)
+        return
+      case 'send-vote': {
+        const v = a.vote
+        this.checker.signedVote(
+          peerIdToString(v.voter),
+          v.phase,
+          v.height,
+          v.round,
+          v.result,
+          v.subject,
+          i,
+        )
+        this.net.sendVote(i, a.to, v)
+        return
+      }
+      case 'client-result':
+        this.workload.onClientResult(i, a.requestId, a.result)
+        return
+      case 'tx-status':
+        this.workload.onTxStatus(i, a.hash, a.status, a.reason?.code ?? null)
+        return
+      case 'fetch-tx':
+        this.fetchTx(node, a.hash, a.hint)
+        return
+      case 'set-timer':
+        this.setTimer(node, a.key, a.at)
+        return
+      case 'fetch-block':
+      case 'sync-needed':
+        this.trace(i, `${a.type} ${a.height}`)
+        node.syncer?.request(a.height)
+        return
+      case 'block-rejected': {
+        const from = this.indexOf(a.from)
+        this.refused(from, `history block ${a.height} (at n${i})`, a.reason)
+        node.syncer?.onRejected(a.height, from)
+        return
+      }
+      case 'block-final':
+        this.trace(
+          i,
+          `FINAL h${a.height} ${a.hash.slice(0, 10)} r${a.round} txs=${a.txs} accounts=${a.accounts} failed=${a.failed}`,
+        )
+        this.checker.agree(i, a.height, a.hash)
+        node.syncer?.onApplied(a.height)
+        return
+      case 'round':
+        this.trace(
+          i,
+          `round h${a.height} r${a.round} leader=${a.leader ? `n${this.byPeer.get(a.leader)}` : '?'}`,
+        )
+        return
+      case 'fault':
+        this.fail('Fault', `n${i} reported: ${a.message}`, i)
+        return
+      default: {
+        // the core's own story of its rounds (a 'trace' action), into the run's trace
+        const t = a as { type: string; msg?: string; fields?: Record<string, unknown> }
+        if (t.type === 'trace')
+          this.trace(i, `· ${t.msg} ${this.named(JSON.stringify(t.fields ?? {}))}`)
+        else this.trace(i, `${t.type} ${this.named(brief(a))}`)
+      }
+    }
+  }
+
+  /** Remember what an honest validator signs in the block rounds, to catch it signing two. */
+  private noteSigned(i: number, a: Extract<CoreAction, { type: 'publish' }>): void {
+    if (a.topic === 'election' && a.message.vote) {
+      const v = a.message.vote
+      this.checker.signedElection(
+        peerIdToString(v.voter),
+        v.height,
+        v.round,
+        peerIdToString(v.candidate),
+        i,
+      )
+    } else if (a.topic === 'block-sync') {
+      const m = a.message
+      const cert = m.add?.permitCert ?? m.final?.commitCert
+      if (cert) {
+        for (const s of cert.signatures)
+          this.checker.signedVote(
+            peerIdToString(s.voter),
+            cert.phase,
+            cert.height,
+            cert.round,
+            VoteResult.PERMIT,
+            cert.subject,
+            i,
+          )
+      }
+      const e = m.prepare?.electionCert
+      if (e) {
+        for (const s of e.signatures)
+          this.checker.signedElection(
+            peerIdToString(s.voter),
+            e.height,
+            e.round,
+            peerIdToString(e.candidate),
+            i,
+          )
+      }
+    }
+  }
+
+  private setTimer(node: SimNode, key: string, at: number): void {
+    const epoch = node.epoch
+    const id = (node.timers.get(key) ?? 0) + 1
+    node.timers.set(key, id)
+    this.clock.schedule(at, node.index, `timer:${key.split(':')[0]}`, () => {
+      if (node.epoch !== epoch || node.timers.get(key) !== id) return
+      node.timers.delete(key)
+      this.trace(node.index, `timer ${key}`)
+      this.step(node, { type: 'timer', now: this.clock.now, key })
+    })
+  }
+
+  // ---------------------------------------------------------------- history and tx bodies
+
+  /** What the shell's syncer of this life of `node` works with. */
+  private syncHost(node: SimNode): SyncHost {
+    const epoch = node.epoch
+    const alive = (): boolean => node.epoch === epoch && node.core != null
+    return {
+      clock: this.clock,
+      height: () => node.core?.head.height ?? 0,
+      peers: () =>
+        this.net
+          .peersOf(node.index)
+          .filter((p) => !node.banned.has(p))
+          .map((peer) => ({ peer, height: node.peerHeights.get(peer) ?? 0 })),
+      request: (peer, from, to, timeoutMs, done) => {
+        this.stats.historyRequests++
+        const sentAt = this.clock.now
+        const through = this.net.requestGetsThrough(node.index, peer)
+        const timeout = (): void =>
+          this.clock.schedule(
+            Math.max(this.clock.now, sentAt + timeoutMs),
+            node.index,
+            'history:timeout',
+            () => {
+              if (alive()) done(null)
+            },
+          )
+        this.clock.schedule(this.clock.now + this.net.delay(), peer, 'history:request', () => {
+          const server = this.nodes[peer]!
+          if (!through || server.core == null || !this.net.connected(node.index, peer)) {
+            timeout()
+            return
+          }
+          // the server's history handler: its final blocks from the store, up to its head
+          const blocks: Uint8Array[] = []
+          const top = Math.min(to, server.core.head.height)
+          for (let h = from; h <= top; h++) blocks.push(server.disk.blockBytes(h)!)
+          this.clock.schedule(
+            this.clock.now + this.net.delay(),
+            node.index,
+            'history:response',
+            () => {
+              if (!alive()) return
+              if (!this.net.connected(node.index, peer)) timeout()
+              else {
+                this.trace(
+                  node.index,
+                  `history from n${peer}: ${blocks.length} blocks from ${from}`,
+                )
+                done(blocks)
+              }
+            },
+          )
+        })
+      },
+      push: (blocks, peer) => {
+        // the driver's queue: one event per block, in order, after what is already queued
+        for (const bytes of blocks) {
+          this.clock.schedule(this.clock.now, node.index, 'sync:apply', () => {
+            if (!alive()) return
+            this.stats.blocksFetched++
+            const block = FinalizedBlockCodec.decode(bytes)
+            this.step(node, {
+              type: 'block-fetched',
+              now: this.clock.now,
+              block,
+              from: this.peerId(peer),
+            })
+          })
+        }
+      },
+      ban: (peer) => {
+        node.banned.add(peer)
+        this.trace(node.index, `bans n${peer}`)
+      },
+      done: () => {
+        this.clock.schedule(this.clock.now, node.index, 'sync:done', () => {
+          if (!alive()) return
+          this.trace(node.index, `sync done at ${node.core!.head.height}`)
+          this.step(node, { type: 'sync-done', now: this.clock.now })
+        })
+      },
+    }
+  }
+
+  /** ChainNode.fetchTx: ask the hinted peer, then the others, for a tx body. */
+  private fetchTx(node: SimNode, hash: string, hint: string | null): void {
+    const epoch = node.epoch
+    const hinted = hint == null ? [] : [this.byPeer.get(hint)].filter((x): x is number => x != null)
+    const order = [...new Set([...hinted, ...this.net.peersOf(node.index)])]
+      .filter((p) => p !== node.index)
+      .slice(0, 8)
+    const attempt = (k: number): void => {
+      if (node.core == null || node.epoch !== epoch) return
+      if (k >= order.length) {
+        this.trace(node.index, `no peer could give tx ${hash.slice(0, 8)}`)
+        return
+      }
+      const peer = order[k]!
+      this.stats.txFetches++
+      const through = this.net.requestGetsThrough(node.index, peer)
+      this.clock.schedule(this.clock.now + this.net.delay(), peer, 'tx:request', () => {
+        const body = through ? this.nodes[peer]!.core?.txBody(hash) : undefined
+        const bytes = body != null && toHex(txHash(body)) === hash ? TxCodec.encode(body) : null
+        const back = through ? this.net.delay() : REQUEST_TIMEOUT_MS
+        this.clock.schedule(this.clock.now + back, node.index, 'tx:response', () => {
+          if (node.core == null || node.epoch !== epoch) return
+          if (bytes == null) {
+            attempt(k + 1)
+            return
+          }
+          this.step(node, {
+            type: 'tx-fetched',
+            now: this.clock.now,
+            tx: TxCodec.decode(bytes),
+            from: this.peerId(peer),
+          })
+        })
+      })
+    }
+    attempt(0)
+  }
+
+  /** The status protocol between two connected nodes: each learns the other's height. */
+  private exchangeStatus(a: number, b: number): void {
+    for (const [me, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const node = this.nodes[me]!
+      const other = this.nodes[peer]!.core
+      if (node.core == null || other == null) continue
+      const height = other.head.height
+      node.peerHeights.set(peer, height)
+      if (height > node.core.head.height)
+        this.step(node, {
+          type: 'peer-height',
+          now: this.clock.now,
+          height,
+          from: this.peerId(peer),
+        })
+    }
+  }
+
+  private refreshStatuses(): void {
+    for (const node of this.nodes) {
+      if (node.core == null) continue
+      for (const peer of this.net.peersOf(node.index)) {
+        if (node.core == null) break
+        const other = this.nodes[peer]!.core!
+        const height = other.head.height
+        node.peerHeights.set(peer, height)
+        if (height > node.core.head.height)
+          this.step(node, {
+            type: 'peer-height',
+            now: this.clock.now,
+            height,
+            from: this.peerId(peer),
+          })
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- lives
+
+  /** Start a node, or restart it from its disk: exactly what ChainNode.create and start do. */
+  private boot(node: SimNode): void {
+    node.epoch++
+    node.lives++
+    node.timers.clear()
+    node.peerHeights.clear()
+    node.banned.clear()
+    if (node.syncer) node.syncer.dead = true
+    node.syncer = new SimSyncer(this.syncHost(node))
+    node.tornCrash = false
+    const now = this.clock.now
+    const core = new Core({
+      genesis: this.genesis,
+      self: node.id.peerIdString,
+      signer: node.id.signer,
+      seed: (this.options.seed * 7919 + node.index * 104_729 + node.epoch * 15_485_863) >>> 0,
+      unsafe: this.plantedUnsafe(),
+    })
+    const chain = node.disk.loadChain()
+    if (chain) core.restoreChain(chain, now)
+    core.restore(node.disk.loadPool(), now)
+    node.core = core
+    this.trace(node.index, `boot (life ${node.lives}) at height ${core.head.height}`)
+    this.carryOut(node, core.start(now))
+    this.step(node, { type: 'tick', now })
+    for (const peer of this.net.peersOf(node.index)) this.exchangeStatus(node.index, peer)
+  }
+
+  private crash(node: SimNode, how: string): void {
+    if (node.core == null) return
+    node.core = null
+    node.tornCrash = false
+    node.timers.clear()
+    if (node.syncer) node.syncer.dead = true
+    this.stats.crashes++
+    this.trace(node.index, `CRASH ${how}`)
+  }
+
+  private down(): number {
+    return this.nodes.filter((x) => !x.up || x.tornCrash).length
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  private planFaults(): void {
+    const r = this.rng.faults
+    const sc = this.scenario
+    const end = this.t0 + sc.faultMs
+    for (let k = 0; k < sc.crashes; k++) {
+      const at = this.t0 + r.int(300, sc.faultMs - 300)
+      const downFor = r.int(300, 4_000)
+      const torn = r.chance(sc.tornCrashRate)
+      const victim = r.int(0, this.n)
+      this.clock.schedule(at, -1, 'fault:crash', () => {
+        if (this.phase !== 'faults') return
+        const node = this.nodes[victim]!
+        if (!node.up || node.tornCrash || this.down() >= this.f) return
+        if (torn) {
+          node.tornCrash = true
+          const epoch = node.epoch
+          // no batch within a while: it goes down anyway
+          this.clock.schedule(this.clock.now + 2_000, -1, 'fault:crash', () => {
+            if (node.epoch === epoch && node.tornCrash)
+              this.crash(node, 'after waiting for a batch')
+          })
+        } else this.crash(node, 'between steps')
+        const epoch = node.epoch
+        this.clock.schedule(Math.min(this.clock.now + downFor, end), -1, 'fault:restart', () => {
+          if (this.phase === 'faults' && node.epoch === epoch && !node.up) this.boot(node)
+        })
+      })
+    }
+    for (let k = 0; k < (this.n >= 2 ? sc.partitions : 0); k++) {
+      const at = this.t0 + r.int(0, sc.faultMs - 500)
+      const length = r.int(500, 5_000)
+      const sides = sc.halves ? this.halves(r) : this.randomSides(r)
+      this.clock.schedule(at, -1, 'fault:partition', () => {
+        if (this.phase !== 'faults' || this.net.partitioned) return
+        this.partitionFor(sides, length, 'partition')
+      })
+    }
+    if (sc.isolateLeader > 0) this.net.adversary = this.isolateLeaderAdversary()
+  }
+
+  /** Split the nodes in two halves (one larger by one when n is odd). */
+  private halves(r: Rng): number[] {
+    const order = r.shuffle(this.nodes.map((x) => x.index))
+    const sides = new Array<number>(this.n).fill(0)
+    order.slice(0, Math.floor(this.n / 2)).forEach((i) => {
+      sides[i] = 1
+    })
+    return sides
+  }
+
+  /** Split the nodes in two non-empty sides. */
+  private randomSides(r: Rng): number[] {
+    for (;;) {
+      const sides = Array.from({ length: this.n }, () => r.int(0, 2))
+      if (sides.some((s) => s === 0) && sides.some((s) => s === 1)) return sides
+    }
+  }
+
+  private partitionFor(sides: number[], length: number, why: string): void {
+    this.net.partition(sides)
+    this.stats.partitions++
+    const token = ++this.partitionToken
+    this.trace(-1, `PARTITION (${why}) ${this.net.describePartition()} for ${length} ms`)
+    this.clock.schedule(
+      Math.min(this.clock.now + length, this.t0 + this.scenario.faultMs),
+      -1,
+      'fault:heal',
+      () => {
+        if (token !== this.partitionToken || !this.net.partitioned) return
+        this.net.heal()
+        this.trace(-1, 'partition healed')
+        this.reconnectAll()
+      },
+    )
+  }
+
+  private reconnectAll(): void {
+    for (let a = 0; a < this.n; a++)
+      for (let b = a + 1; b < this.n; b++) if (this.net.connected(a, b)) this.exchangeStatus(a, b)
+  }
+
+  /**
+   * A scheduling adversary, within the fault model (any message may be lost):
+   * an Add misses one validator, and a Final is lost to everyone while its
+   * leader is cut off. Honest validators locked on the block must keep the
+   * others from finalising another one at that height.
+   */
+  private isolateLeaderAdversary(): (
+    from: number,
+    to: number,
+    p: CoreAction & { type: 'publish' },
+  ) => boolean {
+    const r = this.rng.adversary
+    let last: unknown = null
+    let cut: number | 'all' | null = null
+    return (from, to, p) => {
+      if (this.phase !== 'faults' || p.topic !== 'block-sync') return false
+      if (p.message !== last) {
+        last = p.message
+        cut = null
+        const m = p.message.prepare ?? p.message.add
+        const senderRound = this.nodes[from]!.core?.blocks.round ?? 0
+        if (m != null && m.round < senderRound && r.chance(this.scenario.isolateLeader)) {
+          // a proposal or Add of a round its sender has left: a relay of an earlier round; lost
+          cut = 'all'
+        } else if (p.message.add && r.chance(this.scenario.isolateLeader)) {
+          const others = this.nodes.map((x) => x.index).filter((x) => x !== from)
+          cut = r.pick(others)
+        } else if (
+          p.message.final &&
+          r.chance(this.scenario.isolateLeader) &&
+          !this.net.partitioned
+        ) {
+          cut = 'all'
+          this.stats.isolations++
+          const sides = this.nodes.map((x) => (x.index === from ? 1 : 0))
+          this.partitionFor(sides, r.int(1_000, 3_000), `isolating the leader n${from}`)
+        }
+      }
+      return cut === 'all' || cut === to
+    }
+  }
+
+  // ---------------------------------------------------------------- healing and the end
+
+  private startHealing(): void {
+    this.phase = 'healing'
+    this.healStart = this.clock.now
+    this.trace(-1, 'HEALING: every node up, no partition, no drops, no new txs')
+    this.net.faults.dropRate = 0
+    this.net.faults.maxDelayMs = Math.min(this.net.faults.maxDelayMs, HEAL_MAX_DELAY_MS)
+    this.net.adversary = null
+    this.net.heal()
+    this.workload.stopNewAt = this.clock.now
+    for (const node of this.nodes) {
+      if (node.tornCrash) node.tornCrash = false
+      if (!node.up) this.boot(node)
+    }
+    this.reconnectAll()
+    this.lastProgress = this.clock.now
+    this.heightSum = this.sumHeights()
+    this.clock.schedule(this.clock.now + SETTLE_CHECK_MS, -1, 'check:settle', () =>
+      this.checkSettled(),
+    )
+  }
+
+  private sumHeights(): number {
+    return this.nodes.reduce((s, x) => s + (x.core?.head.height ?? 0), 0)
+  }
+
+  private workPending(): boolean {
+    const heads = new Set(this.nodes.map((x) => (x.core ? toHex(x.core.head.hash) : 'down')))
+    if (heads.size > 1) return true
+    return this.nodes.some((x) => {
+      const s = x.core?.pool.sizes()
+      return s != null && (s.committed > 0 || s.accounts > 0)
+    })
+  }
+
+  private checkSettled(): void {
+    const sum = this.sumHeights()
+    if (sum > this.heightSum) {
+      this.heightSum = sum
+      this.lastProgress = this.clock.now
+    }
+    if (!this.workPending()) {
+      this.settled = true
+      return
+    }
+    if (
+      this.clock.now - this.lastProgress > this.scenario.livenessMs &&
+      this.options.endChecks !== false
+    )
+      this.fail(
+        'Liveness',
+        `no block final anywhere for ${this.scenario.livenessMs} ms of healing with work pending: ${this.describeNodes()}`,
+      )
+    this.clock.schedule(this.clock.now + SETTLE_CHECK_MS, -1, 'check:settle', () =>
+      this.checkSettled(),
+    )
+  }
+
+  describeNodes(): string {
+    return this.nodes
+      .map((x) => {
+        const c = x.core
+        if (c == null) return `n${x.index} down`
+        const s = c.pool.sizes()
+        const lock = c.blocks.lock()
+        return `n${x.index} h${c.head.height}:${toHex(c.head.hash).slice(0, 8)} r${c.blocks.round}${c.blocks.active ? '' : '(idle)'} committed=${s.committed} accounts=${s.accounts}${lock ? ` locked=r${lock.round}:${lock.hash.slice(0, 8)}` : ''}`
+      })
+      .join('; ')
+  }
+
+  /** The end of the healing phase: the chain has settled; hold it to the invariants. */
+  private finalChecks(): void {
+    if (this.options.endChecks === false) return
+    if (!this.settled)
+      this.fail(
+        'Liveness',
+        `the chain did not settle within ${this.clock.now - this.healStart} ms of healing: ${this.describeNodes()}`,
+      )
+    // No loss: what a client was told is committed is in a block, on every node
+    for (const told of this.workload.told.values()) {
+      for (const node of this.nodes) {
+        if (!node.chainTxs.has(told.hash))
+          this.fail(
+            'No loss',
+            `tx ${told.hash.slice(0, 12)} of ${told.client}, told committed by n${told.node} at t=+${told.at - this.t0}ms, is in no final block on n${node.index} (height ${node.core!.head.height})`,
+            node.index,
+          )
+      }
+    }
+    // Conservation, and the state every node holds (in memory and on disk) is one state
+    let reference: string | null = null
+    for (const node of this.nodes) {
+      const ledger = node.core!.ledger
+      const sum = conservationSum(ledger)
+      const expected = this.genesisGrant + node.granted
+      if (sum.total !== expected)
+        this.fail(
+          'Conservation',
+          `n${node.index}: balances ${sum.balances} + gas used ${sum.used} + expired ${sum.expired} = ${sum.total}, but grants are ${this.genesisGrant} + ${node.granted} = ${expected}`,
+          node.index,
+        )
+      const memory = ledgerDigest(ledger.accounts.values(), ledger.unclaimed.entries())
+      // what a restart would rebuild: genesis, then the records on disk
+      const records = node.disk.ledgerRecords()
+      const rebuilt = LedgerState.fromGenesis(this.genesis)
+      for (const a of records.accounts) rebuilt.put(a)
+      for (const [address, u] of records.unclaimed) rebuilt.unclaimed.set(address, u)
+      const onDisk = ledgerDigest(rebuilt.accounts.values(), rebuilt.unclaimed.entries())
+      if (memory !== onDisk)
+        this.fail(
+          'Durability',
+          `n${node.index}'s ledger in memory differs from the ledger on its disk`,
+          node.index,
+        )
+      if (reference != null && memory !== reference)
+        this.fail(
+          'Agreement',
+          `n${node.index}'s ledger differs from n0's at the same head`,
+          node.index,
+        )
+      reference ??= memory
+    }
+  }
+
+  // ---------------------------------------------------------------- the run
+
+  run(): SimResult {
+    const sc = this.scenario
+    this.trace(
+      -1,
+      `scenario ${JSON.stringify(sc)}${this.options.planted ? ` planted=${this.options.planted}` : ''}`,
+    )
+    for (const node of this.nodes) this.boot(node)
+    for (const node of this.nodes) {
+      const tick = (): void => {
+        if (node.core != null) this.step(node, { type: 'tick', now: this.clock.now })
+        this.clock.schedule(this.clock.now + TICK_MS, node.index, 'tick', tick)
+      }
+      this.clock.schedule(this.t0 + this.rng.faults.int(1, TICK_MS), node.index, 'tick', tick)
+    }
+    const refresh = (): void => {
+      this.refreshStatuses()
+      this.clock.schedule(this.clock.now + STATUS_REFRESH_MS, -1, 'status', refresh)
+    }
+    this.clock.schedule(this.t0 + STATUS_REFRESH_MS, -1, 'status', refresh)
+    this.workload.start(this.t0 + 50)
+    this.planFaults()
+    this.clock.schedule(this.t0 + sc.faultMs, -1, 'heal', () => this.startHealing())
+    const deadline = this.t0 + sc.faultMs + sc.healMs
+
+    for (;;) {
+      if (this.settled) break
+      const next = this.clock.peekTime()
+      if (next == null || next > deadline) break
+      const item = this.clock.pop()!
+      if (++this.events > this.maxEvents)
+        this.fail('Budget', `more than ${this.maxEvents} events: ${this.describeNodes()}`)
+      this.digest.update(`${item.at}|${item.node}|${item.label}\n`)
+      item.run()
+    }
+    this.finalChecks()
+    const heads = this.nodes.map((x) => `${x.core!.head.height}:${toHex(x.core!.head.hash)}`)
+    this.digest.update(heads.join('\n'))
+    return {
+      seed: this.options.seed,
+      validators: this.n,
+      scenario: sc,
+      digest: this.digest.digest('hex'),
+      events: this.events,
+      virtualMs: this.clock.now - this.t0,
+      height: this.nodes[0]!.core!.head.height,
+      txsTold: this.workload.told.size,
+      stats: {
+        ...this.stats,
+        ...this.workload.stats,
+        ...this.net.stats,
+        refusals: this.refusals,
+        ...Object.fromEntries([...this.workload.failures].map(([k, v]) => [`failed:${k}`, v])),
+      },
+      trace: this.traceLines,
+    }
+  }
+
+  /** The digest of the run so far (the trace up to a violation). */
+  digestSoFar(): string {
+    return this.digest.copy().digest('hex')
+  }
+
+  get eventCount(): number {
+    return this.events
+  }
+
+  /** The trace lines that involve `node` (and the world), the last `limit` of them. */
+  recentTrace(node: number | null, limit = 80): string[] {
+    const mine =
+      node == null
+        ? this.traceLines
+        : this.traceLines.filter((l) => l.includes(` n${node} `) || l.includes(' -- '))
+    return mine.slice(-limit)
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** An action's plain fields (numbers, strings, booleans), for the trace. */
+function brief(a: object): string {
+  return Object.entries(a)
+    .filter(([k, v]) => k !== 'type' && (typeof v !== 'object' || v === null))
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ')
+}
+
+function describeInbound(e: Inbound): string {
+  switch (e.type) {
+    case 'election': {
+      const m = e.msg.request ?? e.msg.vote!
+      return ` h${m.height} r${m.round} ${e.msg.request ? 'request' : 'vote'}`
+    }
+    case 'block-sync': {
+      const m = e.msg
+      if (m.prepare)
+        return ` prepare h${m.prepare.height} r${m.prepare.round}${m.prepare.validRound != null ? ` vr${m.prepare.validRound}` : ''}`
+      if (m.add)
+        return ` add h${m.add.height} r${m.add.round} ${toHex(m.add.blockHash).slice(0, 8)}`
+      return ` final h${m.final!.height} r${m.final!.round} ${toHex(m.final!.blockHash).slice(0, 8)}`
+    }
+    case 'vote':
+      return ` phase=${e.vote.phase} h${e.vote.height} r${e.vote.round} result=${e.vote.result}`
+    default:
+      return ''
+  }
+}
+
+/** Σ balances (live or not yet pruned lots), Σ gas used, Σ expired: accounts and unclaimed gas. */
+export function conservationSum(ledger: LedgerState): {
+  balances: number
+  used: number
+  expired: number
+  total: number
+} {
+  let balances = 0
+  let used = 0
+  let expired = 0
+  for (const a of ledger.accounts.values()) {
+    for (const lot of a.lots) balances += lot.remaining
+    used += a.gasUsed
+    expired += a.expiredGas
+  }
+  for (const u of ledger.unclaimed.values()) {
+    for (const lot of u.lots) balances += lot.remaining
+    expired += u.expiredGas
+  }
+  return { balances, used, expired, total: balances + used + expired }
+}
+
+function ledgerDigest(
+  accounts: Iterable<Parameters<typeof encodeAccount>[0]>,
+  unclaimed: Iterable<[string, Parameters<typeof encodeUnclaimed>[0]]>,
+): string {
+  const h = createHash('sha256')
+  for (const a of [...accounts].sort((x, y) => (x.address < y.address ? -1 : 1))) {
+    h.update(a.address)
+    h.update(encodeAccount(a))
+  }
+  for (const [address, u] of [...unclaimed]
+    .filter(([, u]) => u.lots.length > 0 || u.expiredGas > 0)
+    .sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+    h.update(address)
+    h.update(encodeUnclaimed(u))
+  }
+  return h.digest('hex')
+}
+
+/** Run one seed; a violation throws SimViolation. */
+export function simulate(options: SimOptions): SimResult {
+  const sim = new Simulation(options)
+  try {
+    return sim.run()
+  } catch (err) {
+    if (err instanceof SimViolation) {
+      err.trace = options.trace
+        ? sim.recentTrace(null, Number.POSITIVE_INFINITY)
+        : sim.recentTrace(err.node)
+      err.digest = sim.digestSoFar()
+      err.events = sim.eventCount
+    }
+    throw err
+  }
+}
