@@ -12,18 +12,10 @@ import {
   sign,
 } from '../../core/crypto/index.js'
 import { accountKeyFile, generateAccountKey, writeAccountKey } from '../../node/keys/account-key.js'
-import { DEFAULT_API_URL } from '../client.js'
+import { ApiError, apiCall, DEFAULT_API_URL } from '../client.js'
 import { intOption } from '../options.js'
 import { CliError, print, printJson, table } from '../output.js'
-import {
-  type AccountView,
-  ApiError,
-  apiCall,
-  fetchAccount,
-  fetchChainId,
-  loadKey,
-  parseHex64,
-} from '../signing.js'
+import { type AccountView, fetchAccount, fetchChainId, loadKey, parseHex64 } from '../signing.js'
 
 interface NewOpts {
   name: string

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
-import { DEFAULT_API_URL } from '../client.js'
+import { apiCall, DEFAULT_API_URL } from '../client.js'
 import { print, printJson, table } from '../output.js'
-import { apiCall, parseHex64 } from '../signing.js'
+import { parseHex64 } from '../signing.js'
 
 /** GET /accounts/:address/balance */
 interface BalanceView {

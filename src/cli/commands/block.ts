@@ -1,8 +1,7 @@
 import type { Command } from 'commander'
 import type { TxJson } from '../../core/chain/json.js'
-import { DEFAULT_API_URL } from '../client.js'
+import { apiCall, DEFAULT_API_URL } from '../client.js'
 import { CliError, print, printJson, table } from '../output.js'
-import { apiCall } from '../signing.js'
 
 /** GET /blocks/:height */
 interface BlockView {

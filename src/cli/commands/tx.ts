@@ -1,10 +1,9 @@
 import type { Command } from 'commander'
 import type { TxJson } from '../../core/chain/json.js'
-import { DEFAULT_API_URL } from '../client.js'
+import { apiCall, DEFAULT_API_URL } from '../client.js'
 import { intOption } from '../options.js'
 import { print, printJson, table } from '../output.js'
 import {
-  apiCall,
   buildTx,
   DEFAULT_WAIT_TIMEOUT_MS,
   fetchChainId,
