@@ -134,5 +134,9 @@ describe('catching up, as processes', () => {
     const final = (await status(url))!
     expect(final.headHash).toBe(built.head.hash)
     expect((await status(servers[0]!.info.api!))!.headHash).toBe(built.head.hash)
+    // without a terminal, progress goes to the log: where it started, and where it ended
+    const log = await readFile(join(observerHome, 'node.log'), 'utf8')
+    expect(log).toMatch(/INFO\s+sync\s+syncing from=\d+ to=\d+/)
+    expect(log).toMatch(/INFO\s+sync\s+synced height=2500/)
   })
 })
