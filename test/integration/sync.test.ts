@@ -14,6 +14,7 @@ import { addressOf, type Signer, toHex } from '../../src/core/crypto/index.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
 import { generateAccountKey } from '../../src/node/keys/account-key.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
+import { HISTORY_PROTOCOL } from '../../src/node/p2p/protocols.js'
 import { Store } from '../../src/node/store/index.js'
 import { buildChain } from '../support/chain-builder.js'
 import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
@@ -119,6 +120,36 @@ describe('joining the network', () => {
     expect(await headOf(observer)).toEqual(await headOf(honest))
     expect(observer.reputation.score(liarId.peerId)).toBeLessThan(-100)
     expect(observer.peerViews().some((v) => v.peerId === liarId.peerId)).toBe(false)
+  })
+
+  it('a peer that stalls is penalised and passed over, and the chain comes from another', async () => {
+    const ids = await Promise.all([0, 1, 2, 3].map((i) => identity(`stall-${i}`)))
+    const genesis = makeGenesis(ids, 'bftchain-test', { timeouts: TIMEOUTS })
+    const spec = { genesis, validators: ids, blocks: 200, txsPerBlock: 2 }
+    const honest = await net.startNode({
+      genesis,
+      identity: ids[0]!,
+      home: await homeWithChain((s) => buildChain(spec, [s])),
+    })
+    const stallerId = await identity('stall-staller')
+    const staller = await net.startNode({
+      genesis,
+      identity: stallerId,
+      home: await homeWithChain((s) => buildChain(spec, [s])),
+    })
+    // it says it has the chain, and never answers a history request
+    await staller.libp2p.unhandle(HISTORY_PROTOCOL.protocol)
+    await staller.libp2p.handle(HISTORY_PROTOCOL.protocol, () => {}, { maxInboundStreams: 64 })
+
+    const observer = await net.startNode({
+      genesis,
+      identity: await identity('stall-observer'),
+      bootstrap: [...staller.multiaddrs(), ...honest.multiaddrs()],
+      sync: { requestTimeoutMs: 500, rangeSize: 20 },
+    })
+    await waitFor('the observer to sync', () => observer.status().height >= 200, 60_000, 100)
+    expect(await headOf(observer)).toEqual(await headOf(honest))
+    expect(observer.reputation.score(stallerId.peerId)).toBeLessThan(0)
   })
 
   it('a validator down for many blocks catches up, then votes again', async () => {

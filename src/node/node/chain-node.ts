@@ -104,7 +104,10 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   readonly validators: ValidatorSet
   readonly peerId: string
   readonly role: 'validator' | 'observer'
-  readonly reputation = new Reputation()
+  readonly reputation = new Reputation((peerId, reason) => {
+    this.log.warn('peer banned; disconnecting', { peer: shortPeerId(peerId), reason })
+    this.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
+  })
   readonly reqresp: ReqResp
   readonly gossip: GossipNetwork
   readonly peers: PeerManager

@@ -21,7 +21,11 @@ export class Reputation {
   private readonly scores = new Map<string, { score: number; at: number }>()
   private readonly bans = new Map<string, number>()
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    /** called when a penalty bans a peer: the owner cuts it off */
+    private readonly onBan: (peerId: string, reason: string) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
 
   score(peerId: string): number {
     const s = this.scores.get(peerId)
@@ -35,7 +39,10 @@ export class Reputation {
     const score = this.score(peerId) - Math.abs(amount)
     this.scores.set(peerId, { score, at: this.now() })
     const banned = score <= BAN_THRESHOLD && !this.isBanned(peerId)
-    if (banned) this.ban(peerId)
+    if (banned) {
+      this.ban(peerId)
+      this.onBan(peerId, reason)
+    }
     return { peerId, amount, reason, score, banned }
   }
 

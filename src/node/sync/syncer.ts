@@ -70,7 +70,8 @@ interface Range {
   to: number
 }
 
-const STALL_PENALTY = 20
+/** two stalls in a row and the peer is banned (BAN_THRESHOLD) */
+const STALL_PENALTY = 50
 const FORGERY_PENALTY = 1_000
 const EMPTY_PENALTY = 5
 const TICK_MS = 1_000

@@ -10,7 +10,7 @@ import { type Genesis, parseGenesis } from '../../../src/core/chain/genesis.js'
 import { sha256 } from '../../../src/core/crypto/hash.js'
 import { identityFromSeed, type NodeIdentity } from '../../../src/node/keys/node-key.js'
 import { createLogger, type Logger, silentLogger, stderrSink } from '../../../src/node/log.js'
-import { ChainNode } from '../../../src/node/node/chain-node.js'
+import { ChainNode, type ChainNodeInit } from '../../../src/node/node/chain-node.js'
 
 export function testLogger(): Logger {
   return process.env.BFTCHAIN_TEST_LOGS
@@ -47,6 +47,7 @@ export class TestNet {
     identity: NodeIdentity
     bootstrap?: string[]
     home?: string
+    sync?: ChainNodeInit['sync']
   }): Promise<ChainNode> {
     const home = opts.home ?? (await mkdtemp(join(tmpdir(), 'bftchain-it-')))
     if (!this.dirs.includes(home)) this.dirs.push(home)
@@ -57,6 +58,7 @@ export class TestNet {
       listen: ['/ip4/127.0.0.1/tcp/0'],
       bootstrap: opts.bootstrap ?? [],
       log: testLogger(),
+      sync: opts.sync,
     })
     this.nodes.push(node)
     await node.start()
