@@ -13,14 +13,7 @@
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it, vi } from 'vitest'
-
-// every receiver checks the same signatures: check each once (a pure function, the same verdicts)
-vi.mock('../../src/core/crypto/keys.js', async (importOriginal) => {
-  const mod = await importOriginal<typeof import('../../src/core/crypto/keys.js')>()
-  const { memoizeVerify } = await import('./verify-cache.js')
-  return { ...mod, verify: memoizeVerify(mod.verify) }
-})
+import { describe, expect, it } from 'vitest'
 
 import type { InvariantName } from './invariants.js'
 import {
