@@ -139,7 +139,12 @@ export function sign(
 const VERIFIED_CACHE_SIZE = 65_536
 const verified = new Set<string>()
 
-function verifiedKey(type: KeyType, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): string {
+function verifiedKey(
+  type: KeyType,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): string {
   return toHex(sha256(type === 'rsa' ? RSA_TAG : ED25519_TAG, publicKey, signature, message))
 }
 const ED25519_TAG = Uint8Array.of(0)
