@@ -606,8 +606,8 @@ describe('persistence', () => {
             (op) =>
               op.op === 'sign-state' &&
               op.state.lockedRound === vote.round &&
-              op.state.lockedBlock != null &&
-              toHex(blockHash(op.state.lockedBlock.header!)) === hash &&
+              op.state.lockedHash != null &&
+              toHex(op.state.lockedHash) === hash &&
               op.state.commitSubject != null &&
               toHex(op.state.commitSubject) === hash,
           ),
@@ -627,7 +627,7 @@ describe('persistence', () => {
     const lockAt = flat.findIndex(
       (a) =>
         a.type === 'persist' &&
-        a.ops.some((op) => op.op === 'sign-state' && op.state.lockedBlock != null),
+        a.ops.some((op) => op.op === 'sign-state' && op.state.lockedHash != null),
     )
     expect(finalAt).toBeGreaterThanOrEqual(0)
     expect(lockAt).toBeGreaterThanOrEqual(0)
@@ -1057,7 +1057,7 @@ describe('a validator restarted from its store', () => {
     expect(net.runUntil(() => net.signStates(x).length > 0)).toBe(true)
     const signState = net.signStates(x).at(-1)!
     expect(signState).toMatchObject({ height: 1, round: 0 })
-    expect(signState.lockedBlock).toBeUndefined()
+    expect(signState.lockedHash).toBeUndefined()
     const votedFor = peerIdToString(signState.electionCandidate!)
 
     const restarted = newCore(validatorIds[x]!, seedOf(x))

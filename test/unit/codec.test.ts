@@ -1169,28 +1169,35 @@ const cases: Case[] = [
     'SignState',
     SignStateCodec,
     {
-      height: 5,
+      height: 1,
       round: 2,
       electionCandidate: v1.peerId,
-      permitSubject: hashOf('block-5'),
-      commitSubject: hashOf('block-5'),
+      permitSubject: hashOf('block-1'),
+      commitSubject: hashOf('block-1'),
       lockedRound: 2,
-      lockedBlock: block,
+      lockedHash: hashOf('block-1'),
       validRound: 2,
-      validBlock: block,
       validCert: prepareCert,
+      validPrepare: blockPrepare.prepare!,
+      validAdd: blockAdd.add!,
     },
     [
       [
-        'a locked round without its block',
+        'a locked round without its hash',
         (x) => {
-          x.lockedBlock = undefined
+          x.lockedHash = undefined
         },
       ],
       [
         'a valid block without its certificate',
         (x) => {
           x.validCert = undefined
+        },
+      ],
+      [
+        'a locked hash of 31 bytes',
+        (x) => {
+          x.lockedHash = short(31)
         },
       ],
     ],

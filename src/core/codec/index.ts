@@ -410,14 +410,24 @@ export const ReceiptsCodec = wireCodec(
 export const SignStateCodec = wireCodec(
   'SignState',
   M.SignState,
-  2 * L.MAX_BLOCK_BYTES + 4096,
-  { lockedBlock: blockLimits, validBlock: blockLimits, validCert: sigLimits },
+  2 * L.MAX_BLOCK_BYTES + 64 * 1024,
+  {
+    validCert: sigLimits,
+    validPrepare: { block: blockLimits, electionCert: sigLimits, validCert: sigLimits },
+    validAdd: { permitCert: sigLimits },
+  },
   (s) => {
     need(
-      (s.lockedRound == null) === (s.lockedBlock == null),
-      'lockedRound and lockedBlock go together',
+      (s.lockedRound == null) === (s.lockedHash == null),
+      'lockedRound and lockedHash go together',
     )
-    need((s.validRound == null) === (s.validBlock == null), 'validRound and validBlock go together')
-    need((s.validBlock == null) === (s.validCert == null), 'validBlock and validCert go together')
+    if (s.lockedHash != null) hash(s.lockedHash, 'lockedHash')
+    need(
+      (s.validRound == null) === (s.validPrepare == null) &&
+        (s.validPrepare == null) === (s.validCert == null),
+      'validRound, validPrepare and validCert go together',
+    )
+    if (s.validPrepare != null) checkPrepareBlock(s.validPrepare)
+    if (s.validAdd != null) checkAdd(s.validAdd)
   },
 )

@@ -7141,10 +7141,11 @@ export interface SignState {
   permitSubject?: Uint8Array
   commitSubject?: Uint8Array
   lockedRound?: number
-  lockedBlock?: Block
+  lockedHash?: Uint8Array
   validRound?: number
-  validBlock?: Block
   validCert?: Certificate
+  validPrepare?: BlockPrepare
+  validAdd?: Add
 }
 
 export namespace SignState {
@@ -7187,9 +7188,9 @@ export namespace SignState {
           w.uint32(obj.lockedRound)
         }
 
-        if (obj.lockedBlock != null) {
-          w.uint32(58)
-          Block.codec().encode(obj.lockedBlock, w)
+        if (obj.lockedHash != null) {
+          w.uint32(90)
+          w.bytes(obj.lockedHash)
         }
 
         if (obj.validRound != null) {
@@ -7197,14 +7198,19 @@ export namespace SignState {
           w.uint32(obj.validRound)
         }
 
-        if (obj.validBlock != null) {
-          w.uint32(74)
-          Block.codec().encode(obj.validBlock, w)
-        }
-
         if (obj.validCert != null) {
           w.uint32(82)
           Certificate.codec().encode(obj.validCert, w)
+        }
+
+        if (obj.validPrepare != null) {
+          w.uint32(98)
+          BlockPrepare.codec().encode(obj.validPrepare, w)
+        }
+
+        if (obj.validAdd != null) {
+          w.uint32(106)
+          Add.codec().encode(obj.validAdd, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -7246,25 +7252,29 @@ export namespace SignState {
               obj.lockedRound = reader.uint32()
               break
             }
-            case 7: {
-              obj.lockedBlock = Block.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.lockedBlock
-              })
+            case 11: {
+              obj.lockedHash = reader.bytes()
               break
             }
             case 8: {
               obj.validRound = reader.uint32()
               break
             }
-            case 9: {
-              obj.validBlock = Block.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.validBlock
-              })
-              break
-            }
             case 10: {
               obj.validCert = Certificate.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.validCert
+              })
+              break
+            }
+            case 12: {
+              obj.validPrepare = BlockPrepare.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.validPrepare
+              })
+              break
+            }
+            case 13: {
+              obj.validAdd = Add.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.validAdd
               })
               break
             }
@@ -7325,11 +7335,11 @@ export namespace SignState {
               }
               break
             }
-            case 7: {
-              yield * Block.codec().stream(reader, reader.uint32(), `${prefix}.lockedBlock`, {
-                limits: opts.limits?.lockedBlock
-              })
-
+            case 11: {
+              yield {
+                field: `${prefix}.lockedHash`,
+                value: reader.bytes()
+              }
               break
             }
             case 8: {
@@ -7339,16 +7349,23 @@ export namespace SignState {
               }
               break
             }
-            case 9: {
-              yield * Block.codec().stream(reader, reader.uint32(), `${prefix}.validBlock`, {
-                limits: opts.limits?.validBlock
+            case 10: {
+              yield * Certificate.codec().stream(reader, reader.uint32(), `${prefix}.validCert`, {
+                limits: opts.limits?.validCert
               })
 
               break
             }
-            case 10: {
-              yield * Certificate.codec().stream(reader, reader.uint32(), `${prefix}.validCert`, {
-                limits: opts.limits?.validCert
+            case 12: {
+              yield * BlockPrepare.codec().stream(reader, reader.uint32(), `${prefix}.validPrepare`, {
+                limits: opts.limits?.validPrepare
+              })
+
+              break
+            }
+            case 13: {
+              yield * Add.codec().stream(reader, reader.uint32(), `${prefix}.validAdd`, {
+                limits: opts.limits?.validAdd
               })
 
               break
@@ -7395,255 +7412,14 @@ export namespace SignState {
     value: number
   }
 
-  export interface SignStateLockedBlockHeaderChainIdFieldEvent {
-    field: '$.lockedBlock.header.chainId'
-    value: string
-  }
-
-  export interface SignStateLockedBlockHeaderHeightFieldEvent {
-    field: '$.lockedBlock.header.height'
-    value: number
-  }
-
-  export interface SignStateLockedBlockHeaderRoundFieldEvent {
-    field: '$.lockedBlock.header.round'
-    value: number
-  }
-
-  export interface SignStateLockedBlockHeaderParentHashFieldEvent {
-    field: '$.lockedBlock.header.parentHash'
+  export interface SignStateLockedHashFieldEvent {
+    field: '$.lockedHash'
     value: Uint8Array
-  }
-
-  export interface SignStateLockedBlockHeaderProposerFieldEvent {
-    field: '$.lockedBlock.header.proposer'
-    value: Uint8Array
-  }
-
-  export interface SignStateLockedBlockHeaderTimeFieldEvent {
-    field: '$.lockedBlock.header.time'
-    value: number
-  }
-
-  export interface SignStateLockedBlockHeaderTxRootFieldEvent {
-    field: '$.lockedBlock.header.txRoot'
-    value: Uint8Array
-  }
-
-  export interface SignStateLockedBlockHeaderAccountsRootFieldEvent {
-    field: '$.lockedBlock.header.accountsRoot'
-    value: Uint8Array
-  }
-
-  export interface SignStateLockedBlockHeaderStateRootFieldEvent {
-    field: '$.lockedBlock.header.stateRoot'
-    value: Uint8Array
-  }
-
-  export interface SignStateLockedBlockTxsChainIdFieldEvent {
-    field: '$.lockedBlock.txs[].chainId'
-    value: string
-    index: number
-  }
-
-  export interface SignStateLockedBlockTxsKindFieldEvent {
-    field: '$.lockedBlock.txs[].kind'
-    value: TxKind
-    index: number
-  }
-
-  export interface SignStateLockedBlockTxsFromFieldEvent {
-    field: '$.lockedBlock.txs[].from'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateLockedBlockTxsNonceFieldEvent {
-    field: '$.lockedBlock.txs[].nonce'
-    value: number
-    index: number
-  }
-
-  export interface SignStateLockedBlockTxsGasFieldEvent {
-    field: '$.lockedBlock.txs[].gas'
-    value: number
-    index: number
-  }
-
-  export interface SignStateLockedBlockTxsDataFieldEvent {
-    field: '$.lockedBlock.txs[].data'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateLockedBlockTxsSignatureFieldEvent {
-    field: '$.lockedBlock.txs[].signature'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateLockedBlockAccountsChainIdFieldEvent {
-    field: '$.lockedBlock.accounts[].chainId'
-    value: string
-    index: number
-  }
-
-  export interface SignStateLockedBlockAccountsUsernameFieldEvent {
-    field: '$.lockedBlock.accounts[].username'
-    value: string
-    index: number
-  }
-
-  export interface SignStateLockedBlockAccountsDataFieldEvent {
-    field: '$.lockedBlock.accounts[].data'
-    value: string
-    index: number
-  }
-
-  export interface SignStateLockedBlockAccountsKeyTypeFieldEvent {
-    field: '$.lockedBlock.accounts[].keyType'
-    value: KeyType
-    index: number
-  }
-
-  export interface SignStateLockedBlockAccountsPublicKeyFieldEvent {
-    field: '$.lockedBlock.accounts[].publicKey'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateLockedBlockAccountsSignatureFieldEvent {
-    field: '$.lockedBlock.accounts[].signature'
-    value: Uint8Array
-    index: number
   }
 
   export interface SignStateValidRoundFieldEvent {
     field: '$.validRound'
     value: number
-  }
-
-  export interface SignStateValidBlockHeaderChainIdFieldEvent {
-    field: '$.validBlock.header.chainId'
-    value: string
-  }
-
-  export interface SignStateValidBlockHeaderHeightFieldEvent {
-    field: '$.validBlock.header.height'
-    value: number
-  }
-
-  export interface SignStateValidBlockHeaderRoundFieldEvent {
-    field: '$.validBlock.header.round'
-    value: number
-  }
-
-  export interface SignStateValidBlockHeaderParentHashFieldEvent {
-    field: '$.validBlock.header.parentHash'
-    value: Uint8Array
-  }
-
-  export interface SignStateValidBlockHeaderProposerFieldEvent {
-    field: '$.validBlock.header.proposer'
-    value: Uint8Array
-  }
-
-  export interface SignStateValidBlockHeaderTimeFieldEvent {
-    field: '$.validBlock.header.time'
-    value: number
-  }
-
-  export interface SignStateValidBlockHeaderTxRootFieldEvent {
-    field: '$.validBlock.header.txRoot'
-    value: Uint8Array
-  }
-
-  export interface SignStateValidBlockHeaderAccountsRootFieldEvent {
-    field: '$.validBlock.header.accountsRoot'
-    value: Uint8Array
-  }
-
-  export interface SignStateValidBlockHeaderStateRootFieldEvent {
-    field: '$.validBlock.header.stateRoot'
-    value: Uint8Array
-  }
-
-  export interface SignStateValidBlockTxsChainIdFieldEvent {
-    field: '$.validBlock.txs[].chainId'
-    value: string
-    index: number
-  }
-
-  export interface SignStateValidBlockTxsKindFieldEvent {
-    field: '$.validBlock.txs[].kind'
-    value: TxKind
-    index: number
-  }
-
-  export interface SignStateValidBlockTxsFromFieldEvent {
-    field: '$.validBlock.txs[].from'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateValidBlockTxsNonceFieldEvent {
-    field: '$.validBlock.txs[].nonce'
-    value: number
-    index: number
-  }
-
-  export interface SignStateValidBlockTxsGasFieldEvent {
-    field: '$.validBlock.txs[].gas'
-    value: number
-    index: number
-  }
-
-  export interface SignStateValidBlockTxsDataFieldEvent {
-    field: '$.validBlock.txs[].data'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateValidBlockTxsSignatureFieldEvent {
-    field: '$.validBlock.txs[].signature'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateValidBlockAccountsChainIdFieldEvent {
-    field: '$.validBlock.accounts[].chainId'
-    value: string
-    index: number
-  }
-
-  export interface SignStateValidBlockAccountsUsernameFieldEvent {
-    field: '$.validBlock.accounts[].username'
-    value: string
-    index: number
-  }
-
-  export interface SignStateValidBlockAccountsDataFieldEvent {
-    field: '$.validBlock.accounts[].data'
-    value: string
-    index: number
-  }
-
-  export interface SignStateValidBlockAccountsKeyTypeFieldEvent {
-    field: '$.validBlock.accounts[].keyType'
-    value: KeyType
-    index: number
-  }
-
-  export interface SignStateValidBlockAccountsPublicKeyFieldEvent {
-    field: '$.validBlock.accounts[].publicKey'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface SignStateValidBlockAccountsSignatureFieldEvent {
-    field: '$.validBlock.accounts[].signature'
-    value: Uint8Array
-    index: number
   }
 
   export interface SignStateValidCertPhaseFieldEvent {
@@ -7678,6 +7454,260 @@ export namespace SignState {
     index: number
   }
 
+  export interface SignStateValidPrepareHeightFieldEvent {
+    field: '$.validPrepare.height'
+    value: number
+  }
+
+  export interface SignStateValidPrepareRoundFieldEvent {
+    field: '$.validPrepare.round'
+    value: number
+  }
+
+  export interface SignStateValidPrepareBlockHeaderChainIdFieldEvent {
+    field: '$.validPrepare.block.header.chainId'
+    value: string
+  }
+
+  export interface SignStateValidPrepareBlockHeaderHeightFieldEvent {
+    field: '$.validPrepare.block.header.height'
+    value: number
+  }
+
+  export interface SignStateValidPrepareBlockHeaderRoundFieldEvent {
+    field: '$.validPrepare.block.header.round'
+    value: number
+  }
+
+  export interface SignStateValidPrepareBlockHeaderParentHashFieldEvent {
+    field: '$.validPrepare.block.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareBlockHeaderProposerFieldEvent {
+    field: '$.validPrepare.block.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareBlockHeaderTimeFieldEvent {
+    field: '$.validPrepare.block.header.time'
+    value: number
+  }
+
+  export interface SignStateValidPrepareBlockHeaderTxRootFieldEvent {
+    field: '$.validPrepare.block.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareBlockHeaderAccountsRootFieldEvent {
+    field: '$.validPrepare.block.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareBlockHeaderStateRootFieldEvent {
+    field: '$.validPrepare.block.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareBlockTxsChainIdFieldEvent {
+    field: '$.validPrepare.block.txs[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockTxsKindFieldEvent {
+    field: '$.validPrepare.block.txs[].kind'
+    value: TxKind
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockTxsFromFieldEvent {
+    field: '$.validPrepare.block.txs[].from'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockTxsNonceFieldEvent {
+    field: '$.validPrepare.block.txs[].nonce'
+    value: number
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockTxsGasFieldEvent {
+    field: '$.validPrepare.block.txs[].gas'
+    value: number
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockTxsDataFieldEvent {
+    field: '$.validPrepare.block.txs[].data'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockTxsSignatureFieldEvent {
+    field: '$.validPrepare.block.txs[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockAccountsChainIdFieldEvent {
+    field: '$.validPrepare.block.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockAccountsUsernameFieldEvent {
+    field: '$.validPrepare.block.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockAccountsDataFieldEvent {
+    field: '$.validPrepare.block.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockAccountsKeyTypeFieldEvent {
+    field: '$.validPrepare.block.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockAccountsPublicKeyFieldEvent {
+    field: '$.validPrepare.block.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareBlockAccountsSignatureFieldEvent {
+    field: '$.validPrepare.block.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareElectionCertHeightFieldEvent {
+    field: '$.validPrepare.electionCert.height'
+    value: number
+  }
+
+  export interface SignStateValidPrepareElectionCertRoundFieldEvent {
+    field: '$.validPrepare.electionCert.round'
+    value: number
+  }
+
+  export interface SignStateValidPrepareElectionCertCandidateFieldEvent {
+    field: '$.validPrepare.electionCert.candidate'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareElectionCertSignaturesVoterFieldEvent {
+    field: '$.validPrepare.electionCert.signatures[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareElectionCertSignaturesSignatureFieldEvent {
+    field: '$.validPrepare.electionCert.signatures[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareValidRoundFieldEvent {
+    field: '$.validPrepare.validRound'
+    value: number
+  }
+
+  export interface SignStateValidPrepareValidCertPhaseFieldEvent {
+    field: '$.validPrepare.validCert.phase'
+    value: Phase
+  }
+
+  export interface SignStateValidPrepareValidCertSubjectFieldEvent {
+    field: '$.validPrepare.validCert.subject'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareValidCertHeightFieldEvent {
+    field: '$.validPrepare.validCert.height'
+    value: number
+  }
+
+  export interface SignStateValidPrepareValidCertRoundFieldEvent {
+    field: '$.validPrepare.validCert.round'
+    value: number
+  }
+
+  export interface SignStateValidPrepareValidCertSignaturesVoterFieldEvent {
+    field: '$.validPrepare.validCert.signatures[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareValidCertSignaturesSignatureFieldEvent {
+    field: '$.validPrepare.validCert.signatures[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareSignatureFieldEvent {
+    field: '$.validPrepare.signature'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidAddHeightFieldEvent {
+    field: '$.validAdd.height'
+    value: number
+  }
+
+  export interface SignStateValidAddRoundFieldEvent {
+    field: '$.validAdd.round'
+    value: number
+  }
+
+  export interface SignStateValidAddBlockHashFieldEvent {
+    field: '$.validAdd.blockHash'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidAddPermitCertPhaseFieldEvent {
+    field: '$.validAdd.permitCert.phase'
+    value: Phase
+  }
+
+  export interface SignStateValidAddPermitCertSubjectFieldEvent {
+    field: '$.validAdd.permitCert.subject'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidAddPermitCertHeightFieldEvent {
+    field: '$.validAdd.permitCert.height'
+    value: number
+  }
+
+  export interface SignStateValidAddPermitCertRoundFieldEvent {
+    field: '$.validAdd.permitCert.round'
+    value: number
+  }
+
+  export interface SignStateValidAddPermitCertSignaturesVoterFieldEvent {
+    field: '$.validAdd.permitCert.signatures[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidAddPermitCertSignaturesSignatureFieldEvent {
+    field: '$.validAdd.permitCert.signatures[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidAddSignatureFieldEvent {
+    field: '$.validAdd.signature'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<SignState>): Uint8Array {
     return encodeMessage(obj, SignState.codec())
   }
@@ -7686,7 +7716,7 @@ export namespace SignState {
     return decodeMessage(buf, SignState.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): Generator<SignStateHeightFieldEvent | SignStateRoundFieldEvent | SignStateElectionCandidateFieldEvent | SignStatePermitSubjectFieldEvent | SignStateCommitSubjectFieldEvent | SignStateLockedRoundFieldEvent | SignStateLockedBlockHeaderChainIdFieldEvent | SignStateLockedBlockHeaderHeightFieldEvent | SignStateLockedBlockHeaderRoundFieldEvent | SignStateLockedBlockHeaderParentHashFieldEvent | SignStateLockedBlockHeaderProposerFieldEvent | SignStateLockedBlockHeaderTimeFieldEvent | SignStateLockedBlockHeaderTxRootFieldEvent | SignStateLockedBlockHeaderAccountsRootFieldEvent | SignStateLockedBlockHeaderStateRootFieldEvent | SignStateLockedBlockTxsChainIdFieldEvent | SignStateLockedBlockTxsKindFieldEvent | SignStateLockedBlockTxsFromFieldEvent | SignStateLockedBlockTxsNonceFieldEvent | SignStateLockedBlockTxsGasFieldEvent | SignStateLockedBlockTxsDataFieldEvent | SignStateLockedBlockTxsSignatureFieldEvent | SignStateLockedBlockAccountsChainIdFieldEvent | SignStateLockedBlockAccountsUsernameFieldEvent | SignStateLockedBlockAccountsDataFieldEvent | SignStateLockedBlockAccountsKeyTypeFieldEvent | SignStateLockedBlockAccountsPublicKeyFieldEvent | SignStateLockedBlockAccountsSignatureFieldEvent | SignStateValidRoundFieldEvent | SignStateValidBlockHeaderChainIdFieldEvent | SignStateValidBlockHeaderHeightFieldEvent | SignStateValidBlockHeaderRoundFieldEvent | SignStateValidBlockHeaderParentHashFieldEvent | SignStateValidBlockHeaderProposerFieldEvent | SignStateValidBlockHeaderTimeFieldEvent | SignStateValidBlockHeaderTxRootFieldEvent | SignStateValidBlockHeaderAccountsRootFieldEvent | SignStateValidBlockHeaderStateRootFieldEvent | SignStateValidBlockTxsChainIdFieldEvent | SignStateValidBlockTxsKindFieldEvent | SignStateValidBlockTxsFromFieldEvent | SignStateValidBlockTxsNonceFieldEvent | SignStateValidBlockTxsGasFieldEvent | SignStateValidBlockTxsDataFieldEvent | SignStateValidBlockTxsSignatureFieldEvent | SignStateValidBlockAccountsChainIdFieldEvent | SignStateValidBlockAccountsUsernameFieldEvent | SignStateValidBlockAccountsDataFieldEvent | SignStateValidBlockAccountsKeyTypeFieldEvent | SignStateValidBlockAccountsPublicKeyFieldEvent | SignStateValidBlockAccountsSignatureFieldEvent | SignStateValidCertPhaseFieldEvent | SignStateValidCertSubjectFieldEvent | SignStateValidCertHeightFieldEvent | SignStateValidCertRoundFieldEvent | SignStateValidCertSignaturesVoterFieldEvent | SignStateValidCertSignaturesSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): Generator<SignStateHeightFieldEvent | SignStateRoundFieldEvent | SignStateElectionCandidateFieldEvent | SignStatePermitSubjectFieldEvent | SignStateCommitSubjectFieldEvent | SignStateLockedRoundFieldEvent | SignStateLockedHashFieldEvent | SignStateValidRoundFieldEvent | SignStateValidCertPhaseFieldEvent | SignStateValidCertSubjectFieldEvent | SignStateValidCertHeightFieldEvent | SignStateValidCertRoundFieldEvent | SignStateValidCertSignaturesVoterFieldEvent | SignStateValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareHeightFieldEvent | SignStateValidPrepareRoundFieldEvent | SignStateValidPrepareBlockHeaderChainIdFieldEvent | SignStateValidPrepareBlockHeaderHeightFieldEvent | SignStateValidPrepareBlockHeaderRoundFieldEvent | SignStateValidPrepareBlockHeaderParentHashFieldEvent | SignStateValidPrepareBlockHeaderProposerFieldEvent | SignStateValidPrepareBlockHeaderTimeFieldEvent | SignStateValidPrepareBlockHeaderTxRootFieldEvent | SignStateValidPrepareBlockHeaderAccountsRootFieldEvent | SignStateValidPrepareBlockHeaderStateRootFieldEvent | SignStateValidPrepareBlockTxsChainIdFieldEvent | SignStateValidPrepareBlockTxsKindFieldEvent | SignStateValidPrepareBlockTxsFromFieldEvent | SignStateValidPrepareBlockTxsNonceFieldEvent | SignStateValidPrepareBlockTxsGasFieldEvent | SignStateValidPrepareBlockTxsDataFieldEvent | SignStateValidPrepareBlockTxsSignatureFieldEvent | SignStateValidPrepareBlockAccountsChainIdFieldEvent | SignStateValidPrepareBlockAccountsUsernameFieldEvent | SignStateValidPrepareBlockAccountsDataFieldEvent | SignStateValidPrepareBlockAccountsKeyTypeFieldEvent | SignStateValidPrepareBlockAccountsPublicKeyFieldEvent | SignStateValidPrepareBlockAccountsSignatureFieldEvent | SignStateValidPrepareElectionCertHeightFieldEvent | SignStateValidPrepareElectionCertRoundFieldEvent | SignStateValidPrepareElectionCertCandidateFieldEvent | SignStateValidPrepareElectionCertSignaturesVoterFieldEvent | SignStateValidPrepareElectionCertSignaturesSignatureFieldEvent | SignStateValidPrepareValidRoundFieldEvent | SignStateValidPrepareValidCertPhaseFieldEvent | SignStateValidPrepareValidCertSubjectFieldEvent | SignStateValidPrepareValidCertHeightFieldEvent | SignStateValidPrepareValidCertRoundFieldEvent | SignStateValidPrepareValidCertSignaturesVoterFieldEvent | SignStateValidPrepareValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareSignatureFieldEvent | SignStateValidAddHeightFieldEvent | SignStateValidAddRoundFieldEvent | SignStateValidAddBlockHashFieldEvent | SignStateValidAddPermitCertPhaseFieldEvent | SignStateValidAddPermitCertSubjectFieldEvent | SignStateValidAddPermitCertHeightFieldEvent | SignStateValidAddPermitCertRoundFieldEvent | SignStateValidAddPermitCertSignaturesVoterFieldEvent | SignStateValidAddPermitCertSignaturesSignatureFieldEvent | SignStateValidAddSignatureFieldEvent> {
     return streamMessage(buf, SignState.codec(), opts)
   }
 }

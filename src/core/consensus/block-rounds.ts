@@ -86,6 +86,8 @@ interface Proposal {
   block: Block
   hash: string
   check: BlockCheck | null
+  /** the signed message that brought it, to re-announce it if it becomes our valid block */
+  message: BlockPrepare | null
 }
 
 /** One height's rounds, as this node sees them. */
@@ -115,10 +117,14 @@ interface HeightState {
   permitSent: Map<number, string>
   commitSent: Map<number, string>
   lockedRound: number
-  lockedBlock: Block | null
+  /** the block we are locked on (Tendermint lockedValue: only its hash is ever compared) */
+  lockedHash: string | null
   validRound: number
   validBlock: Block | null
   validCert: Certificate | null
+  /** the signed proposal that carried the valid block, and the Add that made it valid */
+  validPrepare: BlockPrepare | null
+  validAdd: Add | null
   /** leader side: votes collected per round */
   permits: Map<number, Map<PeerIdString, Vote>>
   commits: Map<number, Map<PeerIdString, Vote>>
@@ -200,10 +206,12 @@ export class BlockRounds {
       permitSent: new Map(),
       commitSent: new Map(),
       lockedRound: -1,
-      lockedBlock: null,
+      lockedHash: null,
       validRound: -1,
       validBlock: null,
       validCert: null,
+      validPrepare: null,
+      validAdd: null,
       permits: new Map(),
       commits: new Map(),
       addSent: new Set(),
@@ -233,9 +241,7 @@ export class BlockRounds {
   }
 
   lock(): { round: number; hash: string } | null {
-    return this.h.lockedBlock
-      ? { round: this.h.lockedRound, hash: toHex(blockHash(this.h.lockedBlock.header!)) }
-      : null
+    return this.h.lockedHash ? { round: this.h.lockedRound, hash: this.h.lockedHash } : null
   }
 
   // ------------------------------------------------------------------ restart
@@ -253,14 +259,16 @@ export class BlockRounds {
     if (s.electionCandidate) h.electionVote.set(s.round, peerIdToString(s.electionCandidate))
     if (s.permitSubject) h.permitSent.set(s.round, toHex(s.permitSubject))
     if (s.commitSubject) h.commitSent.set(s.round, toHex(s.commitSubject))
-    if (s.lockedRound != null && s.lockedBlock) {
+    if (s.lockedRound != null && s.lockedHash) {
       h.lockedRound = s.lockedRound
-      h.lockedBlock = s.lockedBlock
+      h.lockedHash = toHex(s.lockedHash)
     }
-    if (s.validRound != null && s.validBlock && s.validCert)
-      this.setValid(s.validRound, s.validBlock, s.validCert)
+    if (s.validRound != null && s.validPrepare && s.validCert) {
+      const proposal = this.rememberBlock(s.validPrepare.block!, s.validPrepare)
+      this.setValid(s.validRound, proposal, s.validCert, s.validAdd ?? null)
+    }
     // a restarted validator with a lock resumes at once, in the next round
-    if (h.lockedBlock || h.validBlock) this.startRound(s.round + 1, now)
+    if (h.lockedHash || h.validBlock) this.startRound(s.round + 1, now)
   }
 
   // ------------------------------------------------------------------ activity
@@ -284,13 +292,18 @@ export class BlockRounds {
     // tell the others of our valid block, so whoever leads next can re-propose
     // it: a validator that missed its Add would otherwise propose a new block
     // the locked ones must refuse
-    if (round > 0 && h.validBlock != null) {
-      const prepare = h.proposals.get(h.validRound)?.message
-      const add = h.addMessages.get(h.validRound)
-      if (prepare && add) {
-        this.out.push({ type: 'publish', topic: 'block-sync', message: { prepare, relay: round } })
-        this.out.push({ type: 'publish', topic: 'block-sync', message: { add, relay: round } })
-      }
+    if (round > 0 && h.validPrepare != null) {
+      this.out.push({
+        type: 'publish',
+        topic: 'block-sync',
+        message: { prepare: h.validPrepare, relay: round },
+      })
+      if (h.validAdd)
+        this.out.push({
+          type: 'publish',
+          topic: 'block-sync',
+          message: { add: h.validAdd, relay: round },
+        })
     }
     const heard = h.firstHeard.get(round)
     if (this.isValidator && !h.electionVote.has(round) && heard != null) {
@@ -565,7 +578,7 @@ export class BlockRounds {
         this.seenInRound(p.round, peerIdToString(s.voter), now)
       if (!h.proposals.has(p.round))
         h.proposals.set(p.round, { hash: toHex(blockHash(p.block!.header!)), message: p })
-      this.rememberBlock(p.block!)
+      this.rememberBlock(p.block!, p)
       if (p.round === h.round) this.onProposal(p, now)
       // an Add or a Final that came before its block
       const hash = toHex(blockHash(p.block!.header!))
@@ -583,13 +596,14 @@ export class BlockRounds {
     }
   }
 
-  private rememberBlock(block: Block): Proposal {
+  private rememberBlock(block: Block, message: BlockPrepare | null = null): Proposal {
     const hash = toHex(blockHash(block.header!))
     let p = this.h.blocks.get(hash)
     if (p == null) {
-      p = { block, hash, check: null }
+      p = { block, hash, check: null, message }
       if (this.h.blocks.size < MAX_BLOCKS_PER_HEIGHT) this.h.blocks.set(hash, p)
     }
+    p.message ??= message
     return p
   }
 
@@ -611,7 +625,7 @@ export class BlockRounds {
     const h = this.h
     if (!this.isValidator || this.syncing || p.round !== h.round || h.permitSent.has(p.round))
       return
-    const proposal = this.rememberBlock(p.block!)
+    const proposal = this.rememberBlock(p.block!, p)
     const check = this.checked(proposal)
     let reason = RejectReason.NONE
     if (!check.ok) reason = RejectReason.INVALID_BLOCK
@@ -626,7 +640,8 @@ export class BlockRounds {
         vr < p.round && p.validCert != null && toHex(p.validCert.subject) === proposal.hash
       if (!certOk) reason = RejectReason.INVALID_BLOCK
       else {
-        if (vr > h.validRound) this.setValid(vr, p.block!, p.validCert!)
+        // the re-proposal itself carries the certificate: it is what we re-announce
+        if (vr > h.validRound) this.setValid(vr, { ...proposal, message: p }, p.validCert!, null)
         if (h.lockedRound > vr && !this.isLockedOn(proposal.hash) && !this.cfg.unsafe?.ignoreLock) {
           reason = RejectReason.LOCKED
         }
@@ -645,13 +660,15 @@ export class BlockRounds {
   }
 
   private isLockedOn(hash: string): boolean {
-    return this.h.lockedBlock != null && toHex(blockHash(this.h.lockedBlock.header!)) === hash
+    return this.h.lockedHash === hash
   }
 
-  private setValid(round: number, block: Block, cert: Certificate): void {
+  private setValid(round: number, proposal: Proposal, cert: Certificate, add: Add | null): void {
     this.h.validRound = round
-    this.h.validBlock = block
+    this.h.validBlock = proposal.block
     this.h.validCert = cert
+    this.h.validPrepare = proposal.message
+    this.h.validAdd = add
   }
 
   /** q permits for a block in `round` (Tendermint line 36): valid block; lock and commit-vote if in that round. */
@@ -663,7 +680,7 @@ export class BlockRounds {
       return
     }
     if (!this.checked(proposal).ok) return
-    if (round > h.validRound) this.setValid(round, proposal.block, cert)
+    if (round > h.validRound) this.setValid(round, proposal, cert, h.addMessages.get(round) ?? null)
     if (
       !this.isValidator ||
       this.syncing ||
@@ -673,7 +690,7 @@ export class BlockRounds {
     )
       return
     h.lockedRound = round
-    h.lockedBlock = proposal.block
+    h.lockedHash = hash
     h.commitSent.set(round, hash)
     this.trace('locked; commit vote', { round, block: hash.slice(0, 16) })
     // the lock is on disk before the commit vote leaves
@@ -967,11 +984,12 @@ export class BlockRounds {
         : undefined,
       permitSubject: hex(h.permitSent.get(r)),
       commitSubject: hex(h.commitSent.get(r)),
-      lockedRound: h.lockedBlock ? h.lockedRound : undefined,
-      lockedBlock: h.lockedBlock ?? undefined,
-      validRound: h.validBlock ? h.validRound : undefined,
-      validBlock: h.validBlock ?? undefined,
-      validCert: h.validCert ?? undefined,
+      lockedRound: h.lockedHash ? h.lockedRound : undefined,
+      lockedHash: h.lockedHash ? fromHex(h.lockedHash) : undefined,
+      validRound: h.validPrepare ? h.validRound : undefined,
+      validCert: h.validPrepare ? (h.validCert ?? undefined) : undefined,
+      validPrepare: h.validPrepare ?? undefined,
+      validAdd: h.validPrepare ? (h.validAdd ?? undefined) : undefined,
     }
     this.out.push({ type: 'persist', ops: [{ op: 'sign-state', state }] })
   }
