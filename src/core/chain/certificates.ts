@@ -2,7 +2,13 @@
  * Certificates: q signatures of distinct validators on one statement. Every
  * node checks every certificate before acting on it (DESIGN §5, §6).
  */
-import type { Certificate, ElectionCertificate, Phase, Vote } from '../codec/index.js'
+import type {
+  Certificate,
+  ElectionCertificate,
+  Phase,
+  Vote,
+  VoteSignature,
+} from '../codec/index.js'
 import { RejectReason, VoteResult } from '../codec/index.js'
 import { bytesEqual } from '../crypto/hash.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
@@ -52,27 +58,34 @@ export function certifiedVote(cert: Certificate, voter: Uint8Array, signature: U
   }
 }
 
+/**
+ * q distinct validators, each signature valid. Cheap checks first: no
+ * signature is verified for a certificate that is short on its face.
+ */
 function checkSigners(
-  signers: Uint8Array[],
+  signatures: VoteSignature[],
   validators: ValidatorSet,
-  verifyOne: (index: number) => boolean,
+  verifyOne: (s: VoteSignature) => boolean,
 ): PeerIdString[] {
+  if (signatures.length < validators.quorum) {
+    throw new CertificateError(
+      'TOO_FEW_SIGNERS',
+      `${signatures.length} < quorum ${validators.quorum}`,
+    )
+  }
   const seen = new Set<PeerIdString>()
-  signers.forEach((voter, i) => {
+  signatures.forEach((s, i) => {
     let id: PeerIdString
     try {
-      id = peerIdToString(voter)
+      id = peerIdToString(s.voter)
     } catch {
       throw new CertificateError('NOT_A_VALIDATOR', `signer ${i} is not a peer id`)
     }
     if (!validators.has(id)) throw new CertificateError('NOT_A_VALIDATOR', id)
     if (seen.has(id)) throw new CertificateError('DUPLICATE_SIGNER', id)
     seen.add(id)
-    if (!verifyOne(i)) throw new CertificateError('BAD_SIGNATURE', id)
+    if (!verifyOne(s)) throw new CertificateError('BAD_SIGNATURE', id)
   })
-  if (seen.size < validators.quorum) {
-    throw new CertificateError('TOO_FEW_SIGNERS', `${seen.size} < quorum ${validators.quorum}`)
-  }
   return [...seen]
 }
 
@@ -97,19 +110,8 @@ export function verifyCertificate(
   if (expect.round !== undefined && cert.round !== expect.round) {
     throw new CertificateError('WRONG_ROUND', `${cert.round} != ${expect.round}`)
   }
-  if (cert.signatures.length < validators.quorum) {
-    throw new CertificateError(
-      'TOO_FEW_SIGNERS',
-      `${cert.signatures.length} < quorum ${validators.quorum}`,
-    )
-  }
-  return checkSigners(
-    cert.signatures.map((s) => s.voter),
-    validators,
-    (i) => {
-      const s = cert.signatures[i]!
-      return verifyVote(chainId, certifiedVote(cert, s.voter, s.signature))
-    },
+  return checkSigners(cert.signatures, validators, (s) =>
+    verifyVote(chainId, certifiedVote(cert, s.voter, s.signature)),
   )
 }
 
@@ -130,25 +132,14 @@ export function verifyElectionCertificate(
   }
   if (!validators.has(candidate))
     throw new CertificateError('WRONG_CANDIDATE', `${candidate} is not a validator`)
-  if (cert.signatures.length < validators.quorum) {
-    throw new CertificateError(
-      'TOO_FEW_SIGNERS',
-      `${cert.signatures.length} < quorum ${validators.quorum}`,
-    )
-  }
-  return checkSigners(
-    cert.signatures.map((s) => s.voter),
-    validators,
-    (i) => {
-      const s = cert.signatures[i]!
-      return verifyElectionVote(chainId, {
-        height: cert.height,
-        round: cert.round,
-        candidate: cert.candidate,
-        voter: s.voter,
-        signature: s.signature,
-      })
-    },
+  return checkSigners(cert.signatures, validators, (s) =>
+    verifyElectionVote(chainId, {
+      height: cert.height,
+      round: cert.round,
+      candidate: cert.candidate,
+      voter: s.voter,
+      signature: s.signature,
+    }),
   )
 }
 
