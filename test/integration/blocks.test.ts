@@ -11,19 +11,12 @@ import { addressOf, type Signer, toHex } from '../../src/core/crypto/index.js'
 import { generateAccountKey } from '../../src/node/keys/account-key.js'
 import type { NodeIdentity } from '../../src/node/keys/node-key.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
-import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
+import { FAST_TIMEOUTS, identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
 
 const net = new TestNet()
 afterEach(() => net.stopAll())
 
-const TIMEOUTS = {
-  txRoundMs: 5_000,
-  roundMs: 1_500,
-  roundMaxMs: 10_000,
-  blockIntervalMs: 200,
-  electionMinMs: 50,
-  electionMaxMs: 300,
-}
+const TIMEOUTS = FAST_TIMEOUTS
 
 async function network(
   n = 4,

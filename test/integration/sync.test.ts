@@ -17,19 +17,12 @@ import type { ChainNode } from '../../src/node/node/chain-node.js'
 import { HISTORY_PROTOCOL } from '../../src/node/p2p/protocols.js'
 import { Store } from '../../src/node/store/index.js'
 import { buildChain } from '../support/chain-builder.js'
-import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
+import { FAST_TIMEOUTS, identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
 
 const net = new TestNet()
 afterEach(() => net.stopAll())
 
-const TIMEOUTS = {
-  txRoundMs: 5_000,
-  roundMs: 1_500,
-  roundMaxMs: 10_000,
-  blockIntervalMs: 100,
-  electionMinMs: 20,
-  electionMaxMs: 200,
-}
+const TIMEOUTS = FAST_TIMEOUTS
 
 async function homeWithChain(build: (store: Store) => Promise<unknown>): Promise<string> {
   const home = await mkdtemp(join(tmpdir(), 'bftchain-sync-'))

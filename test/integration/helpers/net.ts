@@ -23,6 +23,16 @@ export function identity(label: string): Promise<NodeIdentity> {
   return identityFromSeed(sha256(new TextEncoder().encode(`test-node:${label}`)))
 }
 
+/** Consensus timeouts for tests: blocks in a fraction of a second on loopback. */
+export const FAST_TIMEOUTS = {
+  txRoundMs: 5_000,
+  roundMs: 1_500,
+  roundMaxMs: 10_000,
+  blockIntervalMs: 100,
+  electionMinMs: 20,
+  electionMaxMs: 200,
+}
+
 export function makeGenesis(
   validators: NodeIdentity[],
   chainId = 'bftchain-test',
