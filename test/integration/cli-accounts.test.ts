@@ -7,8 +7,7 @@
  * alice's balance on every node, `tx send --wait final` spending gas, `tx
  * show` with its block, `block show` the same on two nodes.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -17,24 +16,12 @@ import {
   writeAccountKey,
 } from '../../src/node/keys/account-key.js'
 import { waitFor } from './helpers/net.js'
-import {
-  cli,
-  ensureBuilt,
-  freePortRange,
-  type NodeProcess,
-  startNodeProcess,
-  stopNodeProcess,
-} from './helpers/processes.js'
+import { cli, ensureBuilt, type NodeProcess, ProcessGroup } from './helpers/processes.js'
 
-const running: NodeProcess[] = []
-const dirs: string[] = []
+const group = new ProcessGroup()
 
 beforeAll(ensureBuilt, 120_000)
-
-afterEach(async () => {
-  for (const n of running.splice(0).reverse()) await stopNodeProcess(n)
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
+afterEach(() => group.cleanup())
 
 interface SentTx {
   hash: string
@@ -87,31 +74,13 @@ async function seesAllPeers(api: string): Promise<boolean> {
 
 describe('accounts and txs from the CLI', () => {
   it('account new/show/login, tx send/show with node nonces, a forged login, an unknown sender, a gas grant, balance, tx send --wait final, block show', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-cli-acc-'))
-    dirs.push(dir)
-    const p2p = await freePortRange(4)
-    const apiPorts = await freePortRange(4)
-    const made = await cli([
-      'testnet',
-      '--validators',
-      '4',
-      '--out',
-      dir,
-      '--base-port',
-      String(p2p),
-      '--api-base-port',
-      String(apiPorts),
-      '--json',
-    ])
-    expect(made.code, made.stderr).toBe(0)
-    const net = JSON.parse(made.stdout) as { homes: { home: string; peerId: string }[] }
+    const net = await group.testnet(4, { prefix: 'bftchain-cli-acc-' })
+    const { dir } = net
     expect(net.homes).toHaveLength(4)
 
     const nodes: NodeProcess[] = []
     for (const h of net.homes) {
-      const n = await startNodeProcess(['--home', h.home, '--quiet'])
-      running.push(n)
-      nodes.push(n)
+      nodes.push(await group.start(['--home', h.home, '--quiet']))
     }
     const apis = nodes.map((n) => n.info.api!)
     // every node connected to the other three and knowing their subscriptions,
@@ -295,31 +264,13 @@ describe('accounts and txs from the CLI', () => {
     // ---- a key that was never registered cannot send
     const strangerKey = join(dir, 'stranger.key.json')
     await writeAccountKey(strangerKey, accountKeyFile(generateAccountKey('ed25519'), 'stranger'))
-    const unknown = await cli([
-      'tx',
-      'send',
-      '--key',
-      strangerKey,
-      '--data',
-      'x',
-      '--api',
-      apis[0]!,
-    ])
+    const sendAsStranger = (...flags: string[]) =>
+      cli(['tx', 'send', '--key', strangerKey, '--data', 'x', ...flags, '--api', apis[0]!])
+    const unknown = await sendAsStranger()
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('UNKNOWN_SENDER')
     // …nor with a nonce of its own choosing: the node refuses it (400)
-    const unknown2 = await cli([
-      'tx',
-      'send',
-      '--key',
-      strangerKey,
-      '--data',
-      'x',
-      '--nonce',
-      '0',
-      '--api',
-      apis[0]!,
-    ])
+    const unknown2 = await sendAsStranger('--nonce', '0')
     expect(unknown2.code).toBe(1)
     expect(unknown2.stderr).toContain('UNKNOWN_SENDER')
 
@@ -439,8 +390,7 @@ describe('accounts and txs from the CLI', () => {
   })
 
   it('bad arguments are one clear line and exit 1, before any request', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-cli-args-'))
-    dirs.push(dir)
+    const dir = await group.tempDir('bftchain-cli-args-')
     // port 9 (discard): nothing answers, and nothing should be asked
     const api = ['--api', 'http://127.0.0.1:9']
     const key = join(dir, 'k.json')

@@ -4,9 +4,7 @@
  * finalise the next block within a bounded number of rounds, and they agree
  * on every block.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { txToJson } from '../../src/core/chain/json.js'
 import { signTx } from '../../src/core/chain/signatures.js'
@@ -14,22 +12,11 @@ import { TxKind } from '../../src/core/codec/index.js'
 import { addressOf } from '../../src/core/crypto/index.js'
 import { parseAccountKey } from '../../src/node/keys/account-key.js'
 import { waitFor } from './helpers/net.js'
-import {
-  cli,
-  ensureBuilt,
-  freePortRange,
-  type NodeProcess,
-  startNodeProcess,
-  stopNodeProcess,
-} from './helpers/processes.js'
+import { ensureBuilt, getJson, type NodeProcess, ProcessGroup } from './helpers/processes.js'
 
-const running: NodeProcess[] = []
-const dirs: string[] = []
+const group = new ProcessGroup()
 beforeAll(ensureBuilt, 120_000)
-afterEach(async () => {
-  for (const n of running.splice(0).reverse()) await stopNodeProcess(n)
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
+afterEach(() => group.cleanup())
 
 interface Status {
   peerId: string
@@ -37,15 +24,6 @@ interface Status {
   headHash: string
   round: number | null
   leader: string | null
-}
-
-async function get<T>(api: string, path: string): Promise<T | null> {
-  try {
-    const res = await fetch(`${api}${path}`, { signal: AbortSignal.timeout(2_000) })
-    return res.ok ? ((await res.json()) as T) : null
-  } catch {
-    return null
-  }
 }
 
 async function post<T>(
@@ -68,24 +46,8 @@ async function post<T>(
 
 describe('leader crash', () => {
   it('kill -9 of the leader mid-round: a new leader finalises the next block within bounded rounds', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-leader-'))
-    dirs.push(dir)
-    const p2p = await freePortRange(4)
-    const apiBase = await freePortRange(4)
-    const made = await cli([
-      'testnet',
-      '--validators',
-      '4',
-      '--out',
-      dir,
-      '--base-port',
-      String(p2p),
-      '--api-base-port',
-      String(apiBase),
-      '--json',
-    ])
-    expect(made.code, made.stderr).toBe(0)
-    const genesisFile = join(dir, 'genesis.json')
+    const net = await group.testnet(4, { prefix: 'bftchain-leader-' })
+    const { genesisFile } = net
     const genesis = JSON.parse(await readFile(genesisFile, 'utf8'))
     genesis.timeouts = {
       txRoundMs: 4_000,
@@ -96,12 +58,10 @@ describe('leader crash', () => {
       electionMaxMs: 300,
     }
     await writeFile(genesisFile, JSON.stringify(genesis))
-    const net = JSON.parse(made.stdout) as { homes: { home: string; peerId: string }[] }
 
     const nodes = new Map<string, NodeProcess>()
     for (const h of net.homes) {
-      const n = await startNodeProcess(['--home', h.home, '--quiet'])
-      running.push(n)
+      const n = await group.start(['--home', h.home, '--quiet'])
       nodes.set(n.info.peerId, n)
     }
     const apis = new Map([...nodes].map(([id, n]) => [id, n.info.api!]))
@@ -112,7 +72,9 @@ describe('leader crash', () => {
     await waitFor(
       'a full mesh',
       async () => {
-        const peers = await Promise.all([...apis.values()].map((a) => get<unknown[]>(a, '/peers')))
+        const peers = await Promise.all(
+          [...apis.values()].map((a) => getJson<unknown[]>(a, '/peers')),
+        )
         return peers.every((p) => p?.length === 3)
       },
       30_000,
@@ -130,7 +92,7 @@ describe('leader crash', () => {
     await waitFor(
       'the account to be final',
       async () =>
-        (await get<{ status: string }>(first, `/accounts/${key.address}`))?.status === 'final',
+        (await getJson<{ status: string }>(first, `/accounts/${key.address}`))?.status === 'final',
       30_000,
       200,
     )
@@ -159,7 +121,7 @@ describe('leader crash', () => {
     try {
       await waitFor(
         'two blocks',
-        async () => ((await get<Status>(first, '/status'))?.height ?? 0) >= 2,
+        async () => ((await getJson<Status>(first, '/status'))?.height ?? 0) >= 2,
         30_000,
         200,
       )
@@ -169,7 +131,7 @@ describe('leader crash', () => {
       await waitFor(
         'a round with a known leader',
         async () => {
-          const s = await get<Status>(first, '/status')
+          const s = await getJson<Status>(first, '/status')
           if (s?.leader && s.round != null) {
             leader = s.leader
             height = s.height + 1
@@ -180,10 +142,7 @@ describe('leader crash', () => {
         30_000,
         20,
       )
-      const victim = nodes.get(leader!)!
-      victim.proc.kill('SIGKILL')
-      await victim.exited
-      running.splice(running.indexOf(victim), 1)
+      await group.kill9(nodes.get(leader!)!)
 
       const others = live().map(([, api]) => api)
       expect(others).toHaveLength(3)
@@ -192,7 +151,7 @@ describe('leader crash', () => {
         'a final block after the crash',
         async () => {
           const heights = await Promise.all(
-            others.map(async (a) => (await get<Status>(a, '/status'))?.height ?? 0),
+            others.map(async (a) => (await getJson<Status>(a, '/status'))?.height ?? 0),
           )
           return heights.every((h) => h >= height + 1)
         },
@@ -200,7 +159,7 @@ describe('leader crash', () => {
         200,
       )
       const rounds = await Promise.all(
-        others.map(async (a) => (await get<Status>(a, '/status'))?.round),
+        others.map(async (a) => (await getJson<Status>(a, '/status'))?.round),
       )
       for (const r of rounds) if (r != null) expect(r).toBeLessThanOrEqual(6)
     } finally {
@@ -213,7 +172,7 @@ describe('leader crash', () => {
     await waitFor(
       'equal heads',
       async () => {
-        const st = await Promise.all(others.map((a) => get<Status>(a, '/status')))
+        const st = await Promise.all(others.map((a) => getJson<Status>(a, '/status')))
         return st.every(
           (s) => s != null && s.height === st[0]!.height && s.headHash === st[0]!.headHash,
         )

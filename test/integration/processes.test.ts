@@ -3,29 +3,25 @@
  * `start`s, `peers --json` on each, then kill -9 of one node and a restart
  * with the same peer id, to which the others reconnect.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from './helpers/net.js'
 import {
+  CLI,
   cli,
   ensureBuilt,
   freePortRange,
   type NodeProcess,
-  startNodeProcess,
-  stopNodeProcess,
+  ProcessGroup,
+  ROOT,
 } from './helpers/processes.js'
 
-const running: NodeProcess[] = []
-const dirs: string[] = []
+const group = new ProcessGroup()
 
 beforeAll(ensureBuilt, 120_000)
-
-afterEach(async () => {
-  for (const n of running.splice(0).reverse()) await stopNodeProcess(n)
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
+afterEach(() => group.cleanup())
 
 async function peersOf(api: string): Promise<string[]> {
   const r = await cli(['peers', '--json', '--api', api])
@@ -35,30 +31,12 @@ async function peersOf(api: string): Promise<string[]> {
 
 describe('nodes as processes', () => {
   it('testnet of 3, start all, peers lists the others; kill -9 and restart keeps the peer id', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-proc-'))
-    dirs.push(dir)
-    const p2p = await freePortRange(3)
-    const api = await freePortRange(3)
-    const made = await cli([
-      'testnet',
-      '--validators',
-      '3',
-      '--out',
-      dir,
-      '--base-port',
-      String(p2p),
-      '--api-base-port',
-      String(api),
-      '--json',
-    ])
-    expect(made.code, made.stderr).toBe(0)
-    const net = JSON.parse(made.stdout) as { homes: { home: string; peerId: string }[] }
+    const net = await group.testnet(3, { prefix: 'bftchain-proc-' })
     expect(net.homes).toHaveLength(3)
 
     const nodes: NodeProcess[] = []
     for (const h of net.homes) {
-      const n = await startNodeProcess(['--home', h.home, '--quiet'])
-      running.push(n)
+      const n = await group.start(['--home', h.home, '--quiet'])
       nodes.push(n)
       expect(n.info.peerId).toBe(h.peerId)
       expect(n.info.role).toBe('validator')
@@ -78,9 +56,7 @@ describe('nodes as processes', () => {
     )
 
     // kill -9 node 1, then start it again from the same home
-    nodes[1]!.proc.kill('SIGKILL')
-    await nodes[1]!.exited
-    running.splice(running.indexOf(nodes[1]!), 1)
+    await group.kill9(nodes[1]!)
     await waitFor(
       'the others to notice',
       async () => (await peersOf(apis[0]!)).length === 1,
@@ -88,8 +64,7 @@ describe('nodes as processes', () => {
       250,
     )
 
-    const again = await startNodeProcess(['--home', net.homes[1]!.home, '--quiet'])
-    running.push(again)
+    const again = await group.start(['--home', net.homes[1]!.home, '--quiet'])
     expect(again.info.peerId).toBe(ids[1])
     await waitFor(
       'every node to list the other two again',
@@ -103,8 +78,7 @@ describe('nodes as processes', () => {
   })
 
   it('bad files and flags give one clear line and a non-zero exit', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-bad-'))
-    dirs.push(dir)
+    const dir = await group.tempDir('bftchain-bad-')
     const noGenesis = await cli(['start', '--home', dir, '--api', 'off'])
     expect(noGenesis.code).not.toBe(0)
     expect(
@@ -115,7 +89,6 @@ describe('nodes as processes', () => {
     ).toEqual([`error: ${join(dir, 'genesis.json')}: no such file`])
     expect(noGenesis.stderr).not.toMatch(/\n\s+at /) // no stack trace
 
-    const { writeFile } = await import('node:fs/promises')
     await writeFile(
       join(dir, 'genesis.json'),
       JSON.stringify({ chainId: 'x', genesisTime: 'soon', validators: [] }),
@@ -134,27 +107,12 @@ describe('nodes as processes', () => {
   })
 
   it('a port in use is a clear error; an unreachable bootstrap peer is retried, not fatal', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-port-'))
-    dirs.push(dir)
-    const p2p = await freePortRange(2)
-    const api = await freePortRange(2)
-    const made = await cli([
-      'testnet',
-      '--validators',
-      '1',
-      '--out',
-      dir,
-      '--base-port',
-      String(p2p),
-      '--api-base-port',
-      String(api),
-    ])
-    expect(made.code, made.stderr).toBe(0)
-    const home = join(dir, 'node0')
+    const net = await group.testnet(1, { prefix: 'bftchain-port-', p2pPorts: 2, apiPorts: 2 })
+    const { p2pBase: p2p, apiBase: api, genesisFile } = net
+    const home = net.homes[0]!.home
     // the bootstrap peer does not exist: the node stays up and retries
     const ghost = `/ip4/127.0.0.1/tcp/${p2p + 1}/p2p/12D3KooWHZi2oNpCMeFZqCw6Yxbxb4Ujun7vQu2KrSzVZupKBTPC`
-    const first = await startNodeProcess(['--home', home, '--bootstrap', ghost])
-    running.push(first)
+    const first = await group.start(['--home', home, '--bootstrap', ghost])
     await waitFor(
       'the retry to be logged',
       () => first.stderr.some((l) => l.includes('cannot reach bootstrap peer; will retry')),
@@ -167,35 +125,16 @@ describe('nodes as processes', () => {
     // the store is held by the first process before any port is tried
     expect(second.stderr).toMatch(/error: .*(in use by another bftchain process|already in use)/)
 
-    const dir2 = await mkdtemp(join(tmpdir(), 'bftchain-port2-'))
-    dirs.push(dir2)
-    const third = await cli([
-      'start',
-      '--home',
-      dir2,
-      '--genesis',
-      join(dir, 'genesis.json'),
-      '--listen',
-      `/ip4/127.0.0.1/tcp/${p2p}`,
-      '--api',
-      'off',
-    ])
+    const dir2 = await group.tempDir('bftchain-port2-')
+    const startInDir2 = (listen: string, apiFlag: string) =>
+      cli(['start', '--home', dir2, '--genesis', genesisFile, '--listen', listen, '--api', apiFlag])
+    const third = await startInDir2(`/ip4/127.0.0.1/tcp/${p2p}`, 'off')
     expect(third.code).not.toBe(0)
     expect(third.stderr).toContain(
       `error: listen address /ip4/127.0.0.1/tcp/${p2p} is already in use`,
     )
 
-    const fourth = await cli([
-      'start',
-      '--home',
-      dir2,
-      '--genesis',
-      join(dir, 'genesis.json'),
-      '--listen',
-      `/ip4/127.0.0.1/tcp/0`,
-      '--api',
-      `127.0.0.1:${api}`,
-    ])
+    const fourth = await startInDir2(`/ip4/127.0.0.1/tcp/0`, `127.0.0.1:${api}`)
     expect(fourth.code).not.toBe(0)
     expect(fourth.stderr).toContain(`error: API address 127.0.0.1:${api} is already in use`)
   })
@@ -203,12 +142,9 @@ describe('nodes as processes', () => {
 
 describe('devnet', () => {
   it('starts N nodes that list each other, stops them all on SIGINT, and resumes the same chain', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-devnet-'))
-    dirs.push(dir)
+    const dir = await group.tempDir('bftchain-devnet-')
     const p2p = await freePortRange(4)
     const api = await freePortRange(4)
-    const { spawn } = await import('node:child_process')
-    const { CLI, ROOT } = await import('./helpers/processes.js')
 
     const runDevnet = async (): Promise<string[]> => {
       const proc = spawn(

@@ -3,8 +3,7 @@
  * syncing a long chain is killed, started again from the same home, and
  * finishes with the same head as the validators.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { parseGenesis } from '../../src/core/chain/genesis.js'
@@ -12,22 +11,11 @@ import { readNodeKey } from '../../src/node/keys/node-key.js'
 import { Store } from '../../src/node/store/index.js'
 import { buildChain } from '../support/chain-builder.js'
 import { waitFor } from './helpers/net.js'
-import {
-  cli,
-  ensureBuilt,
-  freePortRange,
-  type NodeProcess,
-  startNodeProcess,
-  stopNodeProcess,
-} from './helpers/processes.js'
+import { ensureBuilt, getJson, type NodeProcess, ProcessGroup } from './helpers/processes.js'
 
-const running: NodeProcess[] = []
-const dirs: string[] = []
+const group = new ProcessGroup()
 beforeAll(ensureBuilt, 120_000)
-afterEach(async () => {
-  for (const n of running.splice(0).reverse()) await stopNodeProcess(n)
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
+afterEach(() => group.cleanup())
 
 interface Status {
   height: number
@@ -36,36 +24,15 @@ interface Status {
   syncing: { from: number; to: number; current: number; blocksPerSec: number } | null
 }
 
-async function status(api: string): Promise<Status | null> {
-  try {
-    const r = await fetch(`${api}/status`, { signal: AbortSignal.timeout(2_000) })
-    return r.ok ? ((await r.json()) as Status) : null
-  } catch {
-    return null
-  }
-}
+const status = (api: string) => getJson<Status>(api, '/status')
 
 const BLOCKS = 2_500
 
 describe('catching up, as processes', () => {
   it('kill -9 during catch-up, then a restart completes with the same head', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bftchain-syncproc-'))
-    dirs.push(dir)
-    const p2p = await freePortRange(4)
-    const api = await freePortRange(5)
-    const made = await cli([
-      'testnet',
-      '--validators',
-      '4',
-      '--out',
-      dir,
-      '--base-port',
-      String(p2p),
-      '--api-base-port',
-      String(api),
-    ])
-    expect(made.code, made.stderr).toBe(0)
-    const genesisFile = join(dir, 'genesis.json')
+    // one API port more than the validators use, for the observer
+    const net = await group.testnet(4, { prefix: 'bftchain-syncproc-', apiPorts: 5 })
+    const { dir, genesisFile, apiBase: api } = net
     const genesis = parseGenesis({
       ...JSON.parse(await readFile(genesisFile, 'utf8')),
       genesisTime: new Date(Date.now() - (BLOCKS + 3_600) * 1_000).toISOString(),
@@ -80,9 +47,7 @@ describe('catching up, as processes', () => {
 
     const servers: NodeProcess[] = []
     for (const i of [0, 1]) {
-      const n = await startNodeProcess(['--home', join(dir, `node${i}`), '--quiet'])
-      running.push(n)
-      servers.push(n)
+      servers.push(await group.start(['--home', join(dir, `node${i}`), '--quiet']))
     }
     const observerHome = join(dir, 'observer')
     const observerArgs = [
@@ -98,8 +63,7 @@ describe('catching up, as processes', () => {
       servers[0]!.info.listen[0]!,
       '--quiet',
     ]
-    const observer = await startNodeProcess(observerArgs)
-    running.push(observer)
+    const observer = await group.start(observerArgs)
     expect(observer.info.role).toBe('observer')
     const url = `http://127.0.0.1:${api + 4}`
 
@@ -116,12 +80,9 @@ describe('catching up, as processes', () => {
     )
     expect(seen!.height).toBeLessThan(BLOCKS)
     expect(seen!.syncing).not.toBeNull()
-    observer.proc.kill('SIGKILL')
-    await observer.exited
-    running.splice(running.indexOf(observer), 1)
+    await group.kill9(observer)
 
-    const again = await startNodeProcess(observerArgs)
-    running.push(again)
+    await group.start(observerArgs)
     const resumed = await status(url)
     // it starts from what it had on disk, not from zero
     expect(resumed?.height ?? 0).toBeGreaterThanOrEqual(seen!.height - 1)

@@ -4,10 +4,13 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
+import { expect } from 'vitest'
 
 export const ROOT = join(import.meta.dirname, '../../..')
 export const CLI = join(ROOT, 'bin/bftchain.js')
@@ -111,4 +114,108 @@ export async function stopNodeProcess(n: NodeProcess, graceMs = 10_000): Promise
   const code = await n.exited
   clearTimeout(timer)
   return code
+}
+
+/** GET `api` + `path` as JSON; null on an error status, a network error or after 2 s. */
+export async function getJson<T>(api: string, path: string): Promise<T | null> {
+  try {
+    const res = await fetch(`${api}${path}`, { signal: AbortSignal.timeout(2_000) })
+    return res.ok ? ((await res.json()) as T) : null
+  } catch {
+    return null
+  }
+}
+
+/** What `bftchain testnet --json` made, and the port ranges it was given. */
+export interface ProcessTestnet {
+  dir: string
+  homes: { home: string; peerId: string }[]
+  p2pBase: number
+  apiBase: number
+  genesisFile: string
+}
+
+/**
+ * The node processes and temp dirs of one test, for `afterEach(() => group.cleanup())`:
+ * whatever a test started or made is stopped and removed, even when it fails.
+ */
+export class ProcessGroup {
+  private readonly running: NodeProcess[] = []
+  private readonly dirs: string[] = []
+
+  /** A fresh directory under the OS temp dir, removed by cleanup(). */
+  async tempDir(prefix: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), prefix))
+    this.dirs.push(dir)
+    return dir
+  }
+
+  /** startNodeProcess, stopped by cleanup() unless killed or stopped before. */
+  async start(args: string[], timeoutMs?: number): Promise<NodeProcess> {
+    const n = await startNodeProcess(args, timeoutMs)
+    this.running.push(n)
+    return n
+  }
+
+  /** kill -9, and wait for the process to be gone. */
+  async kill9(n: NodeProcess): Promise<void> {
+    n.proc.kill('SIGKILL')
+    await n.exited
+    this.untrack(n)
+  }
+
+  /** SIGTERM and wait (stopNodeProcess). */
+  async stop(n: NodeProcess): Promise<number | null> {
+    const code = await stopNodeProcess(n)
+    this.untrack(n)
+    return code
+  }
+
+  /**
+   * `bftchain testnet --validators N --json` into a new temp dir, on free port
+   * ranges: `p2pPorts` and `apiPorts` ports from p2pBase and apiBase (default N each).
+   */
+  async testnet(
+    validators: number,
+    opts: { prefix?: string; p2pPorts?: number; apiPorts?: number } = {},
+  ): Promise<ProcessTestnet> {
+    const dir = await this.tempDir(opts.prefix ?? 'bftchain-testnet-')
+    const p2pBase = await freePortRange(opts.p2pPorts ?? validators)
+    const apiBase = await freePortRange(opts.apiPorts ?? validators)
+    const made = await cli([
+      'testnet',
+      '--validators',
+      String(validators),
+      '--out',
+      dir,
+      '--base-port',
+      String(p2pBase),
+      '--api-base-port',
+      String(apiBase),
+      '--json',
+    ])
+    expect(made.code, made.stderr).toBe(0)
+    const net = JSON.parse(made.stdout) as {
+      genesisFile: string
+      homes: { home: string; peerId: string }[]
+    }
+    return {
+      dir,
+      homes: net.homes,
+      p2pBase,
+      apiBase,
+      genesisFile: net.genesisFile,
+    }
+  }
+
+  /** Stop the tracked nodes, last started first, then remove the temp dirs. */
+  async cleanup(): Promise<void> {
+    for (const n of this.running.splice(0).reverse()) await stopNodeProcess(n)
+    for (const d of this.dirs.splice(0)) await rm(d, { recursive: true, force: true })
+  }
+
+  private untrack(n: NodeProcess): void {
+    const i = this.running.indexOf(n)
+    if (i >= 0) this.running.splice(i, 1)
+  }
 }
