@@ -16,8 +16,9 @@
  * driver cycle, its persist ops written in one batch before its other
  * actions go out; timers by key (a new one replaces the old); a tick every
  * 250 ms; status refreshes that tell each node its peers' heights; catch-up
- * through history requests (a model of src/node/sync/syncer.ts, syncer.ts
- * here); tx bodies fetched from peers (ChainNode.fetchTx).
+ * by the shell's own Syncer (src/node/sync/syncer.ts) on the virtual clock,
+ * its history requests over the simulated network; tx bodies fetched from
+ * peers (ChainNode.fetchTx).
  */
 import { createHash } from 'node:crypto'
 import { type Genesis, genesisTimeMs, parseGenesis } from '../../src/core/chain/genesis.js'
@@ -41,13 +42,15 @@ import { toHex } from '../../src/core/crypto/hash.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
 import { LedgerState } from '../../src/core/state/ledger.js'
 import { encodeAccount, encodeUnclaimed } from '../../src/core/state/records.js'
+import type { LogFields, Logger } from '../../src/node/log.js'
+import { Reputation } from '../../src/node/p2p/reputation.js'
+import { Syncer, type SyncerDeps } from '../../src/node/sync/syncer.js'
 import { accountIdentity, type NodeIdentity, nodeIdentity } from '../unit/fixtures.js'
 import { VirtualClock } from './clock.js'
 import { SimDisk } from './disk.js'
 import { type InvariantName, Invariants, SimViolation } from './invariants.js'
 import { type Inbound, Network, type NetworkHost } from './network.js'
 import { Rng } from './rng.js'
-import { SimSyncer, type SyncHost } from './syncer.js'
 import { Workload, type WorkloadHost } from './workload.js'
 
 export { SimViolation } from './invariants.js'
@@ -237,7 +240,7 @@ class SimNode {
   /** the heights its peers last reported (status) */
   readonly peerHeights = new Map<number, number>()
   /** the shell's catch-up, one per life */
-  syncer: SimSyncer | null = null
+  syncer: Syncer | null = null
   /** peers this life cut off for serving blocks that do not check out */
   readonly banned = new Set<number>()
   /** crash right after the next batch is written, before its messages go out */
@@ -569,12 +572,11 @@ export class Simulation implements NetworkHost, WorkloadHost {
       case 'fetch-block':
       case 'sync-needed':
         this.trace(i, `${a.type} ${a.height}`)
-        node.syncer?.request(a.height)
+        node.syncer?.request(a.height, a.hint)
         return
       case 'block-rejected': {
-        const from = this.indexOf(a.from)
-        this.refused(from, `history block ${a.height} (at n${i})`, a.reason)
-        node.syncer?.onRejected(a.height, from)
+        this.refused(this.indexOf(a.from), `history block ${a.height} (at n${i})`, a.reason)
+        node.syncer?.onRejected(a.height, a.from, a.reason)
         return
       }
       case 'block-final':
@@ -658,29 +660,54 @@ export class Simulation implements NetworkHost, WorkloadHost {
 
   // ---------------------------------------------------------------- history and tx bodies
 
-  /** What the shell's syncer of this life of `node` works with. */
-  private syncHost(node: SimNode): SyncHost {
+  /**
+   * What the shell's Syncer of this life of `node` works with, as ChainNode gives it: the
+   * clock, history requests, the reputation's bans, the driver's queue.
+   */
+  private syncDeps(node: SimNode): SyncerDeps {
     const epoch = node.epoch
     const alive = (): boolean => node.epoch === epoch && node.core != null
+    // the node's own opinion of its peers, on the virtual clock: a peer it bans (a block that does
+    // not check out, or stalls) is cut off from its catch-up (it keeps gossiping in this model)
+    const reputation = new Reputation(
+      (peerId, reason) => {
+        if (!alive()) return
+        const peer = this.indexOf(peerId)
+        node.banned.add(peer)
+        this.trace(node.index, `bans n${peer}: ${reason}`)
+      },
+      () => this.clock.now,
+    )
     return {
-      clock: this.clock,
-      height: () => node.core?.head.height ?? 0,
-      peers: () =>
-        this.net
-          .peersOf(node.index)
-          .filter((p) => !node.banned.has(p))
-          .map((peer) => ({ peer, height: node.peerHeights.get(peer) ?? 0 })),
-      request: (peer, from, to, timeoutMs, done) => {
+      clock: {
+        now: () => this.clock.now,
+        // setInterval: runs until cancelled (a finished sync) or the node's life ends
+        every: (ms, fn) => {
+          let live = true
+          const run = (): void => {
+            if (!live || !alive()) return
+            fn()
+            this.clock.schedule(this.clock.now + ms, -1, 'sync:tick', run)
+          }
+          this.clock.schedule(this.clock.now + ms, -1, 'sync:tick', run)
+          return () => {
+            live = false
+          }
+        },
+      },
+      fetch: (peerId, from, to, timeoutMs, done) => {
+        const peer = this.indexOf(peerId)
         this.stats.historyRequests++
         const sentAt = this.clock.now
         const through = this.net.requestGetsThrough(node.index, peer)
+        // the request's AbortSignal.timeout
         const timeout = (): void =>
           this.clock.schedule(
             Math.max(this.clock.now, sentAt + timeoutMs),
             node.index,
             'history:timeout',
             () => {
-              if (alive()) done(null)
+              if (alive()) done({ failed: 'no answer in time' })
             },
           )
         this.clock.schedule(this.clock.now + this.net.delay(), peer, 'history:request', () => {
@@ -705,32 +732,32 @@ export class Simulation implements NetworkHost, WorkloadHost {
                   node.index,
                   `history from n${peer}: ${blocks.length} blocks from ${from}`,
                 )
-                done(blocks)
+                done({ blocks: blocks.map((bytes) => FinalizedBlockCodec.decode(bytes)) })
               }
             },
           )
         })
       },
-      push: (blocks, peer) => {
+      reputation,
+      log: this.traceLogger(node.index, 'sync'),
+      height: () => node.core?.head.height ?? 0,
+      peers: () =>
+        this.net
+          .peersOf(node.index)
+          .filter((p) => !node.banned.has(p))
+          .map((p) => ({ peerId: this.peerId(p), height: node.peerHeights.get(p) ?? 0 })),
+      push: (blocks, from) => {
         // the driver's queue: one event per block, in order, after what is already queued
-        for (const bytes of blocks) {
+        for (const block of blocks) {
           this.clock.schedule(this.clock.now, node.index, 'sync:apply', () => {
             if (!alive()) return
             this.stats.blocksFetched++
-            const block = FinalizedBlockCodec.decode(bytes)
-            this.step(node, {
-              type: 'block-fetched',
-              now: this.clock.now,
-              block,
-              from: this.peerId(peer),
-            })
+            this.step(node, { type: 'block-fetched', now: this.clock.now, block, from })
           })
         }
       },
-      ban: (peer) => {
-        node.banned.add(peer)
-        this.trace(node.index, `bans n${peer}`)
-      },
+      // the reputation's ban has cut it off already
+      disconnect: () => {},
       done: () => {
         this.clock.schedule(this.clock.now, node.index, 'sync:done', () => {
           if (!alive()) return
@@ -739,6 +766,23 @@ export class Simulation implements NetworkHost, WorkloadHost {
         })
       },
     }
+  }
+
+  /** A shell module's log lines, into the trace (peer ids as n0, n1, …). */
+  private traceLogger(node: number, module: string): Logger {
+    const line =
+      (level: string) =>
+      (msg: string, fields?: LogFields): void =>
+        this.trace(node, `${module} ${level}: ${msg} ${this.named(JSON.stringify(fields ?? {}))}`)
+    const logger: Logger = {
+      error: line('error'),
+      warn: line('warn'),
+      info: line('info'),
+      debug: line('debug'),
+      isDebug: () => true,
+      child: (m) => this.traceLogger(node, m),
+    }
+    return logger
   }
 
   /** ChainNode.fetchTx: ask the hinted peer, then the others, for a tx body. */
@@ -828,8 +872,8 @@ export class Simulation implements NetworkHost, WorkloadHost {
     node.timers.clear()
     node.peerHeights.clear()
     node.banned.clear()
-    if (node.syncer) node.syncer.dead = true
-    node.syncer = new SimSyncer(this.syncHost(node))
+    node.syncer?.stop()
+    node.syncer = new Syncer(this.syncDeps(node))
     node.tornCrash = false
     const now = this.clock.now
     const core = new Core({
@@ -854,7 +898,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
     node.core = null
     node.tornCrash = false
     node.timers.clear()
-    if (node.syncer) node.syncer.dead = true
+    node.syncer?.stop()
     this.stats.crashes++
     this.trace(node.index, `CRASH ${how}`)
   }

@@ -187,7 +187,27 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     )
     this.syncer = new Syncer(
       {
-        reqresp: this.reqresp,
+        clock: {
+          now: Date.now,
+          every: (ms, fn) => {
+            const timer = setInterval(fn, ms)
+            timer.unref()
+            return () => clearInterval(timer)
+          },
+        },
+        fetch: (peer, from, to, timeoutMs, done) => {
+          this.reqresp
+            .request(
+              peer,
+              HISTORY_PROTOCOL,
+              { fromHeight: from, toHeight: to },
+              { signal: AbortSignal.timeout(timeoutMs) },
+            )
+            .then(
+              (res) => done({ blocks: res.blocks }),
+              (err: Error) => done({ failed: err.message }),
+            )
+        },
         reputation: this.reputation,
         log: log.child('sync'),
         height: () => this.core.head.height,

@@ -12,14 +12,18 @@
  * of another; a peer that does not answer in time is penalised and passed
  * over. The syncer never stays stuck: with no peer able to serve, it tells the
  * core to go back to consensus.
+ *
+ * It reads neither the wall clock nor the network itself: time and history
+ * requests come in through its deps (ChainNode gives it Date.now, setInterval
+ * and /bftchain/history/1 over libp2p; the simulation in test/sim gives it its
+ * virtual clock and its simulated network), so the simulation runs this very
+ * class.
  */
 import { EventEmitter } from 'node:events'
 import type { FinalizedBlock } from '../../core/codec/index.js'
 import { shortPeerId } from '../../core/crypto/peer-id.js'
 import type { Logger } from '../log.js'
-import { HISTORY_PROTOCOL } from '../p2p/protocols.js'
 import type { Reputation } from '../p2p/reputation.js'
-import type { ReqResp } from '../p2p/reqresp.js'
 
 export interface SyncProgress {
   /** the height syncing started from */
@@ -31,8 +35,31 @@ export interface SyncProgress {
   blocksPerSec: number
 }
 
+/** Time, as the syncer sees it. */
+export interface SyncClock {
+  /** milliseconds since the epoch */
+  now(): number
+  /** run `fn` every `ms` until the returned function is called */
+  every(ms: number, fn: () => void): () => void
+}
+
+/** What became of a history request: the blocks the peer sent, or why there are none. */
+export type HistoryAnswer = { blocks: FinalizedBlock[] } | { failed: string }
+
 export interface SyncerDeps {
-  reqresp: ReqResp
+  clock: SyncClock
+  /**
+   * Ask `peer` for the final blocks `from`..`to` (/bftchain/history/1). `done` is called once,
+   * never from within this call: with the blocks the peer sent, or with why it failed (no
+   * answer within `timeoutMs`, a broken stream, bytes that do not decode).
+   */
+  fetch(
+    peer: string,
+    from: number,
+    to: number,
+    timeoutMs: number,
+    done: (answer: HistoryAnswer) => void,
+  ): void
   reputation: Reputation
   log: Logger
   /** our head height */
@@ -97,7 +124,7 @@ export class Syncer extends EventEmitter<SyncerEvents> {
   private readonly resting = new Map<string, number>()
   private started = { height: 0, at: 0 }
   private lastAdvance = { height: 0, at: 0 }
-  private ticker: NodeJS.Timeout | null = null
+  private stopTicker: (() => void) | null = null
   private readonly opts: SyncerOptions
 
   constructor(
@@ -118,13 +145,13 @@ export class Syncer extends EventEmitter<SyncerEvents> {
 
   stop(): void {
     this.stopped = true
-    if (this.ticker) clearInterval(this.ticker)
+    this.cancelTicker()
   }
 
   progress(): SyncProgress | null {
     if (!this.running) return null
     const current = this.deps.height()
-    const secs = (Date.now() - this.started.at) / 1000
+    const secs = (this.deps.clock.now() - this.started.at) / 1000
     return {
       from: this.started.height,
       to: this.target,
@@ -136,7 +163,7 @@ export class Syncer extends EventEmitter<SyncerEvents> {
   /** A block became final here (from us or from consensus). */
   onApplied(height: number): void {
     if (!this.running) return
-    this.lastAdvance = { height, at: Date.now() }
+    this.lastAdvance = { height, at: this.deps.clock.now() }
     this.emit('progress', this.progress()!)
     this.pump()
   }
@@ -167,9 +194,10 @@ export class Syncer extends EventEmitter<SyncerEvents> {
 
   private begin(hint: string | null): void {
     const head = this.deps.height()
+    const now = this.deps.clock.now()
     this.running = true
-    this.started = { height: head, at: Date.now() }
-    this.lastAdvance = { height: head, at: Date.now() }
+    this.started = { height: head, at: now }
+    this.lastAdvance = { height: head, at: now }
     this.pushedUpTo = head
     this.nextFetch = head + 1
     this.todo = []
@@ -180,8 +208,7 @@ export class Syncer extends EventEmitter<SyncerEvents> {
       to: this.target,
       peer: hint ? shortPeerId(hint) : undefined,
     })
-    this.ticker = setInterval(() => this.tick(), TICK_MS)
-    this.ticker.unref()
+    this.stopTicker = this.deps.clock.every(TICK_MS, () => this.tick())
     this.pump()
   }
 
@@ -189,7 +216,7 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     if (!this.running) return
     const p = this.progress()!
     this.running = false
-    if (this.ticker) clearInterval(this.ticker)
+    this.cancelTicker()
     this.inFlight.clear()
     this.buffer.clear()
     this.deps.log.info('synced', { height: p.current, blocksPerSec: p.blocksPerSec })
@@ -197,16 +224,22 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     this.deps.done()
   }
 
+  private cancelTicker(): void {
+    this.stopTicker?.()
+    this.stopTicker = null
+  }
+
   private tick(): void {
     if (!this.running) return
     const head = this.deps.height()
-    if (head > this.lastAdvance.height) this.lastAdvance = { height: head, at: Date.now() }
-    else if (Date.now() - this.lastAdvance.at > NO_PROGRESS_MS && this.pushedUpTo > head) {
+    const now = this.deps.clock.now()
+    if (head > this.lastAdvance.height) this.lastAdvance = { height: head, at: now }
+    else if (now - this.lastAdvance.at > NO_PROGRESS_MS && this.pushedUpTo > head) {
       // handed over but never appended (lost, or out of order): fetch them again
       this.deps.log.debug('no progress; fetching again', { head, pushed: this.pushedUpTo })
       this.todo.push({ from: head + 1, to: Math.min(this.target, head + this.opts.rangeSize) })
       this.pushedUpTo = head
-      this.lastAdvance = { height: head, at: Date.now() }
+      this.lastAdvance = { height: head, at: now }
       this.normalize()
     }
     this.emit('progress', this.progress()!)
@@ -234,7 +267,7 @@ export class Syncer extends EventEmitter<SyncerEvents> {
   }
 
   private pickPeer(range: Range): string | null {
-    const now = Date.now()
+    const now = this.deps.clock.now()
     const busy = new Map<string, number>()
     for (const { peer } of this.inFlight.values()) busy.set(peer, (busy.get(peer) ?? 0) + 1)
     const able = this.deps
@@ -282,28 +315,22 @@ export class Syncer extends EventEmitter<SyncerEvents> {
         }
         break
       }
-      void this.fetch(peer, range)
+      this.fetch(peer, range)
     }
   }
 
-  private async fetch(peer: string, range: Range): Promise<void> {
+  private fetch(peer: string, range: Range): void {
     this.inFlight.set(range.from, { peer, range })
-    let blocks: FinalizedBlock[] = []
-    let failed: string | null = null
-    try {
-      const res = await this.deps.reqresp.request(
-        peer,
-        HISTORY_PROTOCOL,
-        { fromHeight: range.from, toHeight: range.to },
-        { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) },
-      )
-      blocks = res.blocks
-    } catch (err) {
-      failed = (err as Error).message
-    } finally {
+    this.deps.fetch(peer, range.from, range.to, this.opts.requestTimeoutMs, (answer) => {
       this.inFlight.delete(range.from)
-    }
+      this.onAnswer(peer, range, answer)
+    })
+  }
+
+  private onAnswer(peer: string, range: Range, answer: HistoryAnswer): void {
     if (!this.running) return
+    const blocks = 'blocks' in answer ? answer.blocks : []
+    const failed = 'failed' in answer ? answer.failed : null
     // the blocks must be the ones asked for, in order
     const inOrder = blocks.every((b, i) => b.block!.header!.height === range.from + i)
     if (failed != null || !inOrder || blocks.length > range.to - range.from + 1) {
@@ -315,11 +342,11 @@ export class Syncer extends EventEmitter<SyncerEvents> {
         why,
       })
       this.deps.reputation.penalize(peer, STALL_PENALTY, `history: ${why}`)
-      this.resting.set(peer, Date.now() + 5_000)
+      this.resting.set(peer, this.deps.clock.now() + 5_000)
       this.todo.push(range)
     } else if (blocks.length === 0) {
       this.deps.reputation.penalize(peer, EMPTY_PENALTY, 'history: empty answer')
-      this.resting.set(peer, Date.now() + 2_000)
+      this.resting.set(peer, this.deps.clock.now() + 2_000)
       this.todo.push(range)
     } else {
       this.buffer.set(range.from, { blocks, peer })
