@@ -21,6 +21,15 @@ export const statusSchema = {
       },
       required: ['pending', 'committed'],
     },
+    txRounds: {
+      type: 'object',
+      properties: {
+        running: { type: 'integer' },
+        waiting: { type: 'integer' },
+        window: { type: 'integer' },
+      },
+      required: ['running', 'waiting', 'window'],
+    },
     peers: { type: 'integer' },
     syncing: {
       type: ['object', 'null'],
@@ -33,7 +42,7 @@ export const statusSchema = {
     },
     listen: { type: 'array', items: { type: 'string' } },
   },
-  required: ['chainId', 'peerId', 'role', 'height', 'headHash', 'mempool', 'peers'],
+  required: ['chainId', 'peerId', 'role', 'height', 'headHash', 'mempool', 'txRounds', 'peers'],
 } as const
 
 export const peersSchema = {

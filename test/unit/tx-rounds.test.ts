@@ -87,6 +87,11 @@ interface Sent {
   action: CoreAction
 }
 
+interface NetInit {
+  poolLimits?: PoolLimits
+  maxWaitingTxs?: number
+}
+
 class Net {
   readonly ids: NodeIdentity[] = [...validatorIds, observerId]
   readonly cores: Core[]
@@ -103,7 +108,7 @@ class Net {
   private readonly queue: Sent[] = []
   private nextRequestId = 1
 
-  constructor(init: { poolLimits?: PoolLimits } = {}) {
+  constructor(init: NetInit = {}) {
     this.cores = this.ids.map(
       (id) =>
         new Core({
@@ -112,6 +117,7 @@ class Net {
           self: id.peerIdString,
           signer: id.signer,
           ...(init.poolLimits ? { poolLimits: init.poolLimits } : {}),
+          ...(init.maxWaitingTxs ? { maxWaitingTxs: init.maxWaitingTxs } : {}),
         }),
     )
     this.emitted = this.cores.map(() => [])
@@ -288,7 +294,7 @@ function votesSent(net: Net, from: number, phase: Phase): Vote[] {
 }
 
 /** A network where alice is registered everywhere. */
-function netWithAlice(init: { poolLimits?: PoolLimits } = {}): Net {
+function netWithAlice(init: NetInit = {}): Net {
   const net = new Net(init)
   const r = net.register(0, alice, 'alice')
   expect(r).toMatchObject({ ok: true, address: alice.address })
@@ -987,5 +993,113 @@ describe('restore', () => {
     )
     expect(restarted.pool.get(hash)?.status).toBe('committed')
     expect(restarted.pool.sizes().bytes).toBe(before.bytes)
+  })
+})
+
+// ------------------------------------------------------------------ the round window
+
+describe('a target runs a window of rounds and queues the rest', () => {
+  /** every vote addressed to core 0: none of its rounds can end while they are held */
+  const votesToTarget = (s: Sent): boolean =>
+    s.action.type === 'send-vote' && s.action.to === validatorIds[0]!.peerIdString
+
+  /** the tx hashes of the PrePrepares core `i` published, in order */
+  const prePrepared = (net: Net, i: number): string[] =>
+    net
+      .published(i, 'tx')
+      .map((a) => (a.type === 'publish' && a.topic === 'tx' ? toHex(a.message.txHash) : ''))
+
+  it('starts at most the window, answers every tx pending, and starts the rest in order as rounds end', () => {
+    const net = netWithAlice()
+    const window = net.cores[0]!.txRounds.window.size
+    const extra = 5
+    net.hold = votesToTarget
+    const orderedHashes: string[] = []
+    for (let nonce = 0; nonce < window + extra; nonce++) {
+      const { hash, result } = net.submit(0, signedTx(alice, { nonce }))
+      expect(result).toEqual({ ok: true, hash, status: 'pending' })
+      orderedHashes.push(hash)
+    }
+    const rounds = net.cores[0]!.txRounds
+    expect(prePrepared(net, 0)).toEqual(orderedHashes.slice(0, window))
+    expect(rounds.rounds.size).toBe(window)
+    expect([...rounds.waiting.keys()]).toEqual(orderedHashes.slice(window))
+    // a waiting tx is held in the target's pool (its nonce is taken) but nowhere else yet
+    const waitingHash = orderedHashes[window]!
+    expect(net.cores[0]!.pool.has(waitingHash)).toBe(true)
+    expect(net.cores[2]!.pool.has(waitingHash)).toBe(false)
+
+    net.hold = null
+    net.release()
+    // every round ended, the waiting ones started in arrival order, and all committed everywhere
+    expect(prePrepared(net, 0)).toEqual(orderedHashes)
+    expect(rounds.rounds.size).toBe(0)
+    expect(rounds.waiting.size).toBe(0)
+    for (const hash of orderedHashes)
+      for (const i of ALL) expect(net.cores[i]!.tx(hash)?.status, `core ${i}`).toBe('committed')
+  })
+
+  it('runs a waiting round’s deadline from its start, and halves the window on a timeout', () => {
+    const net = netWithAlice()
+    const rounds = net.cores[0]!.txRounds
+    const window = rounds.window.size
+    net.hold = votesToTarget
+    const hashes = Array.from(
+      { length: window + 1 },
+      (_, nonce) => net.submit(0, signedTx(alice, { nonce })).hash,
+    )
+    const last = hashes[window]!
+    expect(rounds.waiting.has(last)).toBe(true)
+
+    // the running rounds reach their deadline without a vote; they fail
+    net.now += TX_ROUND_MS
+    net.tick()
+    for (const hash of hashes.slice(0, window))
+      expect(net.cores[0]!.tx(hash)?.status).toBe('failed')
+    expect(rounds.window.size).toBe(window / 2)
+    // the waiting tx started only now: pending, with a full round ahead of it
+    expect(net.cores[0]!.tx(last)?.status).toBe('pending')
+    expect(rounds.rounds.get(last)?.deadline).toBe(net.now + TX_ROUND_MS)
+
+    // and it commits once the votes flow
+    net.hold = null
+    net.release()
+    expect(net.cores[0]!.tx(last)?.status).toBe('committed')
+  })
+
+  it('refuses with POOL_FULL (503) when too many txs already wait, and takes none of it', () => {
+    const net = netWithAlice({ maxWaitingTxs: 2 })
+    const rounds = net.cores[0]!.txRounds
+    const window = rounds.window.size
+    net.hold = votesToTarget
+    for (let nonce = 0; nonce < window + 2; nonce++)
+      expect(net.submit(0, signedTx(alice, { nonce })).result).toMatchObject({ ok: true })
+    const tx = signedTx(alice, { nonce: window + 2 })
+    const { hash, result } = net.submit(0, tx)
+    expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503 })
+    expect(result.ok === false && result.message).toMatch(/2 txs already wait for a round/)
+    expect(net.cores[0]!.pool.has(hash)).toBe(false)
+    expect(rounds.waiting.has(hash)).toBe(false)
+  })
+
+  it('does not run a waiting tx that another target got committed meanwhile', () => {
+    const net = netWithAlice()
+    const rounds = net.cores[0]!.txRounds
+    const window = rounds.window.size
+    // fill core 0's window with rounds that cannot end
+    net.hold = votesToTarget
+    for (let nonce = 0; nonce < window; nonce++) net.submit(0, signedTx(alice, { nonce }))
+    const tx = signedTx(alice, { nonce: window })
+    const { hash } = net.submit(0, tx)
+    expect(rounds.waiting.has(hash)).toBe(true)
+    // the same tx through core 2: its round commits (only votes to core 0 are held)
+    net.submit(2, tx)
+    expect(net.cores[0]!.tx(hash)?.status).toBe('committed')
+    net.hold = null
+    net.release()
+    // core 0 never ran a round of its own for it
+    const own = prePrepared(net, 0).filter((h) => h === hash)
+    expect(own).toEqual([])
+    expect(rounds.waiting.has(hash)).toBe(false)
   })
 })

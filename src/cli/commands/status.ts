@@ -27,6 +27,10 @@ export function statusCommand(program: Command): void {
             'mempool',
             `${s.mempool.pending} pending, ${s.mempool.committed} committed, ${s.mempool.accounts} registrations`,
           ],
+          [
+            'tx rounds',
+            `${s.txRounds.running} running (window ${s.txRounds.window}), ${s.txRounds.waiting} waiting`,
+          ],
           ['peers', String(s.peers)],
           [
             'syncing',

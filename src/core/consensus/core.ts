@@ -30,6 +30,8 @@ export interface CoreInit {
   /** seeds the election timers' jitter (the core's only randomness) */
   seed: number
   poolLimits?: PoolLimits
+  /** admitted txs that may wait for a tx round at this node (default DEFAULT_MAX_WAITING) */
+  maxWaitingTxs?: number
   /** test-only: plant a consensus bug to prove the simulation catches it */
   unsafe?: { quorum?: number; ignoreLock?: boolean }
   /** a validator further behind than this many blocks leaves consensus to catch up */
@@ -92,6 +94,7 @@ export class Core {
         self: init.self,
         signer: init.signer,
         txRoundMs: init.genesis.timeouts.txRoundMs,
+        maxWaiting: init.maxWaitingTxs,
       },
       ledger,
       this.pool,

@@ -6,7 +6,11 @@
  * publishes PrePrepare, counts the PRE_PREPARE votes, publishes Prepare with
  * the q permits as its certificate, counts the PREPARE votes, and publishes
  * Commit with that certificate. The tx fails when more than n − q validators
- * reject (a quorum is impossible) or at the round's deadline.
+ * reject (a quorum is impossible) or at the round's deadline. A target runs
+ * at most its round window of rounds at once (round-window.ts) and queues
+ * the other admitted txs, in arrival order, until a round ends: a round's
+ * deadline runs from its start, so a burst of txs is worked off instead of
+ * timing out all together.
  *
  * As a **validator** it answers each PrePrepare after admission, each Prepare
  * it can back, and on Commit moves the tx to its committed list for a block.
@@ -36,6 +40,7 @@ import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
 import { admitTx } from './admission.js'
 import { type Reason, reason } from './reasons.js'
+import { RoundWindow, roundWindowOptions } from './round-window.js'
 import type { TxLog, VoteView } from './tx-log.js'
 import type { ClientResult, CoreAction } from './types.js'
 
@@ -46,6 +51,8 @@ export interface TxRoundsConfig {
   signer: Signer
   /** a round without its commit certificate after this long fails */
   txRoundMs: number
+  /** admitted txs that may wait for a round at once (beyond: POOL_FULL, 503) */
+  maxWaiting?: number
 }
 
 type RoundPhase = 'pre-prepare' | 'prepare'
@@ -76,6 +83,7 @@ export interface Evidence {
 }
 
 const MAX_EVIDENCE = 1_000
+export const DEFAULT_MAX_WAITING = 10_000
 const SEEN_TX_CAPACITY = 20_000
 
 const phaseOf: Record<RoundPhase, Phase> = {
@@ -86,6 +94,12 @@ const phaseOf: Record<RoundPhase, Phase> = {
 export class TxRounds {
   /** rounds this node is the target of, by tx hash */
   readonly rounds = new Map<string, TargetRound>()
+  /** admitted txs waiting for a round, in arrival order */
+  readonly waiting = new Map<string, Tx>()
+  /** how many rounds run at once */
+  readonly window: RoundWindow
+  private draining = false
+  private readonly maxWaiting: number
   readonly evidence: Evidence[] = []
   /** tx bodies seen in PrePrepares, admitted or not, so a later Prepare/Commit can be backed */
   private readonly seen = new Map<string, Tx>()
@@ -103,6 +117,8 @@ export class TxRounds {
   ) {
     this.isValidator = cfg.validators.has(cfg.self)
     this.selfId = peerIdFromString(cfg.self)
+    this.window = new RoundWindow(roundWindowOptions(cfg.txRoundMs))
+    this.maxWaiting = cfg.maxWaiting ?? DEFAULT_MAX_WAITING
   }
 
   // ------------------------------------------------------------------ target side
@@ -114,6 +130,7 @@ export class TxRounds {
     const existing = this.log.get(hash)
     if (
       this.rounds.has(hash) ||
+      this.waiting.has(hash) ||
       (existing && existing.status !== 'failed' && existing.status !== 'pending')
     ) {
       // the same tx again: idempotent, answer with what we know
@@ -126,17 +143,52 @@ export class TxRounds {
       hash,
       bytes,
     )
-    if (!verdict.ok) {
-      const r = reason(verdict.reason, verdict.detail)
+    if (!verdict.ok || this.waiting.size >= this.maxWaiting) {
+      const r = verdict.ok
+        ? reason(
+            RejectReason.POOL_FULL,
+            `${this.waiting.size} txs already wait for a round at this node`,
+          )
+        : reason(verdict.reason, verdict.detail)
       this.reply(requestId, {
         ok: false,
         code: r.code,
         message: r.message,
-        httpStatus: verdict.reason === RejectReason.POOL_FULL ? 503 : 400,
+        httpStatus: !verdict.ok && verdict.reason !== RejectReason.POOL_FULL ? 400 : 503,
       })
       return
     }
     this.pool.add(hash, tx, bytes, now)
+    const record = this.log.touch(hash, now, tx)
+    record.target = this.cfg.self
+    record.votes = { prePrepare: [], prepare: [] }
+    this.log.advance(record, 'pending')
+    this.reply(requestId, { ok: true, hash, status: 'pending' })
+    this.status(hash, 'pending', null)
+    this.waiting.set(hash, tx)
+    this.drain(now)
+  }
+
+  /** Start waiting rounds, oldest first, while the window has room. */
+  private drain(now: number): void {
+    if (this.draining) return // a round that ended inside start(): the loop below goes on
+    this.draining = true
+    try {
+      for (const [hash, tx] of this.waiting) {
+        if (this.rounds.size >= this.window.size) break
+        this.waiting.delete(hash)
+        // final or committed meanwhile (another target ran it), or dropped from the pool
+        const status = this.log.get(hash)?.status
+        if (!this.pool.has(hash) || (status !== 'pending' && status !== 'failed')) continue
+        this.start(hash, tx, now)
+      }
+    } finally {
+      this.draining = false
+    }
+  }
+
+  /** The round of an admitted tx: publish PrePrepare and count our own vote. */
+  private start(hash: string, tx: Tx, now: number): void {
     const round: TargetRound = {
       hash,
       tx,
@@ -150,10 +202,6 @@ export class TxRounds {
       deadline: now + this.cfg.txRoundMs,
     }
     this.rounds.set(hash, round)
-    const record = this.log.touch(hash, now, tx)
-    record.target = this.cfg.self
-    record.votes = { prePrepare: [], prepare: [] }
-    this.log.advance(record, 'pending')
     this.out.push({
       type: 'publish',
       topic: 'tx',
@@ -164,8 +212,6 @@ export class TxRounds {
         tx,
       }),
     })
-    this.reply(requestId, { ok: true, hash, status: 'pending' })
-    this.status(hash, 'pending', null)
     if (this.isValidator)
       this.count(round, this.ownVote(Phase.PRE_PREPARE, hash, RejectReason.NONE), now)
   }
@@ -235,12 +281,14 @@ export class TxRounds {
       return
     }
     this.rounds.delete(round.hash)
+    this.window.onEnd(now - round.startedAt, now)
     this.out.push({
       type: 'publish',
       topic: 'commit',
       message: { txHash: fromHex(round.hash), cert },
     })
     this.commitLocally(round.hash, round.tx, cert, now)
+    this.drain(now)
   }
 
   private rejectReason(round: TargetRound): Reason {
@@ -260,6 +308,7 @@ export class TxRounds {
     if (entry && entry.status !== 'committed') this.pool.remove(round.hash)
     const record = this.log.touch(round.hash, now)
     if (this.log.advance(record, 'failed', why)) this.status(round.hash, 'failed', why)
+    this.drain(now)
   }
 
   // ------------------------------------------------------------------ validator side
@@ -364,6 +413,7 @@ export class TxRounds {
       if (round.deadline > now) continue
       const { quorum, size } = this.cfg.validators
       const silent = this.cfg.validators.ids.filter((v) => !round.responses.has(v))
+      this.window.onTimeout(now)
       this.fail(
         round,
         {
@@ -374,9 +424,10 @@ export class TxRounds {
       )
     }
     for (const e of this.pool.stale(now - 2 * this.cfg.txRoundMs)) {
-      if (this.rounds.has(e.hash)) continue
+      if (this.rounds.has(e.hash) || this.waiting.has(e.hash)) continue
       this.pool.remove(e.hash)
     }
+    this.drain(now)
   }
 
   // ------------------------------------------------------------------ helpers

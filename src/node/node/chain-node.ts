@@ -83,6 +83,8 @@ export interface NodeStatus {
   round: number | null
   leader: string | null
   mempool: { pending: number; committed: number; accounts: number }
+  /** the tx rounds this node is the target of: running, admitted and waiting, the window */
+  txRounds: { running: number; waiting: number; window: number }
   peers: number
   syncing: SyncProgress | null
   listen: string[]
@@ -328,6 +330,11 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           accounts: sizes.accounts,
         }
       })(),
+      txRounds: {
+        running: this.core.txRounds.rounds.size,
+        waiting: this.core.txRounds.waiting.size,
+        window: this.core.txRounds.window.size,
+      },
       peers: this.peers.chainPeers().length,
       syncing: this.syncer.progress(),
       listen: this.multiaddrs(),

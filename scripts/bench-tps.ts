@@ -1,0 +1,365 @@
+/**
+ * npm run bench:tps -- [--txs N] [--accounts N] [--validators N] [--runs N] [--batch N]
+ *
+ * Final transactions per second on a network of validator processes on
+ * loopback: `--validators` nodes (default 4) from `bftchain testnet`, each a
+ * process; `--accounts` accounts registered through the API; then, per run,
+ * `--txs` data txs signed beforehand and posted in arrays of `--batch` to the
+ * nodes in turn (each node is the target of a quarter of them), as fast as the
+ * nodes take them. A tx counts once it is in a final block, seen by reading
+ * /blocks on node 0. Time runs from the first post to the last tx final.
+ *
+ * Prints one JSON line per run (final tx/s, submit tx/s, blocks, latency from
+ * post to final at the median and the 99th percentile) and a summary line with
+ * the medians. Nothing is asserted: this is a measurement (docs/PERFORMANCE.md).
+ *
+ * To look inside: BENCH_DEBUG=1 prints each post's answer, BENCH_VERBOSE=1
+ * starts the nodes with --verbose, BENCH_KEEP=1 keeps their homes (and
+ * node.log files) and prints where.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { accountToJson, type TxJson, txToJson } from '../src/core/chain/json.js'
+import { signAccount, signTx } from '../src/core/chain/signatures.js'
+import { TxKind } from '../src/core/codec/index.js'
+import { addressOf, type Signer, toHex } from '../src/core/crypto/index.js'
+import { generateAccountKey } from '../src/node/keys/account-key.js'
+
+const ROOT = join(import.meta.dirname, '..')
+const CLI = join(ROOT, 'bin/bftchain.js')
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  if (i < 0) return fallback
+  const v = Number(process.argv[i + 1])
+  if (!Number.isSafeInteger(v) || v < 1) {
+    process.stderr.write(`--${name} must be a whole number >= 1\n`)
+    process.exit(2)
+  }
+  return v
+}
+
+const txCount = flag('txs', 10_000)
+const accountCount = flag('accounts', 100)
+const validators = flag('validators', 4)
+const runs = flag('runs', 1)
+const batch = flag('batch', 200)
+/** posts in flight at once, over all nodes */
+const CONCURRENCY = 8
+/** how long one run may take before the bench gives up */
+const RUN_DEADLINE_MS = 10 * 60_000
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const log = (msg: string) => process.stderr.write(`${msg}\n`)
+
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
+}
+
+/** A base port P such that P..P+count-1 are free on 127.0.0.1 right now. */
+async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000)
+    let ok = true
+    for (let i = 0; i < count && ok; i++) ok = await isFree(base + i)
+    if (ok) return base
+  }
+  throw new Error('no free port range found')
+}
+
+async function api<T>(url: string, init?: { method: string; body: unknown }): Promise<T> {
+  const res = await fetch(url, {
+    method: init?.method ?? 'GET',
+    headers: init ? { 'content-type': 'application/json' } : undefined,
+    body: init ? JSON.stringify(init.body) : undefined,
+    signal: AbortSignal.timeout(60_000),
+  })
+  const body = (await res.json()) as T
+  if (res.status >= 400) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`)
+  return body
+}
+
+interface NodeProc {
+  url: string
+  stop: () => Promise<void>
+}
+
+/** `bftchain start` on a home made by `testnet`: its config.json gives listen, API and bootstrap. */
+async function startNode(home: string): Promise<NodeProc> {
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      ...(process.env.BENCH_VERBOSE ? ['--verbose'] : []),
+      'start',
+      '--json',
+      '--quiet',
+      '--home',
+      home,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  const info = await new Promise<{ api: string }>((resolve, reject) => {
+    proc.stdout!.once('data', (d) => resolve(JSON.parse(String(d))))
+    proc.once('exit', (code) => reject(new Error(`node ${home} exited with ${code}`)))
+  })
+  return {
+    url: info.api.startsWith('http') ? info.api : `http://${info.api}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode != null) return resolve()
+        proc.once('exit', () => resolve())
+        proc.kill('SIGTERM')
+      }),
+  }
+}
+
+interface Status {
+  height: number
+  peers: number
+  mempool: { pending: number; committed: number }
+}
+
+interface BlockJson {
+  height: number
+  txs: { hash: string }[]
+}
+
+/** Register the accounts through the nodes in turn; resolve once node 0 knows them all. */
+async function registerAccounts(nodes: NodeProc[], chainId: string): Promise<Signer[]> {
+  const keys = Array.from({ length: accountCount }, () => generateAccountKey('ed25519'))
+  await Promise.all(
+    keys.map((key, i) =>
+      api(`${nodes[i % nodes.length]!.url}/accounts`, {
+        method: 'POST',
+        body: accountToJson(signAccount(key, { chainId, username: `bench-${i}`, data: '' })),
+      }),
+    ),
+  )
+  const addresses = keys.map((k) => toHex(addressOf(k.publicKey)))
+  const deadline = Date.now() + 60_000
+  for (const address of addresses) {
+    for (;;) {
+      const res = await fetch(`${nodes[0]!.url}/accounts/${address}`)
+      if (res.ok) break
+      if (Date.now() > deadline) throw new Error(`account ${address} not known after 60 s`)
+      await sleep(200)
+    }
+  }
+  return keys
+}
+
+/** The txs of one run, signed before the clock starts: nonces `firstNonce`.. per account. */
+function signTxs(keys: Signer[], chainId: string, firstNonce: number): TxJson[] {
+  const perAccount = Math.ceil(txCount / keys.length)
+  const txs: TxJson[] = []
+  for (let n = 0; n < perAccount && txs.length < txCount; n++) {
+    for (const key of keys) {
+      if (txs.length >= txCount) break
+      txs.push(
+        txToJson(
+          signTx(key, {
+            chainId,
+            kind: TxKind.DATA,
+            from: addressOf(key.publicKey),
+            nonce: firstNonce + n,
+            gas: 0,
+            data: new TextEncoder().encode(`bench tx ${firstNonce + n}`),
+          }),
+        ),
+      )
+    }
+  }
+  return txs
+}
+
+interface RunResult {
+  bench: 'tps'
+  run: number
+  validators: number
+  txs: number
+  /** refused at admission (a 4xx from the node) */
+  refused: number
+  /** in a final block */
+  final: number
+  /** taken, then failed in their round (deadline or rejects) */
+  failed: number
+  seconds: number
+  finalTxPerSec: number
+  submitTxPerSec: number
+  blocks: number
+  latencyP50Ms: number
+  latencyP99Ms: number
+}
+
+async function oneRun(run: number, nodes: NodeProc[], txs: TxJson[]): Promise<RunResult> {
+  const startHeight = (await api<Status>(`${nodes[0]!.url}/status`)).height
+  const postedAt = new Map<string, number>()
+  const finalAt = new Map<string, number>()
+  let refused = 0
+  const t0 = performance.now()
+  const deadline = Date.now() + RUN_DEADLINE_MS
+
+  // post: arrays of `batch` txs to the nodes in turn, CONCURRENCY posts in flight;
+  // a tx refused for a full pool goes back in the queue
+  const queue = [...txs]
+  let next = 0
+  let submitEnd = 0
+  const poster = async (): Promise<void> => {
+    while (queue.length > 0 && Date.now() < deadline) {
+      const chunk = queue.splice(0, batch)
+      const node = nodes[next++ % nodes.length]!
+      const sentAt = performance.now()
+      const answers = await api<
+        ({ hash: string } | { error: { code: string; message: string } })[]
+      >(`${node.url}/transactions`, { method: 'POST', body: chunk })
+      let full = 0
+      answers.forEach((a, i) => {
+        if ('hash' in a) postedAt.set(a.hash, sentAt)
+        else if (a.error.code === 'POOL_FULL') {
+          queue.push(chunk[i]!)
+          full++
+        } else {
+          refused++
+          log(`refused: ${a.error.code} ${a.error.message}`)
+        }
+      })
+      if (process.env.BENCH_DEBUG)
+        log(
+          `post ${chunk.length} to ${node.url}: ${answers.length - full} taken, ${full} pool full, e.g. ${JSON.stringify(answers[answers.length - 1])}`,
+        )
+      if (full > 0) await sleep(100)
+    }
+    submitEnd = performance.now()
+  }
+
+  // watch: new final blocks on node 0, each tx hash stamped when its block is seen; done when
+  // every posted tx is final, or every pool is empty once all are posted (the rest failed)
+  let height = startHeight
+  let blocks = 0
+  let posted = false
+  const watcher = async (): Promise<void> => {
+    while (finalAt.size + refused < txs.length && Date.now() < deadline) {
+      const head = (await api<Status>(`${nodes[0]!.url}/status`)).height
+      while (height < head) {
+        const page = await api<BlockJson[]>(`${nodes[0]!.url}/blocks?from=${height + 1}&to=${head}`)
+        if (page.length === 0) break
+        const now = performance.now()
+        for (const b of page) {
+          blocks++
+          for (const t of b.txs) if (!finalAt.has(t.hash)) finalAt.set(t.hash, now)
+        }
+        height = page[page.length - 1]!.height
+      }
+      if (posted && height === head) {
+        const pools = await Promise.all(nodes.map((n) => api<Status>(`${n.url}/status`)))
+        const left = pools.reduce((a, s) => a + s.mempool.pending + s.mempool.committed, 0)
+        if (left === 0 && pools.every((s) => s.height === head)) break
+      }
+      await sleep(100)
+    }
+  }
+
+  await Promise.all([
+    Promise.all(Array.from({ length: CONCURRENCY }, poster)).then(() => {
+      posted = true
+    }),
+    watcher(),
+  ])
+  const ours = [...finalAt].filter(([h]) => postedAt.has(h))
+  const last = Math.max(...ours.map(([, t]) => t))
+  const seconds = (last - t0) / 1000
+  const latencies = ours.map(([h, t]) => t - postedAt.get(h)!).sort((a, b) => a - b)
+  const pct = (p: number) => Math.round(latencies[Math.floor((latencies.length - 1) * p)] ?? 0)
+  return {
+    bench: 'tps',
+    run,
+    validators: nodes.length,
+    txs: txs.length,
+    refused,
+    final: ours.length,
+    failed: postedAt.size - ours.length,
+    seconds: Math.round(seconds * 100) / 100,
+    finalTxPerSec: Math.round(ours.length / seconds),
+    submitTxPerSec: Math.round(txs.length / ((submitEnd - t0) / 1000)),
+    blocks,
+    latencyP50Ms: pct(0.5),
+    latencyP99Ms: pct(0.99),
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bftchain-bench-tps-'))
+  const nodes: NodeProc[] = []
+  try {
+    const p2pBase = await freePortRange(validators)
+    const apiBase = await freePortRange(validators)
+    execFileSync(
+      process.execPath,
+      [
+        CLI,
+        'testnet',
+        '--validators',
+        String(validators),
+        '--out',
+        dir,
+        '--base-port',
+        String(p2pBase),
+        '--api-base-port',
+        String(apiBase),
+        '--json',
+      ],
+      { stdio: 'ignore' },
+    )
+    for (let i = 0; i < validators; i++) nodes.push(await startNode(join(dir, `node${i}`)))
+    const readyBy = Date.now() + 60_000
+    while ((await api<Status>(`${nodes[0]!.url}/status`)).peers < validators - 1) {
+      if (Date.now() > readyBy) throw new Error('the validators did not connect in 60 s')
+      await sleep(200)
+    }
+    const chainId = (await api<{ chainId: string }>(`${nodes[0]!.url}/status`)).chainId
+    const keys = await registerAccounts(nodes, chainId)
+    log(`${validators} validators up, ${keys.length} accounts registered`)
+
+    const results: RunResult[] = []
+    const perAccount = Math.ceil(txCount / keys.length)
+    for (let run = 1; run <= runs; run++) {
+      const txs = signTxs(keys, chainId, (run - 1) * perAccount)
+      const result = await oneRun(run, nodes, txs)
+      results.push(result)
+      process.stdout.write(`${JSON.stringify(result)}\n`)
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'tps',
+        summary: true,
+        runs,
+        validators,
+        txs: txCount,
+        medianFinalTxPerSec: median(results.map((r) => r.finalTxPerSec)),
+        medianSubmitTxPerSec: median(results.map((r) => r.submitTxPerSec)),
+        medianLatencyP50Ms: median(results.map((r) => r.latencyP50Ms)),
+        medianLatencyP99Ms: median(results.map((r) => r.latencyP99Ms)),
+      })}\n`,
+    )
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()))
+    if (process.env.BENCH_KEEP) log(`kept ${dir}`)
+    else await rm(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:tps failed: ${(err as Error).message}\n`)
+  process.exit(1)
+})
