@@ -1,13 +1,17 @@
 /**
- * npm run bench:tps -- [--txs N] [--accounts N] [--validators N] [--runs N] [--batch N]
+ * npm run bench:tps -- [--txs N] [--accounts N] [--validators N] [--runs N] [--batch N] [--rate R]
  *
  * Final transactions per second on a network of validator processes on
  * loopback: `--validators` nodes (default 4) from `bftchain testnet`, each a
  * process; `--accounts` accounts registered through the API; then, per run,
- * `--txs` data txs signed beforehand and posted in arrays of `--batch` to the
- * nodes in turn (each node is the target of a quarter of them), as fast as the
- * nodes take them. A tx counts once it is in a final block, seen by reading
- * /blocks on node 0. Time runs from the first post to the last tx final.
+ * `--txs` data txs signed beforehand, in nonce order per account, and posted
+ * in arrays of `--batch` as fast as the nodes take them. Each account sends
+ * to one node, as a wallet does (account i to node i mod n), so every node is
+ * the target of its share. A tx counts once it is in a final block with an ok
+ * receipt, seen by reading /blocks on node 0; one in a block with a failed
+ * receipt counts apart. Time runs from the first post to the last tx final.
+ * `--rate R` offers R txs/s instead (paced per node), to see the latency
+ * below saturation.
  *
  * Prints one JSON line per run (final tx/s, submit tx/s, blocks, latency from
  * post to final at the median and the 99th percentile) and a summary line with
@@ -15,7 +19,8 @@
  *
  * To look inside: BENCH_DEBUG=1 prints each post's answer, BENCH_VERBOSE=1
  * starts the nodes with --verbose, BENCH_KEEP=1 keeps their homes (and
- * node.log files) and prints where.
+ * node.log files) and prints where, BENCH_PROF=DIR writes each node's CPU
+ * profile (.cpuprofile) into DIR when it stops.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -47,8 +52,10 @@ const accountCount = flag('accounts', 100)
 const validators = flag('validators', 4)
 const runs = flag('runs', 1)
 const batch = flag('batch', 200)
-/** posts in flight at once, over all nodes */
-const CONCURRENCY = 8
+/** txs per second offered over all nodes; 0: as fast as the nodes take them */
+const rate = process.argv.includes('--rate') ? flag('rate', 0) : 0
+/** posts in flight at once to each node */
+const POSTS_PER_NODE = 2
 /** how long one run may take before the bench gives up */
 const RUN_DEADLINE_MS = 10 * 60_000
 
@@ -106,6 +113,9 @@ async function startNode(home: string): Promise<NodeProc> {
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env.BENCH_PROF
+        ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` }
+        : process.env,
     },
   )
   const info = await new Promise<{ api: string }>((resolve, reject) => {
@@ -131,7 +141,7 @@ interface Status {
 
 interface BlockJson {
   height: number
-  txs: { hash: string }[]
+  txs: { hash: string; status: 'ok' | 'failed'; reason: string | null }[]
 }
 
 /** Register the accounts through the nodes in turn; resolve once node 0 knows them all. */
@@ -158,14 +168,18 @@ async function registerAccounts(nodes: NodeProc[], chainId: string): Promise<Sig
   return keys
 }
 
-/** The txs of one run, signed before the clock starts: nonces `firstNonce`.. per account. */
-function signTxs(keys: Signer[], chainId: string, firstNonce: number): TxJson[] {
+/**
+ * The txs of one run, signed before the clock starts: nonces `firstNonce`.. per account, the
+ * txs of account i in nonce order in list i mod `lists`.
+ */
+function signTxs(keys: Signer[], chainId: string, firstNonce: number, lists: number): TxJson[][] {
   const perAccount = Math.ceil(txCount / keys.length)
-  const txs: TxJson[] = []
-  for (let n = 0; n < perAccount && txs.length < txCount; n++) {
-    for (const key of keys) {
-      if (txs.length >= txCount) break
-      txs.push(
+  const out: TxJson[][] = Array.from({ length: lists }, () => [])
+  let count = 0
+  for (let n = 0; n < perAccount && count < txCount; n++) {
+    for (const [i, key] of keys.entries()) {
+      if (count++ >= txCount) break
+      out[i % lists]!.push(
         txToJson(
           signTx(key, {
             chainId,
@@ -179,7 +193,7 @@ function signTxs(keys: Signer[], chainId: string, firstNonce: number): TxJson[] 
       )
     }
   }
-  return txs
+  return out
 }
 
 interface RunResult {
@@ -189,8 +203,10 @@ interface RunResult {
   txs: number
   /** refused at admission (a 4xx from the node) */
   refused: number
-  /** in a final block */
+  /** in a final block, with an ok receipt */
   final: number
+  /** in a final block with a failed receipt (e.g. NONCE_USED), by reason */
+  finalFailed: Record<string, number>
   /** taken, then failed in their round (deadline or rejects) */
   failed: number
   seconds: number
@@ -201,23 +217,35 @@ interface RunResult {
   latencyP99Ms: number
 }
 
-async function oneRun(run: number, nodes: NodeProc[], txs: TxJson[]): Promise<RunResult> {
+async function oneRun(run: number, nodes: NodeProc[], perNode: TxJson[][]): Promise<RunResult> {
   const startHeight = (await api<Status>(`${nodes[0]!.url}/status`)).height
+  const total = perNode.reduce((a, l) => a + l.length, 0)
   const postedAt = new Map<string, number>()
   const finalAt = new Map<string, number>()
+  const finalFailed: Record<string, number> = {}
+  const failedHashes = new Set<string>()
   let refused = 0
   const t0 = performance.now()
   const deadline = Date.now() + RUN_DEADLINE_MS
 
-  // post: arrays of `batch` txs to the nodes in turn, CONCURRENCY posts in flight;
-  // a tx refused for a full pool goes back in the queue
-  const queue = [...txs]
-  let next = 0
+  // post: arrays of `batch` txs to each node, POSTS_PER_NODE in flight per node; a tx refused
+  // for a full pool goes back in its node's queue
   let submitEnd = 0
-  const poster = async (): Promise<void> => {
+  const taken = new Map<NodeProc, number>()
+  const poster = async (node: NodeProc, queue: TxJson[]): Promise<void> => {
     while (queue.length > 0 && Date.now() < deadline) {
-      const chunk = queue.splice(0, batch)
-      const node = nodes[next++ % nodes.length]!
+      let size = batch
+      if (rate > 0) {
+        // this node's share of the offered rate, so far, less what was already posted to it
+        const due = Math.floor((((performance.now() - t0) / 1000) * rate) / nodes.length)
+        size = Math.min(batch, due - (taken.get(node) ?? 0))
+        if (size < 1) {
+          await sleep(10)
+          continue
+        }
+      }
+      taken.set(node, (taken.get(node) ?? 0) + size)
+      const chunk = queue.splice(0, size)
       const sentAt = performance.now()
       const answers = await api<
         ({ hash: string } | { error: { code: string; message: string } })[]
@@ -248,7 +276,7 @@ async function oneRun(run: number, nodes: NodeProc[], txs: TxJson[]): Promise<Ru
   let blocks = 0
   let posted = false
   const watcher = async (): Promise<void> => {
-    while (finalAt.size + refused < txs.length && Date.now() < deadline) {
+    while (finalAt.size + refused < total && Date.now() < deadline) {
       const head = (await api<Status>(`${nodes[0]!.url}/status`)).height
       while (height < head) {
         const page = await api<BlockJson[]>(`${nodes[0]!.url}/blocks?from=${height + 1}&to=${head}`)
@@ -256,7 +284,14 @@ async function oneRun(run: number, nodes: NodeProc[], txs: TxJson[]): Promise<Ru
         const now = performance.now()
         for (const b of page) {
           blocks++
-          for (const t of b.txs) if (!finalAt.has(t.hash)) finalAt.set(t.hash, now)
+          for (const t of b.txs) {
+            if (finalAt.has(t.hash)) continue
+            finalAt.set(t.hash, now)
+            if (t.status === 'failed') {
+              failedHashes.add(t.hash)
+              finalFailed[t.reason ?? '?'] = (finalFailed[t.reason ?? '?'] ?? 0) + 1
+            }
+          }
         }
         height = page[page.length - 1]!.height
       }
@@ -270,12 +305,18 @@ async function oneRun(run: number, nodes: NodeProc[], txs: TxJson[]): Promise<Ru
   }
 
   await Promise.all([
-    Promise.all(Array.from({ length: CONCURRENCY }, poster)).then(() => {
+    Promise.all(
+      nodes.flatMap((node, i) => {
+        const queue = [...perNode[i]!]
+        return Array.from({ length: POSTS_PER_NODE }, () => poster(node, queue))
+      }),
+    ).then(() => {
       posted = true
     }),
     watcher(),
   ])
-  const ours = [...finalAt].filter(([h]) => postedAt.has(h))
+  const inBlocks = [...finalAt].filter(([h]) => postedAt.has(h))
+  const ours = inBlocks.filter(([h]) => !failedHashes.has(h))
   const last = Math.max(...ours.map(([, t]) => t))
   const seconds = (last - t0) / 1000
   const latencies = ours.map(([h, t]) => t - postedAt.get(h)!).sort((a, b) => a - b)
@@ -284,13 +325,14 @@ async function oneRun(run: number, nodes: NodeProc[], txs: TxJson[]): Promise<Ru
     bench: 'tps',
     run,
     validators: nodes.length,
-    txs: txs.length,
+    txs: total,
     refused,
     final: ours.length,
-    failed: postedAt.size - ours.length,
+    finalFailed,
+    failed: postedAt.size - inBlocks.length,
     seconds: Math.round(seconds * 100) / 100,
     finalTxPerSec: Math.round(ours.length / seconds),
-    submitTxPerSec: Math.round(txs.length / ((submitEnd - t0) / 1000)),
+    submitTxPerSec: Math.round(total / ((submitEnd - t0) / 1000)),
     blocks,
     latencyP50Ms: pct(0.5),
     latencyP99Ms: pct(0.99),
@@ -333,8 +375,8 @@ async function main(): Promise<void> {
     const results: RunResult[] = []
     const perAccount = Math.ceil(txCount / keys.length)
     for (let run = 1; run <= runs; run++) {
-      const txs = signTxs(keys, chainId, (run - 1) * perAccount)
-      const result = await oneRun(run, nodes, txs)
+      const perNode = signTxs(keys, chainId, (run - 1) * perAccount, nodes.length)
+      const result = await oneRun(run, nodes, perNode)
       results.push(result)
       process.stdout.write(`${JSON.stringify(result)}\n`)
     }

@@ -39,9 +39,23 @@ export function peerIdFromPublicKey(publicKey: Uint8Array): Uint8Array {
   return out
 }
 
+/**
+ * Text forms already computed, by the id's bytes: every vote and certificate names its voters, and
+ * base58 costs a big-number division per character, so the few ids a chain has are encoded once.
+ */
+const textForms = new Map<string, PeerIdString>()
+const TEXT_FORMS_CAPACITY = 4_096
+
 export function peerIdToString(bytes: Uint8Array): PeerIdString {
   if (!isEd25519PeerIdBytes(bytes)) throw new PeerIdError('not an Ed25519 peer id')
-  return bytesToString(bytes, 'base58btc')
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+  let text = textForms.get(key)
+  if (text === undefined) {
+    text = bytesToString(bytes, 'base58btc')
+    if (textForms.size >= TEXT_FORMS_CAPACITY) textForms.clear()
+    textForms.set(key, text)
+  }
+  return text
 }
 
 export function peerIdFromString(text: string): Uint8Array {
