@@ -145,6 +145,7 @@ function runSeeds(plan: Omit<Plan, 'validators'> & { validators: number }): Outc
       `${failed.length > 0 ? ` (${failed.map((o) => `${o.seed}:${o.violation!.invariant}`).join(' ')})` : ''}` +
       `; blocks ${sum(ok.map((o) => o.result!.height))}, txs told committed ${sum(ok.map((o) => o.result!.txsTold))}` +
       `, blocks caught up ${sum(ok.map((o) => o.result!.stats.blocksFetched ?? 0))}` +
+      `, txs queued for a round ${sum(ok.map((o) => o.result!.stats.txsQueued ?? 0))}` +
       `; ${Math.round(sum(outcomes.map((o) => o.ms)))} ms, slowest seed ${slowest?.seed} ${Math.round(slowest?.ms ?? 0)} ms`,
   )
   if (failed.length > 0) throw failed[0]!.violation
@@ -164,6 +165,9 @@ describe.runIf(custom == null)('the simulation holds the invariants', () => {
         // seeds some must have done so, or catch-up is not being exercised at all
         const fetched = sum(outcomes.map((o) => o.result!.stats.blocksFetched ?? 0))
         expect(fetched).toBeGreaterThan(0)
+        // and in some seeds a target's tx-round window was full, so client txs queued
+        const queued = sum(outcomes.map((o) => o.result!.stats.txsQueued ?? 0))
+        expect(queued).toBeGreaterThan(0)
       })
     }
   }

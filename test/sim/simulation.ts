@@ -91,6 +91,8 @@ export interface Scenario {
   isolateLeader: number
   gasWindowMs: number
   users: number
+  /** each target runs at most this many tx rounds at once (the rest queue), or the default */
+  maxTxRounds: number | undefined
 }
 
 export interface SimOptions {
@@ -175,6 +177,8 @@ export function scenarioFor(seed: number, n: number): Scenario {
     isolateLeader: r.chance(0.25) ? 0.5 : 0,
     gasWindowMs: r.pick([0, 0, 3_000, 15_000]),
     users: 3,
+    // last, so the draws above stay what they were for every seed
+    maxTxRounds: r.chance(0.5) ? 1 : undefined,
   }
 }
 
@@ -299,6 +303,8 @@ export class Simulation implements NetworkHost, WorkloadHost {
     blocksFetched: 0,
     historyRequests: 0,
     txFetches: 0,
+    /** client txs that had to wait for a tx round at their target (its window was full) */
+    txsQueued: 0,
     steps: 0,
     writes: 0,
   }
@@ -495,6 +501,8 @@ export class Simulation implements NetworkHost, WorkloadHost {
       )
     }
     this.stats.steps++
+    if (event.type === 'client-tx' && node.core!.txRounds.waiting.has(toHex(txHash(event.tx))))
+      this.stats.txsQueued++
     this.carryOut(node, actions)
   }
 
@@ -882,6 +890,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
       signer: node.id.signer,
       seed: (this.options.seed * 7919 + node.index * 104_729 + node.epoch * 15_485_863) >>> 0,
       unsafe: this.plantedUnsafe(),
+      maxTxRounds: this.scenario.maxTxRounds,
     })
     const chain = node.disk.loadChain()
     if (chain) core.restoreChain(chain, now)

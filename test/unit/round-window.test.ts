@@ -10,6 +10,15 @@ describe('RoundWindow', () => {
     expect(new RoundWindow(roundWindowOptions(9_000)).size).toBe(64)
   })
 
+  it('a node capped at one round at a time never runs more, and never fewer', () => {
+    const w = new RoundWindow(roundWindowOptions(9_000, 1))
+    expect(w.size).toBe(1)
+    for (let i = 0; i < 10; i++) w.onEnd(10, i)
+    expect(w.size).toBe(1)
+    w.onTimeout(100_000)
+    expect(w.size).toBe(1)
+  })
+
   it('grows by one per round in time until the first congestion (slow start), capped at max', () => {
     const w = new RoundWindow(opts)
     for (let i = 0; i < 5; i++) w.onEnd(100, i)

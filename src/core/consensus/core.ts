@@ -32,6 +32,8 @@ export interface CoreInit {
   poolLimits?: PoolLimits
   /** admitted txs that may wait for a tx round at this node (default DEFAULT_MAX_WAITING) */
   maxWaitingTxs?: number
+  /** tx rounds this node runs at once as a target, at most (default DEFAULT_MAX_TX_ROUNDS) */
+  maxTxRounds?: number
   /** test-only: plant a consensus bug to prove the simulation catches it */
   unsafe?: { quorum?: number; ignoreLock?: boolean }
   /** a validator further behind than this many blocks leaves consensus to catch up */
@@ -95,6 +97,7 @@ export class Core {
         signer: init.signer,
         txRoundMs: init.genesis.timeouts.txRoundMs,
         maxWaiting: init.maxWaitingTxs,
+        maxRounds: init.maxTxRounds,
       },
       ledger,
       this.pool,

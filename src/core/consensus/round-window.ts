@@ -27,11 +27,16 @@ export interface RoundWindowOptions {
   coolDownMs: number
 }
 
-export function roundWindowOptions(txRoundMs: number): RoundWindowOptions {
+export const DEFAULT_MAX_TX_ROUNDS = 4_096
+
+export function roundWindowOptions(
+  txRoundMs: number,
+  maxRounds = DEFAULT_MAX_TX_ROUNDS,
+): RoundWindowOptions {
   return {
-    initial: 64,
-    min: 4,
-    max: 4_096,
+    initial: Math.min(64, maxRounds),
+    min: Math.min(4, maxRounds),
+    max: maxRounds,
     lateMs: txRoundMs / 3,
     coolDownMs: txRoundMs / 4,
   }

@@ -53,6 +53,8 @@ export interface TxRoundsConfig {
   txRoundMs: number
   /** admitted txs that may wait for a round at once (beyond: POOL_FULL, 503) */
   maxWaiting?: number
+  /** the round window never grows past this */
+  maxRounds?: number
 }
 
 type RoundPhase = 'pre-prepare' | 'prepare'
@@ -117,7 +119,7 @@ export class TxRounds {
   ) {
     this.isValidator = cfg.validators.has(cfg.self)
     this.selfId = peerIdFromString(cfg.self)
-    this.window = new RoundWindow(roundWindowOptions(cfg.txRoundMs))
+    this.window = new RoundWindow(roundWindowOptions(cfg.txRoundMs, cfg.maxRounds))
     this.maxWaiting = cfg.maxWaiting ?? DEFAULT_MAX_WAITING
   }
 
