@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from '../node/log.js'
 import type { ChainNode } from '../node/node/chain-node.js'
 import { ApiError, errorBody, errorSchema } from './errors.js'
+import { EventHub, MAX_EVENT_STREAMS } from './events.js'
 import { accountRoutes } from './routes/accounts.js'
 import { chainRoutes } from './routes/chain.js'
 import { transactionRoutes } from './routes/transactions.js'
@@ -55,6 +56,39 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
   app.get('/validators', { schema: { response: { 200: validatorsSchema, ...errors } } }, () =>
     node.validatorsView(),
   )
+
+  const hub = new EventHub(node)
+  app.get(
+    '/events',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { types: { type: 'string', maxLength: 200 } },
+          additionalProperties: false,
+        },
+        response: errors,
+      },
+    },
+    (req, reply) => {
+      const types = EventHub.parseTypes((req.query as { types?: string }).types)
+      if (typeof types === 'string') throw new ApiError(400, 'MALFORMED', types)
+      if (hub.size >= MAX_EVENT_STREAMS)
+        throw new ApiError(
+          503,
+          'TOO_MANY_STREAMS',
+          `${MAX_EVENT_STREAMS} event streams are open already; try again later`,
+        )
+      reply.hijack()
+      hub.open(reply.raw, types)
+    },
+  )
+  // open streams would hold the server's close forever: end them first
+  app.addHook('preClose', (done) => {
+    hub.closeAll()
+    done()
+  })
+
   accountRoutes(app, node)
   transactionRoutes(app, node)
   chainRoutes(app, node)

@@ -15,6 +15,7 @@ import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { testnetCommand } from './commands/testnet.js'
 import { txCommand } from './commands/tx.js'
+import { watchCommand } from './commands/watch.js'
 import { reportError } from './output.js'
 
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
     txCommand,
     balanceCommand,
     blockCommand,
+    watchCommand,
   ]) {
     add(program)
   }

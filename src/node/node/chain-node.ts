@@ -65,12 +65,22 @@ export interface NodeEvents {
   'peer:join': [peerId: string, status: PeerChainStatus]
   'peer:leave': [peerId: string]
   'tx-status': [hash: string, status: TxStatus, reason: Reason | null]
-  /** a block became final: height, hash (hex) */
-  block: [height: number, hash: string]
+  /** a block became final: height, hash (hex), and what it held */
+  block: [height: number, hash: string, info: FinalBlockInfo]
+  /** a block round began, or learnt its leader */
+  round: [height: number, round: number, leader: string | null]
   'sync-progress': [progress: SyncProgress]
   'sync-done': [progress: SyncProgress]
   /** the node cannot go on (its store failed) */
   fatal: [err: Error]
+}
+
+export interface FinalBlockInfo {
+  round: number
+  txs: number
+  /** txs with a failed receipt */
+  failed: number
+  accounts: number
 }
 
 export interface NodeStatus {
@@ -486,7 +496,12 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           accounts: action.accounts || undefined,
         })
         this.durable = { height: action.height, hash: fromHex(action.hash) }
-        this.emit('block', action.height, action.hash)
+        this.emit('block', action.height, action.hash, {
+          round: action.round,
+          txs: action.txs,
+          failed: action.failed,
+          accounts: action.accounts,
+        })
         this.syncer.onApplied(action.height)
         break
       case 'round':
@@ -495,6 +510,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           round: action.round,
           leader: action.leader ? shortPeerId(action.leader) : undefined,
         })
+        this.emit('round', action.height, action.round, action.leader)
         break
       case 'trace':
         this.log.debug(action.msg, action.fields)
