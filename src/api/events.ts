@@ -68,6 +68,8 @@ export class EventHub {
       'x-accel-buffering': 'no',
     })
     res.on('close', () => this.drop(stream))
+    // a write racing the client's disconnect must not become an uncaught error
+    res.on('error', () => this.drop(stream))
     this.write(stream, 'status', this.node.status())
   }
 
