@@ -179,9 +179,17 @@ export class TxRounds {
       for (const [hash, tx] of this.waiting) {
         if (this.rounds.size >= this.window.size) break
         this.waiting.delete(hash)
-        // final or committed meanwhile (another target ran it), or dropped from the pool
-        const status = this.log.get(hash)?.status
-        if (!this.pool.has(hash) || (status !== 'pending' && status !== 'failed')) continue
+        // final or committed meanwhile (another target ran it), or dropped from the pool; a
+        // record the bounded log let go of while the tx waited is still pending
+        const status = this.log.get(hash)?.status ?? 'pending'
+        if (status !== 'pending' && status !== 'failed') continue
+        if (!this.pool.has(hash)) {
+          // nothing takes a waiting tx out of the pool today; should something, the client hears
+          const why = { code: 'DROPPED', message: 'left the pool before its round started' }
+          if (this.log.advance(this.log.touch(hash, now, tx), 'failed', why))
+            this.status(hash, 'failed', why)
+          continue
+        }
         this.start(hash, tx, now)
       }
     } finally {
