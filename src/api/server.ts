@@ -89,6 +89,12 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
     done()
   })
 
+  app.get('/metrics', { schema: { response: errors } }, async (_req, reply) => {
+    const { registry } = node.metrics
+    reply.type(registry.contentType)
+    return registry.metrics()
+  })
+
   accountRoutes(app, node)
   transactionRoutes(app, node)
   chainRoutes(app, node)

@@ -67,6 +67,7 @@ export async function runNode(config: NodeConfig, opts: RunOptions): Promise<Run
       bootstrap: config.bootstrap,
       syncThreshold: config.syncThreshold,
       log,
+      p2pMetrics: true,
     })
     try {
       await node.start()

@@ -158,5 +158,11 @@ describe('a burst of txs', () => {
       60_000,
       250,
     )
+
+    // the metrics saw it: every tx of the burst final with an ok receipt, and libp2p's own
+    const metrics = await (await fetch(`${apis[0]}/metrics`)).text()
+    const okTxs = Number(/^bftchain_block_txs_total\{receipt="ok"\} (\d+)$/m.exec(metrics)?.[1])
+    expect(okTxs).toBeGreaterThanOrEqual(ACCOUNTS * TXS_PER_ACCOUNT)
+    expect(metrics).toMatch(/^libp2p_[a-z_]+ /m)
   }, 420_000)
 })

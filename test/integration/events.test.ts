@@ -1,9 +1,9 @@
 /**
- * GET /events (server-sent events) and `bftchain watch` on a running chain of
- * one validator (its own vote is a quorum): the status comes first, then
- * rounds, tx statuses and final blocks as they happen; peers joining and
- * leaving; ?types= filters; bad types, too many streams, and a server that
- * closes with streams open.
+ * GET /events (server-sent events), `bftchain watch` and GET /metrics on a
+ * running chain of one validator (its own vote is a quorum): the status comes
+ * first, then rounds, tx statuses and final blocks as they happen; peers
+ * joining and leaving; ?types= filters; bad types, too many streams, and a
+ * server that closes with streams open; the metrics count what happened.
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -178,8 +178,8 @@ describe('bftchain watch', () => {
       [CLI, 'watch', '--api', api.url, '--json', '--types', 'block', '--count', '1'],
       { timeout: 30_000 },
     )
-    // the stream is open once the node has a listener for blocks
-    await waitFor('watch to connect', () => node.listenerCount('block') > 0, 15_000)
+    // the stream is open once the event hub listens to the node (only it listens for sync-done)
+    await waitFor('watch to connect', () => node.listenerCount('sync-done') > 0, 15_000)
     await someActivity()
     const { stdout } = await watching
     const lines = stdout
@@ -210,5 +210,35 @@ describe('bftchain watch', () => {
       expect(err, args.join(' ')).toMatchObject({ code: 1 })
       expect((err as { stderr: string }).stderr).toMatch(/unknown event type|--count/)
     }
+  })
+})
+
+describe('GET /metrics', () => {
+  const value = (text: string, series: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+    if (line == null) throw new Error(`no ${series} in\n${text}`)
+    return Number(line.slice(series.length + 1))
+  }
+
+  it('is Prometheus text that counts the blocks, txs and votes that happened', async () => {
+    const before = await fetch(`${api.url}/metrics`)
+    expect(before.status).toBe(200)
+    expect(before.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    const first = await before.text()
+    expect(value(first, 'bftchain_blocks_final_total')).toBe(0)
+    expect(first).toMatch(/^# HELP bftchain_height /m)
+
+    const hash = await someActivity()
+    await waitFor('the tx final', () => node.core.tx(hash)?.status === 'final')
+    const text = await (await fetch(`${api.url}/metrics`)).text()
+    const height = node.status().height
+    expect(value(text, 'bftchain_height')).toBe(height)
+    expect(value(text, 'bftchain_blocks_final_total')).toBe(height)
+    expect(value(text, 'bftchain_block_txs_total{receipt="ok"}')).toBe(1)
+    expect(value(text, 'bftchain_tx_status_total{status="final"}')).toBe(1)
+    expect(value(text, 'bftchain_tx_commit_seconds_count')).toBe(1)
+    expect(value(text, 'bftchain_peers')).toBe(0)
+    // 64 at first, and one more per round that ended in time
+    expect(value(text, 'bftchain_tx_round_window')).toBe(65)
   })
 })

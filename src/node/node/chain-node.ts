@@ -31,6 +31,7 @@ import { fromHex, toHex } from '../../core/crypto/hash.js'
 import { peerIdToString, shortPeerId } from '../../core/crypto/peer-id.js'
 import type { NodeIdentity } from '../keys/node-key.js'
 import type { Logger } from '../log.js'
+import { NodeMetrics, Registry } from '../metrics.js'
 import { createNodeLibp2p, type NodeLibp2p } from '../p2p/create-libp2p.js'
 import { GossipNetwork } from '../p2p/gossip.js'
 import { type PeerChainStatus, PeerManager, type PeerView } from '../p2p/peers.js'
@@ -57,6 +58,8 @@ export interface ChainNodeInit {
   listen: string[]
   bootstrap: string[]
   log: Logger
+  /** also export libp2p's and the process's metrics (one node per process: libp2p's are global) */
+  p2pMetrics?: boolean
 }
 
 export interface NodeEvents {
@@ -115,6 +118,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   readonly genesisHash: Uint8Array
   readonly validators: ValidatorSet
   readonly peerId: string
+  /** Prometheus metrics (GET /metrics) */
+  readonly metrics: NodeMetrics
   readonly role: 'validator' | 'observer'
   readonly reputation = new Reputation((peerId, reason) => {
     this.log.warn('peer banned; disconnecting', { peer: shortPeerId(peerId), reason })
@@ -137,6 +142,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     readonly libp2p: NodeLibp2p,
     readonly store: Store,
     private readonly log: Logger,
+    registry: Registry,
   ) {
     super()
     this.chainId = init.genesis.chainId
@@ -246,12 +252,14 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     })
     this.peers.on('peer:join', (id, s) => this.emit('peer:join', id, s))
     this.peers.on('peer:leave', (id) => this.emit('peer:leave', id))
+    this.metrics = new NodeMetrics(this, registry)
   }
 
   /** Open the store and build libp2p; nothing listens until start(). */
   static async create(init: ChainNodeInit): Promise<ChainNode> {
     const log = init.log
     const store = await Store.open(join(init.home, 'data'))
+    const registry = new Registry()
     try {
       // the gater needs the node (refusals) and the node needs libp2p: bind late
       let node: ChainNode | null = null
@@ -262,8 +270,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         bootstrap: init.bootstrap.filter((a) => !a.endsWith(`/p2p/${init.identity.peerId}`)),
         connectionGater: PeerManager.gater((id) => node?.peers.isRefused(id) ?? false),
         appScore: (id) => node?.reputation.score(id) ?? 0,
+        metrics: init.p2pMetrics ? registry : undefined,
       })
-      node = new ChainNode(init, libp2p, store, log)
+      node = new ChainNode(init, libp2p, store, log, registry)
       const chain = await loadChain(store)
       if (chain) node.core.restoreChain(chain, Date.now())
       node.durable = { height: node.core.head.height, hash: node.core.head.hash }

@@ -12,8 +12,10 @@ import { identify } from '@libp2p/identify'
 import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface'
 import { mplex } from '@libp2p/mplex'
 import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import type { Registry } from 'prom-client'
 import { MAX_GOSSIP_BYTES } from '../../core/codec/index.js'
 import type { GossipSubInternals } from './gossip.js'
 import { stringifyTopic, TOPIC_NAMES } from './topics.js'
@@ -27,6 +29,8 @@ export interface Libp2pInit {
   /** the node's own opinion of a peer, added to gossipsub's score */
   appScore: (peerId: string) => number
   maxConnections?: number
+  /** libp2p's Prometheus metrics (and the process's) go to this registry */
+  metrics?: Registry
 }
 
 export async function createNodeLibp2p(init: Libp2pInit) {
@@ -58,6 +62,11 @@ export async function createNodeLibp2p(init: Libp2pInit) {
     streamMuxers: [yamux(), mplex()],
     connectionGater: init.connectionGater,
     connectionManager: { maxConnections: init.maxConnections ?? 64 },
+    ...(init.metrics
+      ? {
+          metrics: prometheusMetrics({ registry: init.metrics, preserveExistingMetrics: true }),
+        }
+      : {}),
     peerDiscovery:
       init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
     services: {
