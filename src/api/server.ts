@@ -7,6 +7,7 @@ import type { Logger } from '../node/log.js'
 import type { ChainNode } from '../node/node/chain-node.js'
 import { ApiError, errorBody, errorSchema } from './errors.js'
 import { EventHub, MAX_EVENT_STREAMS } from './events.js'
+import { EXPLORER_HTML, EXPLORER_JS } from './explorer.js'
 import { accountRoutes } from './routes/accounts.js'
 import { chainRoutes } from './routes/chain.js'
 import { transactionRoutes } from './routes/transactions.js'
@@ -88,6 +89,18 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
     hub.closeAll()
     done()
   })
+
+  // the explorer: a page and its script, nothing loaded from elsewhere
+  const EXPLORER_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'"
+  app.get('/', { schema: { response: errors } }, (_req, reply) =>
+    reply
+      .header('content-security-policy', EXPLORER_CSP)
+      .type('text/html; charset=utf-8')
+      .send(EXPLORER_HTML),
+  )
+  app.get('/explorer.js', { schema: { response: errors } }, (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(EXPLORER_JS),
+  )
 
   app.get('/metrics', { schema: { response: errors } }, async (_req, reply) => {
     const { registry } = node.metrics

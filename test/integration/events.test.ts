@@ -3,7 +3,8 @@
  * running chain of one validator (its own vote is a quorum): the status comes
  * first, then rounds, tx statuses and final blocks as they happen; peers
  * joining and leaving; ?types= filters; bad types, too many streams, and a
- * server that closes with streams open; the metrics count what happened.
+ * server that closes with streams open; the metrics count what happened; the
+ * explorer page and its script.
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -240,5 +241,31 @@ describe('GET /metrics', () => {
     expect(value(text, 'bftchain_peers')).toBe(0)
     // 64 at first, and one more per round that ended in time
     expect(value(text, 'bftchain_tx_round_window')).toBe(65)
+  })
+})
+
+describe('GET / (the explorer)', () => {
+  it('serves a page and a script that parses, uses the API it needs and only ids the page has', async () => {
+    const page = await fetch(`${api.url}/`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'/)
+    const html = await page.text()
+    expect(html).toContain('<script src="/explorer.js"></script>')
+    // nothing from elsewhere: the page must work without the internet
+    expect(html).not.toMatch(/(src|href)="https?:/)
+
+    const js = await fetch(`${api.url}/explorer.js`)
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
+    const script = await js.text()
+    expect(() => new Function(script)).not.toThrow()
+    for (const path of ["'/events'", "'/peers'", "'/blocks'", "'/status'"])
+      expect(script).toContain(path)
+    // every element the script looks up is on the page
+    const ids = [...script.matchAll(/\$\('([a-z]+)'\)/g)].map((m) => m[1]!)
+    expect(ids.length).toBeGreaterThan(0)
+    for (const id of new Set(ids)) expect(html, id).toContain(`id="${id}"`)
+    // and it writes values as text, never as HTML
+    expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/)
   })
 })
