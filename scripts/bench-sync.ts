@@ -10,42 +10,22 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseGenesis } from '../src/core/chain/genesis.js'
 import { readNodeKey } from '../src/node/keys/node-key.js'
 import { Store } from '../src/node/store/index.js'
 import { buildChain } from '../test/support/chain-builder.js'
+import { freePort } from '../test/support/ports.js'
+import { flag, median } from './bench-util.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const CLI = join(ROOT, 'bin/bftchain.js')
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const v = Number(process.argv[i + 1])
-  if (!Number.isSafeInteger(v) || v < 1) {
-    process.stderr.write(`--${name} must be a whole number >= 1\n`)
-    process.exit(2)
-  }
-  return v
-}
 
 const blocks = flag('blocks', 10_000)
 const txsPerBlock = flag('txs-per-block', 10)
 const runs = flag('runs', 1)
 const peers = flag('peers', 2)
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 interface Status {
   height: number
@@ -172,7 +152,6 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(result)}\n`)
     }
     for (const s of servers) await s.stop()
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     process.stdout.write(
       `${JSON.stringify({
         bench: 'sync',

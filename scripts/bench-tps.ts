@@ -24,7 +24,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { accountToJson, type TxJson, txToJson } from '../src/core/chain/json.js'
@@ -32,20 +31,11 @@ import { signAccount, signTx } from '../src/core/chain/signatures.js'
 import { TxKind } from '../src/core/codec/index.js'
 import { addressOf, type Signer, toHex } from '../src/core/crypto/index.js'
 import { generateAccountKey } from '../src/node/keys/account-key.js'
+import { freePortRange } from '../test/support/ports.js'
+import { flag, median } from './bench-util.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const CLI = join(ROOT, 'bin/bftchain.js')
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const v = Number(process.argv[i + 1])
-  if (!Number.isSafeInteger(v) || v < 1) {
-    process.stderr.write(`--${name} must be a whole number >= 1\n`)
-    process.exit(2)
-  }
-  return v
-}
 
 const txCount = flag('txs', 10_000)
 const accountCount = flag('accounts', 100)
@@ -61,25 +51,6 @@ const RUN_DEADLINE_MS = 10 * 60_000
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
-
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-  })
-}
-
-/** A base port P such that P..P+count-1 are free on 127.0.0.1 right now. */
-async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000)
-    let ok = true
-    for (let i = 0; i < count && ok; i++) ok = await isFree(base + i)
-    if (ok) return base
-  }
-  throw new Error('no free port range found')
-}
 
 async function api<T>(url: string, init?: { method: string; body: unknown }): Promise<T> {
   const res = await fetch(url, {
@@ -380,7 +351,6 @@ async function main(): Promise<void> {
       results.push(result)
       process.stdout.write(`${JSON.stringify(result)}\n`)
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     process.stdout.write(
       `${JSON.stringify({
         bench: 'tps',

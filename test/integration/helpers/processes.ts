@@ -5,16 +5,18 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { expect } from 'vitest'
+import { freePortRange } from '../../support/ports.js'
 
 export const ROOT = join(import.meta.dirname, '../../..')
 export const CLI = join(ROOT, 'bin/bftchain.js')
 const run = promisify(execFile)
+
+export { freePortRange }
 
 /** Build the CLI if this test run was started without `npm test` (which builds). */
 export async function ensureBuilt(): Promise<void> {
@@ -47,25 +49,6 @@ export async function cli(
       code: typeof e.code === 'number' ? e.code : 1,
     }
   }
-}
-
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-  })
-}
-
-/** A base port P such that P..P+count-1 are free on 127.0.0.1 right now. */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000)
-    let ok = true
-    for (let i = 0; i < count && ok; i++) ok = await isFree(base + i)
-    if (ok) return base
-  }
-  throw new Error('no free port range found')
 }
 
 export interface NodeProcess {
