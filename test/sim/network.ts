@@ -3,37 +3,25 @@
  * the same side of a partition, a vote to its target, each copy after its
  * own random delay (which reorders them), some dropped, some duplicated.
  * Every message crosses the wire as bytes through the real codecs and each
- * receiver checks it as the node does before its core sees it (the topic
- * validators of consensus/validation.ts, with the receiver's own context;
+ * receiver checks it as the node does before its core sees it (the node's
+ * own gossip handlers of node/ingress.ts, with the receiver's context;
  * for votes, ChainNode.onVote's voter and signature checks), so no object
  * is ever shared between nodes. What a receiver IGNOREs (a stale height) is
  * dropped; what it REJECTs never reaches a core and, coming from an honest
  * node, is a bug reported to the host.
  */
 import { verifyVote } from '../../src/core/chain/signatures.js'
-import {
-  AccountRegistrationCodec,
-  BlockSyncMessageCodec,
-  CommitCodec,
-  DecodeError,
-  ElectionMessageCodec,
-  PrePrepareCodec,
-  PrepareCodec,
-  type Vote,
-  VoteCodec,
-} from '../../src/core/codec/index.js'
+import { DecodeError, type Vote, VoteCodec, type WireCodec } from '../../src/core/codec/index.js'
 import type { CoreEvent, Publish } from '../../src/core/consensus/types.js'
-import {
-  type ValidationContext,
-  ValidationError,
-  validateAccount,
-  validateBlockSync,
-  validateCommit,
-  validateElection,
-  validatePrePrepare,
-  validatePrepare,
-} from '../../src/core/consensus/validation.js'
+import { type ValidationContext, ValidationError } from '../../src/core/consensus/validation.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
+import {
+  coreEventOf,
+  type GossipEvent,
+  ingressHandlers,
+  type TopicHandlers,
+} from '../../src/node/node/ingress.js'
+import type { GossipHandler } from '../../src/node/p2p/gossip.js'
 import type { VirtualClock } from './clock.js'
 import type { Rng } from './rng.js'
 
@@ -79,6 +67,8 @@ export interface NetworkStats {
 }
 
 export class Network {
+  /** each node's gossip gate (ingress.ts), by the validation context it was made with */
+  private readonly gates = new WeakMap<ValidationContext, TopicHandlers>()
   /** the side of the partition each node is on; null: no partition */
   private sides: number[] | null = null
   adversary: Adversary | null = null
@@ -164,9 +154,21 @@ export class Network {
 
   // ---------------------------------------------------------------- gossip
 
+  private ingress(i: number): TopicHandlers {
+    const ctx = this.host.validation(i)
+    let gate = this.gates.get(ctx)
+    if (gate == null) {
+      // accepted messages come back from arrive(), not through the handlers' deliver
+      gate = ingressHandlers(ctx, () => {})
+      this.gates.set(ctx, gate)
+    }
+    return gate
+  }
+
   publish(from: number, p: Publish): void {
     this.stats.gossipSent++
-    const bytes = encode(p)
+    // every handler table has the same codecs: any node's will do
+    const bytes = (this.ingress(from)[p.topic].codec as WireCodec<unknown>).encode(p.message)
     const sender = this.host.peerId(from)
     for (let to = 0; to < this.size; to++) {
       if (to === from || !this.connected(from, to)) continue
@@ -199,8 +201,11 @@ export class Network {
     if (this.host.epoch(to) !== epoch) return
     let event: Inbound
     try {
-      event = inbound(topic, bytes, sender)
-      validate(this.host.validation(to), topic, event)
+      // the receiver's gossip gate, as ChainNode wires it: decode, validate, make the core event
+      const handler = this.ingress(to)[topic] as GossipHandler<unknown>
+      const message = handler.codec.decode(bytes)
+      handler.validate(message, sender)
+      event = coreEventOf({ topic, message, from: sender } as GossipEvent, 0)
     } catch (err) {
       if (err instanceof ValidationError && err.action === 'ignore') {
         this.stats.ignored++
@@ -258,68 +263,5 @@ export class Network {
         )
       })
     }
-  }
-}
-
-// ------------------------------------------------------------------ the wire
-
-function encode(p: Publish): Uint8Array {
-  switch (p.topic) {
-    case 'tx':
-      return PrePrepareCodec.encode(p.message)
-    case 'prepare':
-      return PrepareCodec.encode(p.message)
-    case 'commit':
-      return CommitCodec.encode(p.message)
-    case 'accounts':
-      return AccountRegistrationCodec.encode(p.message)
-    case 'election':
-      return ElectionMessageCodec.encode(p.message)
-    case 'block-sync':
-      return BlockSyncMessageCodec.encode(p.message)
-  }
-}
-
-/** A fresh decoded copy of a gossip message, as the receiving node's event. */
-function inbound(topic: Topic, bytes: Uint8Array, from: string): Inbound {
-  switch (topic) {
-    case 'tx':
-      return { type: 'pre-prepare', msg: PrePrepareCodec.decode(bytes), from }
-    case 'prepare':
-      return { type: 'prepare', msg: PrepareCodec.decode(bytes), from }
-    case 'commit':
-      return { type: 'commit', msg: CommitCodec.decode(bytes), from }
-    case 'accounts':
-      return { type: 'account', reg: AccountRegistrationCodec.decode(bytes), from }
-    case 'election':
-      return { type: 'election', msg: ElectionMessageCodec.decode(bytes), from }
-    case 'block-sync':
-      return { type: 'block-sync', msg: BlockSyncMessageCodec.decode(bytes), from }
-  }
-}
-
-/** The topic validator of ingress.ts, run with the receiving node's context. */
-function validate(ctx: ValidationContext, topic: Topic, e: Inbound): void {
-  switch (e.type) {
-    case 'pre-prepare':
-      validatePrePrepare(ctx, e.msg)
-      break
-    case 'prepare':
-      validatePrepare(ctx, e.msg)
-      break
-    case 'commit':
-      validateCommit(ctx, e.msg)
-      break
-    case 'account':
-      validateAccount(ctx, e.reg)
-      break
-    case 'election':
-      validateElection(ctx, e.msg)
-      break
-    case 'block-sync':
-      validateBlockSync(ctx, e.msg)
-      break
-    default:
-      throw new Error(`no validator for ${topic}`)
   }
 }

@@ -43,7 +43,7 @@ import { Store } from '../store/index.js'
 import { Syncer, type SyncerOptions, type SyncProgress } from '../sync/syncer.js'
 import { addChainOps, loadChain } from './chain-store.js'
 import { CoreDriver } from './driver.js'
-import { type GossipEvent, ingressHandlers } from './ingress.js'
+import { coreEventOf, type GossipEvent, ingressHandlers } from './ingress.js'
 import { addPoolOps, loadPool } from './pool-store.js'
 import { type VoteOutcome, VoteSender } from './vote-sender.js'
 
@@ -426,27 +426,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   // ------------------------------------------------------------------ core wiring
 
   private onGossip(event: GossipEvent): void {
-    const now = Date.now()
-    switch (event.topic) {
-      case 'tx':
-        this.driver.push({ type: 'pre-prepare', now, msg: event.message, from: event.from })
-        break
-      case 'prepare':
-        this.driver.push({ type: 'prepare', now, msg: event.message, from: event.from })
-        break
-      case 'commit':
-        this.driver.push({ type: 'commit', now, msg: event.message, from: event.from })
-        break
-      case 'accounts':
-        this.driver.push({ type: 'account', now, reg: event.message, from: event.from })
-        break
-      case 'election':
-        this.driver.push({ type: 'election', now, msg: event.message, from: event.from })
-        break
-      case 'block-sync':
-        this.driver.push({ type: 'block-sync', now, msg: event.message, from: event.from })
-        break
-    }
+    this.driver.push(coreEventOf(event, Date.now()))
   }
 
   private execute(

@@ -17,6 +17,7 @@ import {
   type Prepare,
   PrepareCodec,
 } from '../../core/codec/index.js'
+import type { CoreEvent } from '../../core/consensus/types.js'
 import {
   type ValidationContext,
   validateAccount,
@@ -77,5 +78,24 @@ export function ingressHandlers(
       validate: (m) => validateElection(ctx, m),
       handle: (message, from) => deliver({ topic: 'election', message, from }),
     },
+  }
+}
+
+/** An accepted gossip message as the core's event. */
+export function coreEventOf(event: GossipEvent, now: number): CoreEvent {
+  const from = event.from
+  switch (event.topic) {
+    case 'tx':
+      return { type: 'pre-prepare', now, msg: event.message, from }
+    case 'prepare':
+      return { type: 'prepare', now, msg: event.message, from }
+    case 'commit':
+      return { type: 'commit', now, msg: event.message, from }
+    case 'accounts':
+      return { type: 'account', now, reg: event.message, from }
+    case 'election':
+      return { type: 'election', now, msg: event.message, from }
+    case 'block-sync':
+      return { type: 'block-sync', now, msg: event.message, from }
   }
 }
