@@ -139,24 +139,27 @@ export class TxRounds {
       this.reply(requestId, { ok: true, hash, status: existing?.status ?? 'pending' })
       return
     }
-    const verdict = admitTx(
-      { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
-      tx,
-      hash,
-      bytes,
-    )
-    if (!verdict.ok || this.waiting.size >= this.maxWaiting) {
-      const r = verdict.ok
-        ? reason(
-            RejectReason.POOL_FULL,
-            `${this.waiting.size} txs already wait for a round at this node`,
+    // a full queue refuses before admission spends a signature check on the tx
+    const verdict =
+      this.waiting.size >= this.maxWaiting
+        ? ({
+            ok: false,
+            reason: RejectReason.POOL_FULL,
+            detail: `${this.waiting.size} txs already wait for a round at this node`,
+          } as const)
+        : admitTx(
+            { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
+            tx,
+            hash,
+            bytes,
           )
-        : reason(verdict.reason, verdict.detail)
+    if (!verdict.ok) {
+      const r = reason(verdict.reason, verdict.detail)
       this.reply(requestId, {
         ok: false,
         code: r.code,
         message: r.message,
-        httpStatus: !verdict.ok && verdict.reason !== RejectReason.POOL_FULL ? 400 : 503,
+        httpStatus: verdict.reason === RejectReason.POOL_FULL ? 503 : 400,
       })
       return
     }
