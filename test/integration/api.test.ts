@@ -13,7 +13,7 @@ import { addressOf, type Signer, SignKind, sign, toHex } from '../../src/core/cr
 import { generateAccountKey, parseAccountKey } from '../../src/node/keys/account-key.js'
 import { silentLogger } from '../../src/node/log.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
-import { identity, makeGenesis, TestNet } from './helpers/net.js'
+import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
 
 const net = new TestNet()
 let node: ChainNode
@@ -37,7 +37,15 @@ async function registered(name: string): Promise<Signer> {
     payload: accountToJson(signAccount(key, { chainId: node.chainId, username: name, data: 'hi' })),
   })
   expect(res.statusCode, res.body).toBe(202)
+  // at the instant it is admitted no block holds it yet (the next one is an election timer away)
+  expect(res.json().status).toBe('pending')
   return key
+}
+
+/** Wait for `key`'s registration to be in a block: the pool holds nothing more of it. */
+function final(key: Signer): Promise<void> {
+  const address = toHex(addressOf(key.publicKey))
+  return waitFor(`${address} final`, () => node.core.account(address)?.status === 'final')
 }
 
 function txBody(key: Signer, nonce: number, data = 'hello') {
@@ -75,13 +83,19 @@ describe('HTTP API', () => {
     const key = await registered('alice')
     const address = toHex(addressOf(key.publicKey))
     const account = (await app.inject(`/accounts/${address}`)).json()
+    // pending until a block takes it, which may have happened by now on a slow machine
     expect(account).toMatchObject({
       address,
       username: 'alice',
       data: 'hi',
-      status: 'pending',
       nonce: 0,
       pendingNonce: 0,
+    })
+    await final(key)
+    expect((await app.inject(`/accounts/${address}`)).json()).toMatchObject({
+      address,
+      status: 'final',
+      nonce: 0,
     })
 
     const { nonce } = (
@@ -243,6 +257,8 @@ describe('HTTP API', () => {
     'refuses %s with a %i %s and keeps the pool as it was',
     async (_label, body, status, code) => {
       const key = await registered('frank')
+      // the pool at rest: only this request could change it now
+      await final(key)
       const before = node.core.pool.sizes()
       const res = await app.inject({
         method: 'POST',

@@ -102,7 +102,7 @@ describe('blocks', () => {
     await waitFor(
       'equal heights',
       () => nodes.every((n) => n.core.head.height === nodes[0]!.core.head.height),
-      10_000,
+      20_000,
     )
     await sameChain(nodes, nodes[0]!.core.head.height)
     expect(nodes.every((n) => n.core.pool.sizes().committed === 0)).toBe(true)
@@ -124,7 +124,8 @@ describe('blocks', () => {
     for (let i = 0; i < 10; i++) {
       const r = await live[i % 3]!.submitTx(tx(chainId, key, i))
       expect(r.ok).toBe(true)
-      await live[i % 3]!.waitForTx(r.ok ? r.hash! : '', 'final', 20_000)
+      const done = await live[i % 3]!.waitForTx(r.ok ? r.hash! : '', 'final', 20_000)
+      expect(done?.status, `tx ${i}`).toBe('final')
     }
     const height = live[0]!.core.head.height
     expect(height).toBeGreaterThanOrEqual(3)

@@ -387,7 +387,8 @@ describe('accounts and txs from the CLI', () => {
     const missing = await cli(['block', 'show', String(latest.height + 1000), '--api', apis[2]!])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/^error: NOT_FOUND: block \d+ is not final yet/)
-  })
+    // some fifty CLI processes one after the other: over a minute on a loaded 2-core machine
+  }, 360_000)
 
   it('bad arguments are one clear line and exit 1, before any request', async () => {
     const dir = await group.tempDir('bftchain-cli-args-')

@@ -23,7 +23,15 @@ import type { ChainNode } from '../../src/node/node/chain-node.js'
 import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
 import { CLI, ensureBuilt } from './helpers/processes.js'
 
-const TIMEOUTS = { roundMs: 1000, blockIntervalMs: 100, electionMinMs: 20, electionMaxMs: 100 }
+// txRoundMs: a tx round counts as late (and halves the round window the metrics test
+// checks) after a third of it: 20 s, which no round on a loaded machine should take
+const TIMEOUTS = {
+  roundMs: 1000,
+  blockIntervalMs: 100,
+  electionMinMs: 20,
+  electionMaxMs: 100,
+  txRoundMs: 60_000,
+}
 
 const net = new TestNet()
 let genesis: Genesis
@@ -99,8 +107,13 @@ describe('GET /events', () => {
     expect(data(events[0]!)).toMatchObject({ chainId: 'bftchain-test', peerId: node.peerId })
 
     const hash = await someActivity()
-    await waitFor('the tx final, and its block', () =>
-      events.some((e) => e.type === 'tx' && data(e).hash === hash && data(e).status === 'final'),
+    // the node tells of the tx's final status, then of its block: wait for both
+    await waitFor(
+      'the tx final, and its block',
+      () =>
+        events.some(
+          (e) => e.type === 'tx' && data(e).hash === hash && data(e).status === 'final',
+        ) && events.some((e) => e.type === 'block' && (data(e).txs as number) > 0),
     )
     const statuses = events
       .filter((e) => e.type === 'tx' && data(e).hash === hash)
@@ -180,7 +193,7 @@ describe('bftchain watch', () => {
       { timeout: 30_000 },
     )
     // the stream is open once the event hub listens to the node (only it listens for sync-done)
-    await waitFor('watch to connect', () => node.listenerCount('sync-done') > 0, 15_000)
+    await waitFor('watch to connect', () => node.listenerCount('sync-done') > 0, 20_000)
     await someActivity()
     const { stdout } = await watching
     const lines = stdout
@@ -230,7 +243,14 @@ describe('GET /metrics', () => {
     expect(first).toMatch(/^# HELP bftchain_height /m)
 
     const hash = await someActivity()
-    await waitFor('the tx final', () => node.core.tx(hash)?.status === 'final')
+    // the core marks the tx final when it steps the block; the node tells of it (and the
+    // metrics count it) once the block is on disk: wait for the node's head to get there
+    await waitFor(
+      'the tx final, and its block on disk',
+      () =>
+        node.core.tx(hash)?.status === 'final' &&
+        node.status().height >= (node.core.tx(hash)?.block?.height ?? Number.POSITIVE_INFINITY),
+    )
     const text = await (await fetch(`${api.url}/metrics`)).text()
     const height = node.status().height
     expect(value(text, 'bftchain_height')).toBe(height)

@@ -96,7 +96,12 @@ describe('catching up, as processes', () => {
     expect(final.headHash).toBe(built.head.hash)
     expect((await status(servers[0]!.info.api!))!.headHash).toBe(built.head.hash)
     // without a terminal, progress goes to the log: where it started, and where it ended
-    const log = await readFile(join(observerHome, 'node.log'), 'utf8')
+    // (the log is written behind the node's back: it may lag the status a little)
+    const logFile = join(observerHome, 'node.log')
+    await waitFor('the end of the sync in the log', async () =>
+      /synced height=2500/.test(await readFile(logFile, 'utf8')),
+    )
+    const log = await readFile(logFile, 'utf8')
     expect(log).toMatch(/INFO\s+sync\s+syncing from=\d+ to=\d+/)
     expect(log).toMatch(/INFO\s+sync\s+synced height=2500/)
   })

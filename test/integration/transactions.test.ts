@@ -45,8 +45,9 @@ async function register(nodes: ChainNode[], count: number): Promise<Signer[]> {
     expect(result, JSON.stringify(result)).toMatchObject({ ok: true, status: 'pending' })
   }
   const addresses = keys.map((k) => toHex(addressOf(k.publicKey)))
+  // known: pending, or already final (a block may take them while the others arrive)
   await waitFor('every node to know every account', () =>
-    nodes.every((n) => addresses.every((a) => n.core.account(a)?.status === 'pending')),
+    nodes.every((n) => addresses.every((a) => n.core.account(a) != null)),
   )
   return keys
 }
@@ -117,8 +118,13 @@ describe('transactions: pre-prepare, prepare, commit', () => {
     expect(one.ok).toBe(true)
     const committed = await live[1]!.waitForTx(one.ok ? one.hash! : '', 'committed', 20_000)
     expect(committed?.status).toBe('committed')
+    // in the pool with its certificate, or already further: final in a block
     await waitFor('committed on the live nodes', () =>
-      live.every((n) => n.core.pool.get(committed!.hash)?.status === 'committed'),
+      live.every(
+        (n) =>
+          n.core.pool.get(committed!.hash)?.status === 'committed' ||
+          n.txRecord(committed!.hash)?.status === 'final',
+      ),
     )
 
     await net.stopNode(nodes[2]!)

@@ -38,7 +38,8 @@ export async function cli(
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
-      timeout: 30_000,
+      // above the longest wait a test asks a command for (`--timeout-ms 30000`), plus its start
+      timeout: 60_000,
     })
     return { stdout, stderr, code: 0 }
   } catch (err) {
