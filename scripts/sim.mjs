@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * npm run sim -- [--seeds N] [--seed S] [--validators N] [--steps N] [--planted BUG]
- *                [--strict-validity] [--trace]
+ *                [--byzantine STRATEGY,...] [--strict-validity] [--trace]
  *
  * Runs the deterministic simulation (test/sim) over chosen seeds: the
  * flags become SIM_* variables for test/sim/simulation.test.ts, run by
@@ -20,9 +20,16 @@ Options:
   --validators N     validators per run, 1..64 (default: both 4 and 7)
   --steps N          cap on events processed per run (default: 200000)
   --planted BUG      plant a bug to see the invariants catch it: in every core,
-                     quorum (2f instead of 2f + 1) or ignore-lock; in every
-                     shell, send-before-persist (messages before their batch);
-                     the run gets the conditions that expose the bug
+                     quorum (2f instead of 2f + 1), ignore-lock, or
+                     first-heard-election (the election without its liveness
+                     rules, against an election capturer); in every shell,
+                     send-before-persist (messages before their batch); the
+                     run gets the conditions that expose the bug
+  --byzantine S,...  make f validators Byzantine with these strategies, instead
+                     of each seed's own draw (half the seeds draw some): silent,
+                     equivocate, double-vote, capture, flood, height-lie,
+                     poison, replay, garbage; or twins (each of the f runs as
+                     two honest nodes with one key)
   --strict-validity  with --planted quorum: hold certificates to the genesis
                      quorum (Validity) rather than the planted one
   --trace            write each run's whole trace to a file and print its path
@@ -31,9 +38,23 @@ Options:
 Examples:
   npm run sim -- --seeds 1000
   npm run sim -- --seed 17 --validators 4
-  npm run sim -- --seed 3 --validators 4 --planted ignore-lock --trace`
+  npm run sim -- --seed 3 --validators 4 --planted ignore-lock --trace
+  npm run sim -- --seeds 500 --byzantine capture,height-lie
+  npm run sim -- --seeds 200 --validators 4 --byzantine twins`
 
-const PLANTED = ['quorum', 'ignore-lock', 'send-before-persist']
+const PLANTED = ['quorum', 'ignore-lock', 'send-before-persist', 'first-heard-election']
+const STRATEGIES = [
+  'silent',
+  'equivocate',
+  'double-vote',
+  'capture',
+  'flood',
+  'height-lie',
+  'poison',
+  'replay',
+  'garbage',
+  'twins',
+]
 
 const INTEGER_FLAGS = {
   '--seeds': { env: 'SIM_SEEDS', min: 1 },
@@ -66,6 +87,16 @@ function parse(argv) {
       continue
     }
     const value = inline ?? argv[++i]
+    if (name === '--byzantine') {
+      const list = (value ?? '').split(',').filter((x) => x !== '')
+      const bad = list.filter((x) => !STRATEGIES.includes(x))
+      if (list.length === 0 || bad.length > 0)
+        fail(
+          `--byzantine takes strategies from ${STRATEGIES.join(', ')}, got ${value ?? 'nothing'}`,
+        )
+      env.SIM_BYZANTINE = list.join(',')
+      continue
+    }
     if (name === '--planted') {
       if (!PLANTED.includes(value))
         fail(`--planted must be one of ${PLANTED.join(', ')}, got ${value ?? 'nothing'}`)
@@ -88,7 +119,7 @@ function parse(argv) {
 
 const env = parse(process.argv.slice(2))
 // no SIM_* at all would run the CI set; `npm run sim` alone means the default seeds, both sizes
-const selects = ['SIM_SEED', 'SIM_SEEDS', 'SIM_VALIDATORS', 'SIM_PLANTED']
+const selects = ['SIM_SEED', 'SIM_SEEDS', 'SIM_VALIDATORS', 'SIM_PLANTED', 'SIM_BYZANTINE']
 if (!Object.keys(env).some((k) => selects.includes(k))) env.SIM_SEEDS = '200'
 
 const result = spawnSync('npx', ['vitest', 'run', '--project', 'sim'], {

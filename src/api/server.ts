@@ -10,6 +10,7 @@ import { EventHub, MAX_EVENT_STREAMS } from './events.js'
 import { EXPLORER_HTML, EXPLORER_JS } from './explorer.js'
 import { accountRoutes } from './routes/accounts.js'
 import { chainRoutes } from './routes/chain.js'
+import { evidenceRoutes } from './routes/evidence.js'
 import { transactionRoutes } from './routes/transactions.js'
 import { peersSchema, statusSchema, validatorsSchema } from './schemas.js'
 
@@ -111,6 +112,7 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
   accountRoutes(app, node)
   transactionRoutes(app, node)
   chainRoutes(app, node)
+  evidenceRoutes(app, node)
   return app
 }
 

@@ -8,6 +8,7 @@ import { accountCommand } from './commands/account.js'
 import { balanceCommand } from './commands/balance.js'
 import { blockCommand } from './commands/block.js'
 import { devnetCommand } from './commands/devnet.js'
+import { evidenceCommand } from './commands/evidence.js'
 import { gasCommand } from './commands/gas.js'
 import { initCommand } from './commands/init.js'
 import { peersCommand } from './commands/peers.js'
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     txCommand,
     balanceCommand,
     blockCommand,
+    evidenceCommand,
     watchCommand,
   ]) {
     add(program)

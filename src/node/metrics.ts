@@ -2,7 +2,8 @@
  * The node's Prometheus metrics (GET /metrics, SPEC): its own — heights,
  * rounds, peers, pool and tx-round sizes read at each scrape; final blocks,
  * txs by outcome, votes and round changes counted as they happen; the time
- * between final blocks and from a tx's admission here to its commit — and,
+ * between final blocks and from a tx's admission here to its commit; the
+ * equivocation evidence found, by kind, and the records held — and,
  * when the node runs as a process, libp2p's (connections, streams, bytes by
  * protocol, gossipsub) and the Node.js process's, in the same registry.
  *
@@ -11,6 +12,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ChainNode } from './node/chain-node.js'
+import { evidenceKindName } from './node/evidence-view.js'
 
 /** how many admitted txs' start times are kept to measure their commit latency */
 const LATENCY_TRACKED = 20_000
@@ -75,6 +77,11 @@ export class NodeMetrics {
       () => node.status().txRounds.window,
     )
     gauge('bftchain_syncing', '1 while catching up', () => (node.status().syncing ? 1 : 0))
+    gauge(
+      'bftchain_evidence_records',
+      'equivocation evidence records held (bounded, persisted)',
+      () => node.core.evidence.size,
+    )
 
     const blocks = new Counter({
       name: 'bftchain_blocks_final_total',
@@ -116,6 +123,12 @@ export class NodeMetrics {
       help: 'votes received over /bftchain/vote/1',
       registers: [r],
     })
+    const evidence = new Counter({
+      name: 'bftchain_evidence_total',
+      help: 'equivocation evidence found here (two signed answers to one question), by kind',
+      labelNames: ['kind'],
+      registers: [r],
+    })
 
     node.on('block', (_height, _hash, info) => {
       blocks.inc()
@@ -144,6 +157,7 @@ export class NodeMetrics {
       } else if (status === 'failed') this.admittedAt.delete(hash)
     })
     node.on('vote', () => votes.inc())
+    node.on('evidence', (e) => evidence.inc({ kind: evidenceKindName(e.kind) }))
   }
 
   private track(hash: string): void {

@@ -17,6 +17,7 @@ import type { PersistOp } from '../../src/core/consensus/types.js'
 import { toHex } from '../../src/core/crypto/hash.js'
 import { decodeAccount, decodeUnclaimed } from '../../src/core/state/records.js'
 import { addChainOps, SIGN_STATE_KEY } from '../../src/node/node/chain-store.js'
+import { addEvidenceOps } from '../../src/node/node/evidence-store.js'
 import { type ChainHead, decodeHead, HEAD_KEY } from '../../src/node/node/head.js'
 import { addPoolOps } from '../../src/node/node/pool-store.js'
 import type { Store, WriteBatch } from '../../src/node/store/index.js'
@@ -31,6 +32,7 @@ const REPOS = [
   'state',
   'pool',
   'receipts',
+  'evidence',
 ] as const
 type RepoName = (typeof REPOS)[number]
 
@@ -82,6 +84,7 @@ export class SimDisk {
     const batch = new MemoryBatch()
     addPoolOps(batch as unknown as WriteBatch, FAKE_STORE, ops)
     addChainOps(batch as unknown as WriteBatch, FAKE_STORE, ops)
+    addEvidenceOps(batch as unknown as WriteBatch, FAKE_STORE, ops)
     for (const op of batch.ops) {
       const repo = this.kv.get(op.repo)!
       if (op.type === 'put') repo.set(op.key, op.value)

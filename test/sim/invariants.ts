@@ -33,6 +33,7 @@ export type InvariantName =
   | 'Fault'
   | 'Exception'
   | 'Budget'
+  | 'Bounds'
 
 export class SimViolation extends Error {
   override readonly name = 'SimViolation'
@@ -59,6 +60,8 @@ export interface CheckContext {
   chainId: string
   /** who signs a valid certificate: the genesis validators (or a planted bug's view of them) */
   validators: ValidatorSet
+  /** Byzantine validators' keys: what they sign is theirs to contradict */
+  byzantine: ReadonlySet<string>
   now(): number
   /** virtual time 0 of the run, for messages */
   start: number
@@ -117,6 +120,8 @@ export class Invariants {
     before: ChainHead | null,
     disk: SimDisk,
     core: Core,
+    /** a Byzantine node (twins, strategies) is held to its own chain, not to the others' */
+    honest = true,
   ): void {
     const stored = disk.block(op.height)
     if (stored == null)
@@ -146,7 +151,7 @@ export class Invariants {
         `block ${op.height} on n${node} does not extend its head ${toHex(before.hash).slice(0, 12)}`,
         node,
       )
-    this.agree(node, op.height, hash)
+    if (honest) this.agree(node, op.height, hash)
     this.validBlock(node, stored, hash, core)
   }
 
@@ -192,7 +197,7 @@ export class Invariants {
 
   // ---------------------------------------------------------------- signing
 
-  /** An honest validator signs one PERMIT per (phase, height, round), one election vote per (height, round). */
+  /** An honest validator signs one block vote per (phase, height, round), one election vote per (height, round). */
   signedVote(
     voter: string,
     phase: Phase,
@@ -202,11 +207,11 @@ export class Invariants {
     subject: Uint8Array,
     node: number,
   ): void {
-    if (result !== VoteResult.PERMIT) return
     if (phase !== Phase.BLOCK_PERMIT && phase !== Phase.BLOCK_COMMIT) return
+    // a permit and a reject for one slot conflict as much as two permits do
     this.slot(
       `${voter}|${phase}|${height}|${round}`,
-      toHex(subject),
+      result === VoteResult.PERMIT ? toHex(subject) : `reject:${toHex(subject)}`,
       node,
       `${Phase[phase]} h${height} r${round}`,
     )
@@ -228,6 +233,7 @@ export class Invariants {
   }
 
   private slot(key: string, value: string, node: number, what: string): void {
+    if (this.ctx.byzantine.has(key.slice(0, key.indexOf('|')))) return
     const earlier = this.signed.get(key)
     if (earlier == null) {
       this.signed.set(key, value)

@@ -11,7 +11,13 @@
  * node, is a bug reported to the host.
  */
 import { verifyVote } from '../../src/core/chain/signatures.js'
-import { DecodeError, type Vote, VoteCodec, type WireCodec } from '../../src/core/codec/index.js'
+import {
+  DecodeError,
+  Phase,
+  type Vote,
+  VoteCodec,
+  type WireCodec,
+} from '../../src/core/codec/index.js'
 import type { CoreEvent, Publish } from '../../src/core/consensus/types.js'
 import { type ValidationContext, ValidationError } from '../../src/core/consensus/validation.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
@@ -36,6 +42,12 @@ export interface NetworkHost {
   /** the peer id of node i */
   peerId(i: number): string
   indexOf(peerId: string): number
+  /** the node a direct message from `from` to `peerId` reaches (twins share a peer id) */
+  route(from: number, peerId: string): number
+  /** a node whose wire faults are its own (the refusal is no violation) and who keeps what it hears */
+  isByzantine(i: number): boolean
+  /** a gossip message a Byzantine node heard (its replays draw on them) */
+  heard?(i: number, p: Publish): void
   isUp(i: number): boolean
   /** changes on every restart: messages sent to an earlier life are lost */
   epoch(i: number): number
@@ -165,21 +177,34 @@ export class Network {
     return gate
   }
 
-  publish(from: number, p: Publish): void {
-    this.stats.gossipSent++
+  /** Gossip from `from` to every connected node (or those `only` picks: a Byzantine sender's choice). */
+  publish(from: number, p: Publish, only?: (to: number) => boolean): void {
     // every handler table has the same codecs: any node's will do
     const bytes = (this.ingress(from)[p.topic].codec as WireCodec<unknown>).encode(p.message)
+    this.publishBytes(from, p.topic, bytes, only, p)
+  }
+
+  /** Bytes on a topic, whatever they hold (a garbage sender's). */
+  publishBytes(
+    from: number,
+    topic: Topic,
+    bytes: Uint8Array,
+    only?: (to: number) => boolean,
+    p?: Publish,
+  ): void {
+    this.stats.gossipSent++
     const sender = this.host.peerId(from)
     for (let to = 0; to < this.size; to++) {
       if (to === from || !this.connected(from, to)) continue
-      if (this.adversary?.(from, to, p)) {
+      if (only != null && !only(to)) continue
+      if (p != null && this.adversary?.(from, to, p)) {
         this.stats.cut++
         continue
       }
       const epoch = this.host.epoch(to)
       for (let c = this.copies(); c > 0; c--) {
-        this.host.clock.schedule(this.host.clock.now + this.delay(), to, `gossip:${p.topic}`, () =>
-          this.arrive(from, to, epoch, p.topic, bytes, sender),
+        this.host.clock.schedule(this.host.clock.now + this.delay(), to, `gossip:${topic}`, () =>
+          this.arrive(from, to, epoch, topic, bytes, sender),
         )
       }
     }
@@ -200,10 +225,11 @@ export class Network {
     }
     if (this.host.epoch(to) !== epoch) return
     let event: Inbound
+    let message: unknown
     try {
       // the receiver's gossip gate, as ChainNode wires it: decode, validate, make the core event
       const handler = this.ingress(to)[topic] as GossipHandler<unknown>
-      const message = handler.codec.decode(bytes)
+      message = handler.codec.decode(bytes)
       handler.validate(message, sender)
       event = coreEventOf({ topic, message, from: sender } as GossipEvent, 0)
     } catch (err) {
@@ -218,6 +244,8 @@ export class Network {
       throw err
     }
     this.stats.gossipDelivered++
+    if (this.host.isByzantine(to))
+      this.host.heard?.(to, { type: 'publish', topic, message } as Publish)
     this.host.deliver(to, epoch, event, `${topic} from n${from}`)
   }
 
@@ -225,7 +253,7 @@ export class Network {
 
   sendVote(from: number, toPeer: string, vote: Vote): void {
     this.stats.votesSent++
-    const to = this.host.indexOf(toPeer)
+    const to = this.host.route(from, toPeer)
     if (to === from) {
       this.host.refused(from, 'vote', 'sent to itself')
       return
@@ -237,8 +265,11 @@ export class Network {
     let why: string | null = null
     try {
       const v = VoteCodec.decode(bytes)
+      const txPhase = v.phase === Phase.PRE_PREPARE || v.phase === Phase.PREPARE
       if (peerIdToString(v.voter) !== sender) why = 'a vote must come from its voter'
       else if (!ctx.validators.has(sender)) why = 'not a validator'
+      else if (txPhase && (v.height !== 0 || v.round !== 0))
+        why = 'a tx vote has height 0 and round 0'
       else if (!verifyVote(ctx.chainId, v)) why = 'bad signature'
     } catch (err) {
       why = (err as Error).message

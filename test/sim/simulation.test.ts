@@ -15,8 +15,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
+import { isStrategy, STRATEGIES, type Strategy } from './byzantine.js'
 import type { InvariantName } from './invariants.js'
 import {
+  PLANTED,
   type Planted,
   plantedDefaults,
   replayCommand,
@@ -39,6 +41,7 @@ interface Plan {
   maxEvents?: number
   trace: boolean
   strictValidity?: boolean
+  byzantine?: (Strategy | 'twins')[]
 }
 
 function envInt(name: string): number | undefined {
@@ -56,11 +59,20 @@ function customPlan(): Plan | null {
   const seeds = envInt('SIM_SEEDS')
   const validators = envInt('SIM_VALIDATORS')
   const planted = process.env.SIM_PLANTED || null
-  if (seed == null && seeds == null && validators == null && planted == null) return null
-  if (planted != null && !['quorum', 'ignore-lock', 'send-before-persist'].includes(planted))
-    throw new Error(
-      `SIM_PLANTED must be quorum, ignore-lock or send-before-persist, got ${planted}`,
-    )
+  const byzantine = (process.env.SIM_BYZANTINE || '').split(',').filter((x) => x !== '')
+  for (const b of byzantine)
+    if (b !== 'twins' && !isStrategy(b))
+      throw new Error(`SIM_BYZANTINE: ${b} is not one of ${STRATEGIES.join(', ')}, twins`)
+  if (
+    seed == null &&
+    seeds == null &&
+    validators == null &&
+    planted == null &&
+    byzantine.length === 0
+  )
+    return null
+  if (planted != null && !PLANTED.includes(planted as Planted))
+    throw new Error(`SIM_PLANTED must be one of ${PLANTED.join(', ')}, got ${planted}`)
   return {
     first: seed ?? 1,
     count: seeds ?? (seed != null ? 1 : CI_SEEDS),
@@ -69,6 +81,7 @@ function customPlan(): Plan | null {
     maxEvents: envInt('SIM_STEPS'),
     trace: process.env.SIM_TRACE === '1',
     strictValidity: process.env.SIM_STRICT_VALIDITY === '1',
+    byzantine: byzantine as (Strategy | 'twins')[],
   }
 }
 
@@ -127,6 +140,7 @@ function runSeeds(plan: Omit<Plan, 'validators'> & { validators: number }): Outc
       maxEvents: plan.maxEvents,
       trace: plan.trace,
       strictValidity: plan.strictValidity,
+      byzantine: plan.byzantine,
     })
     outcomes.push(o)
     if (plan.trace) console.log(`seed ${seed} n=${plan.validators}: trace in ${writeTrace(o)}`)
@@ -146,6 +160,7 @@ function runSeeds(plan: Omit<Plan, 'validators'> & { validators: number }): Outc
       `; blocks ${sum(ok.map((o) => o.result!.height))}, txs told committed ${sum(ok.map((o) => o.result!.txsTold))}` +
       `, blocks caught up ${sum(ok.map((o) => o.result!.stats.blocksFetched ?? 0))}` +
       `, txs queued for a round ${sum(ok.map((o) => o.result!.stats.txsQueued ?? 0))}` +
+      `; Byzantine in ${ok.filter((o) => o.result!.scenario.byzantine.length + o.result!.scenario.twins.length > 0).length} seeds (${byzantineSummary(ok)})` +
       `; ${Math.round(sum(outcomes.map((o) => o.ms)))} ms, slowest seed ${slowest?.seed} ${Math.round(slowest?.ms ?? 0)} ms`,
   )
   if (failed.length > 0) throw failed[0]!.violation
@@ -153,6 +168,16 @@ function runSeeds(plan: Omit<Plan, 'validators'> & { validators: number }): Outc
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
+
+/** What the Byzantine validators of these runs did, summed over the runs. */
+function byzantineSummary(ok: Outcome[]): string {
+  const totals = new Map<string, number>()
+  for (const o of ok)
+    for (const [k, v] of Object.entries(o.result!.stats))
+      if (k.startsWith('byzantine:') || k === 'evidence kept')
+        totals.set(k.replace('byzantine:', ''), (totals.get(k.replace('byzantine:', '')) ?? 0) + v)
+  return [...totals].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
+}
 
 // ------------------------------------------------------------------ CI: many seeds, honest cores
 
@@ -168,6 +193,12 @@ describe.runIf(custom == null)('the simulation holds the invariants', () => {
         // and in some seeds a target's tx-round window was full, so client txs queued
         const queued = sum(outcomes.map((o) => o.result!.stats.txsQueued ?? 0))
         expect(queued).toBeGreaterThan(0)
+        // about half the seeds have Byzantine validators, and they are caught signing twice
+        const byzantine = outcomes.filter(
+          (o) => o.result!.scenario.byzantine.length + o.result!.scenario.twins.length > 0,
+        )
+        expect(byzantine.length).toBeGreaterThan(0)
+        expect(sum(outcomes.map((o) => o.result!.stats['evidence kept'] ?? 0))).toBeGreaterThan(0)
       })
     }
   }
@@ -255,6 +286,40 @@ describe.runIf(custom == null)('the invariants catch a planted bug', () => {
     ).not.toBeNull()
     // the control: honest validators locked on the block keep the others from another one
     expect(control('ignore-lock', found!.seed).violation?.invariant).not.toBe('Agreement')
+  })
+
+  it('the election without its liveness rules, against a validator that asks first: no block (Liveness)', () => {
+    const found = hunt({
+      planted: 'first-heard-election',
+      validators: 4,
+      want: 'Liveness',
+      maxSeeds: 10,
+    })
+    expect(found, 'an election capturer must halt the old first-heard election').not.toBeNull()
+    // the control: the same capturer against the election as it is
+    const o = runOne({ seed: found!.seed, validators: 4, byzantine: ['capture'] })
+    expect(o.violation?.message ?? 'no violation').toBe('no violation')
+    expect(o.result!.stats['byzantine:capture requests']).toBeGreaterThan(0)
+  })
+
+  it('twins of f + 1 validators (more than the design tolerates): two blocks at one height (Agreement)', () => {
+    // n = 4, f = 1: validators 2 and 3 each run as two honest nodes, partitioned apart, so each
+    // side holds 3 keys, a quorum: the checker must see the honest nodes disagree
+    let caught: SimViolation | null = null
+    const tried: string[] = []
+    for (let seed = 1; seed <= 30 && caught == null; seed++) {
+      const o = runOne({
+        seed,
+        validators: 4,
+        scenario: { twins: [2, 3], byzantine: [], partitions: 3, crashes: 0 },
+        strictWire: false,
+        endChecks: false,
+      })
+      if (o.violation?.invariant === 'Agreement') caught = o.violation
+      else tried.push(`${seed}: ${o.violation?.invariant ?? 'no violation'}`)
+    }
+    expect(caught, `no Agreement violation with f + 1 twins: ${tried.join('; ')}`).not.toBeNull()
+    console.log(`twins of f + 1 validators: ${caught!.message.split('\n')[0]}`)
   })
 
   it('a shell that sends before it writes: a restarted validator signs twice, or a tx told committed is lost', () => {

@@ -33,10 +33,15 @@ import {
   type Tx,
   TxCodec,
   TxKind,
+  type Vote,
   VoteResult,
 } from '../../src/core/codec/index.js'
+import { FUTURE_ROUNDS, type UnsafeFlags } from '../../src/core/consensus/block-rounds.js'
 import { Core } from '../../src/core/consensus/core.js'
-import type { CoreAction, CoreEvent, PersistOp } from '../../src/core/consensus/types.js'
+import { MAX_EVIDENCE } from '../../src/core/consensus/evidence.js'
+import { GossipGate, MAX_CHECKED, MAX_TARGETS } from '../../src/core/consensus/gossip-gate.js'
+import { livenessBoundMs } from '../../src/core/consensus/round-sync.js'
+import type { CoreAction, CoreEvent, PersistOp, Publish } from '../../src/core/consensus/types.js'
 import type { ValidationContext } from '../../src/core/consensus/validation.js'
 import { toHex } from '../../src/core/crypto/hash.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
@@ -46,10 +51,11 @@ import type { LogFields, Logger } from '../../src/node/log.js'
 import { Reputation } from '../../src/node/p2p/reputation.js'
 import { Syncer, type SyncerDeps } from '../../src/node/sync/syncer.js'
 import { accountIdentity, type NodeIdentity, nodeIdentity } from '../unit/fixtures.js'
+import { Adversary, STRATEGIES, type Strategy } from './byzantine.js'
 import { VirtualClock } from './clock.js'
 import { SimDisk } from './disk.js'
 import { type InvariantName, Invariants, SimViolation } from './invariants.js'
-import { type Inbound, Network, type NetworkHost } from './network.js'
+import { type Inbound, Network, type NetworkHost, type Topic } from './network.js'
 import { Rng } from './rng.js'
 import { Workload, type WorkloadHost } from './workload.js'
 
@@ -62,7 +68,13 @@ export { SimViolation } from './invariants.js'
  * 2f or a lock ignored; or in every shell, messages sent before the batch they depend on is
  * written (a crash between the two loses the batch, not the messages)
  */
-export type Planted = 'quorum' | 'ignore-lock' | 'send-before-persist'
+export const PLANTED = [
+  'quorum',
+  'ignore-lock',
+  'send-before-persist',
+  'first-heard-election',
+] as const
+export type Planted = (typeof PLANTED)[number]
 
 export interface Scenario {
   /** per copy of a message, in the fault phase */
@@ -93,12 +105,21 @@ export interface Scenario {
   users: number
   /** each target runs at most this many tx rounds at once (the rest queue), or the default */
   maxTxRounds: number | undefined
+  /** Byzantine validators (by genesis index) and what each does; at most f with the twins */
+  byzantine: { validator: number; strategies: Strategy[] }[]
+  /** validators (by genesis index) run twice, one key in two honest nodes (DiemBFT's Twins) */
+  twins: number[]
 }
 
 export interface SimOptions {
   seed: number
   validators: number
   planted?: Planted | null
+  /**
+   * make f validators Byzantine with these strategies (replacing the seed's draw); 'twins' runs
+   * them as twins instead
+   */
+  byzantine?: (Strategy | 'twins')[]
   /** replace parts of the seed's scenario (the replay command then no longer says it all) */
   scenario?: Partial<Scenario>
   /** a cap on events processed: a run that needs more is a Budget violation */
@@ -147,6 +168,9 @@ export const CHAIN_ID = 'bftchain-sim'
 export const GENESIS_TIME = '2026-01-01T00:00:00.000Z'
 const AUTHORITY_GRANT = 1_000_000
 
+/** The liveness bound after GST (round-sync.ts) for these timeouts, with the healed network's Δ. */
+const LIVENESS_MS = (f: number): number => livenessBoundMs(TIMEOUTS, f, HEAL_MAX_DELAY_MS)
+
 export const TIMEOUTS = {
   txRoundMs: 2_000,
   electionMinMs: 20,
@@ -166,10 +190,9 @@ export function scenarioFor(seed: number, n: number): Scenario {
     minDelayMs: 1,
     maxDelayMs: r.pick([20, 80, 150, 300]),
     faultMs: 10_000,
-    healMs: 60_000,
-    // three rounds at their longest: time for a timely network to elect and decide, even
-    // after a round or two lost to split votes
-    livenessMs: 3 * TIMEOUTS.roundMaxMs,
+    // the bound after GST for each height (docs/DESIGN.md), and time for a few heights
+    healMs: 3 * LIVENESS_MS(f),
+    livenessMs: LIVENESS_MS(f),
     crashes: r.int(0, 2 * f + 3),
     tornCrashRate: 0.5,
     partitions: r.int(0, 3),
@@ -179,6 +202,24 @@ export function scenarioFor(seed: number, n: number): Scenario {
     users: 3,
     // last, so the draws above stay what they were for every seed
     maxTxRounds: r.chance(0.5) ? 1 : undefined,
+    ...byzantineFor(r, n, f),
+  }
+}
+
+/**
+ * Who is Byzantine in a seed: in half the seeds nobody; else up to f validators, each with one
+ * to three strategies, or (one seed in six of those) one validator run as twins.
+ */
+function byzantineFor(r: Rng, n: number, f: number): Pick<Scenario, 'byzantine' | 'twins'> {
+  if (f === 0 || !r.chance(0.5)) return { byzantine: [], twins: [] }
+  const who = r.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, r.int(1, f + 1))
+  if (r.chance(1 / 6)) return { byzantine: [], twins: [who[0]!] }
+  return {
+    byzantine: who.map((validator) => ({
+      validator,
+      strategies: r.shuffle([...STRATEGIES]).slice(0, r.int(1, 4)),
+    })),
+    twins: [],
   }
 }
 
@@ -187,10 +228,12 @@ export function replayCommand(o: {
   validators: number
   planted?: Planted | null
   strictValidity?: boolean
+  byzantine?: string[]
 }): string {
   const planted = o.planted ? ` --planted ${o.planted}` : ''
   const strict = o.strictValidity ? ' --strict-validity' : ''
-  return `npm run sim -- --seed ${o.seed} --validators ${o.validators}${planted}${strict}`
+  const byzantine = o.byzantine?.length ? ` --byzantine ${o.byzantine.join(',')}` : ''
+  return `npm run sim -- --seed ${o.seed} --validators ${o.validators}${planted}${strict}${byzantine}`
 }
 
 /**
@@ -209,6 +252,9 @@ export function plantedDefaults(planted: Planted | null): Partial<SimOptions> {
     case 'send-before-persist':
       // crashes between a step's messages and its batch, as often as f allows
       return { ...hunt, scenario: { crashes: 10, tornCrashRate: 1 } }
+    case 'first-heard-election':
+      // the old election rule against a validator that asks first in every round
+      return { ...hunt, endChecks: true, byzantine: ['capture'] }
     default:
       return {}
   }
@@ -236,6 +282,10 @@ export function simGenesis(ids: NodeIdentity[], gasWindowMs: number): Genesis {
 // ------------------------------------------------------------------ one node
 
 class SimNode {
+  /** a Byzantine validator's strategies, or null for honest code (a twin runs honest code) */
+  adversary: Adversary | null = null
+  /** one of two nodes that share a validator's key */
+  twin = false
   readonly disk = new SimDisk()
   core: Core | null = null
   /** one per life: a restart makes a new one */
@@ -245,6 +295,8 @@ class SimNode {
   readonly peerHeights = new Map<number, number>()
   /** the shell's catch-up, one per life */
   syncer: Syncer | null = null
+  /** this life's gossip gate (ingress.ts with its validation context) */
+  validation: ValidationContext | null = null
   /** peers this life cut off for serving blocks that do not check out */
   readonly banned = new Set<number>()
   /** crash right after the next batch is written, before its messages go out */
@@ -258,10 +310,17 @@ class SimNode {
   constructor(
     readonly index: number,
     readonly id: NodeIdentity,
+    /** the validator it is, by genesis index */
+    readonly validator: number,
   ) {}
 
   get up(): boolean {
     return this.core != null
+  }
+
+  /** honest: runs honest code under a key no other node holds */
+  get honest(): boolean {
+    return this.adversary == null && !this.twin
   }
 }
 
@@ -294,7 +353,11 @@ export class Simulation implements NetworkHost, WorkloadHost {
   private heightSum = 0
   private partitionToken = 0
   private readonly genesisGrant: number
-  private readonly validationContexts: ValidationContext[]
+  /** the validator set receivers check against (a planted quorum changes it) */
+  private readonly believed: ValidatorSet
+  /** the keys of Byzantine validators (strategies or twins): held to no invariant */
+  readonly byzantineIds: Set<string>
+  readonly validatorIds: readonly string[]
   private readonly stats = {
     crashes: 0,
     tornCrashes: 0,
@@ -323,6 +386,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS
     const ids = Array.from({ length: n }, (_, i) => nodeIdentity(`validator-${i}`))
     this.genesis = simGenesis(ids, this.scenario.gasWindowMs)
+    this.validatorIds = this.genesis.validators
     this.genesisGrant = this.genesis.authorities.reduce((s, a) => s + a.grant, 0)
     this.t0 = genesisTimeMs(this.genesis) + 1_000
     this.clock = new VirtualClock(this.t0)
@@ -333,10 +397,34 @@ export class Simulation implements NetworkHost, WorkloadHost {
       work: root.fork(4),
       adversary: root.fork(5),
     }
-    this.nodes = ids.map((id, i) => new SimNode(i, id))
+    if (options.byzantine?.length) {
+      // forced strategies: the last f validators (seed draws stay as they were otherwise)
+      const who = Array.from({ length: this.f }, (_, k) => n - 1 - k)
+      const strategies = options.byzantine.filter((x): x is Strategy => x !== 'twins')
+      this.scenario.twins = options.byzantine.includes('twins') ? who : []
+      this.scenario.byzantine =
+        strategies.length > 0 ? who.map((validator) => ({ validator, strategies })) : []
+    }
+    this.nodes = ids.map((id, i) => new SimNode(i, id, i))
     ids.forEach((id, i) => {
       this.byPeer.set(id.peerIdString, i)
     })
+    // a twin: a second node with the same key, honest code; both count as Byzantine
+    for (const v of this.scenario.twins) {
+      const twin = new SimNode(this.nodes.length, ids[v]!, v)
+      twin.twin = true
+      this.nodes[v]!.twin = true
+      this.nodes.push(twin)
+    }
+    this.byzantineIds = new Set(
+      [...this.scenario.twins, ...this.scenario.byzantine.map((b) => b.validator)].map(
+        (v) => ids[v]!.peerIdString,
+      ),
+    )
+    for (const b of this.scenario.byzantine) {
+      const node = this.nodes[b.validator]!
+      node.adversary = new Adversary(this, node.index, node.id, b.strategies, this.rng.adversary)
+    }
 
     // what receivers accept: the genesis validators, or the planted quorum everywhere
     const genesisSet = new ValidatorSet(this.genesis.validators)
@@ -348,16 +436,14 @@ export class Simulation implements NetworkHost, WorkloadHost {
       replay,
       chainId: CHAIN_ID,
       validators: options.strictValidity ? genesisSet : believed,
+      byzantine: this.byzantineIds,
       now: () => this.clock.now,
       start: this.t0,
       where: () =>
         `seed ${seed}, n=${n}, t=+${this.clock.now - this.t0}ms, event ${this.events}, ${this.phase}`,
     })
-    this.validationContexts = this.nodes.map((node) => ({
-      chainId: CHAIN_ID,
-      validators: believed,
-      height: () => node.core?.blocks.height ?? 0,
-    }))
+    this.believed = believed
+    for (const node of this.nodes) node.validation = this.gossipGate(node)
     this.net = new Network(
       this,
       this.rng.net,
@@ -367,7 +453,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
         minDelayMs: this.scenario.minDelayMs,
         maxDelayMs: this.scenario.maxDelayMs,
       },
-      n,
+      this.nodes.length,
     )
     const users = Array.from({ length: this.scenario.users }, (_, i) =>
       accountIdentity(`user-${i}`),
@@ -381,12 +467,14 @@ export class Simulation implements NetworkHost, WorkloadHost {
     )
   }
 
-  private plantedUnsafe(): { quorum?: number; ignoreLock?: boolean } | undefined {
+  private plantedUnsafe(): UnsafeFlags | undefined {
     switch (this.options.planted) {
       case 'quorum':
         return { quorum: 2 * this.f }
       case 'ignore-lock':
         return { ignoreLock: true }
+      case 'first-heard-election':
+        return { firstHeardElection: true }
       default:
         return undefined
     }
@@ -402,6 +490,36 @@ export class Simulation implements NetworkHost, WorkloadHost {
     const i = this.byPeer.get(peerId)
     if (i == null) throw new Error(`unknown peer ${peerId}`)
     return i
+  }
+
+  /**
+   * Where a direct message from `from` to `peerId` lands: the node with that key, or, for a
+   * twinned key, the twin on `from`'s side of a partition (the first one otherwise), as a
+   * libp2p dial would reach whichever node answers for the peer id.
+   */
+  route(from: number, peerId: string): number {
+    const first = this.indexOf(peerId)
+    if (!this.nodes[first]!.twin) return first
+    const twins = this.nodes.filter((x) => x.twin && x.id.peerIdString === peerId)
+    const reachable = twins.find((x) => x.index !== from && this.net.connected(from, x.index))
+    return (reachable ?? twins[0]!).index
+  }
+
+  isByzantine(i: number): boolean {
+    return !this.nodes[i]!.honest
+  }
+
+  // the adversary's wire (byzantine.ts)
+  publish(from: number, p: Publish, to?: (i: number) => boolean): void {
+    this.net.publish(from, p, to)
+  }
+
+  publishBytes(from: number, topic: Topic, bytes: Uint8Array): void {
+    this.net.publishBytes(from, topic, bytes)
+  }
+
+  sendVote(from: number, toPeer: string, vote: Vote): void {
+    this.net.sendVote(from, toPeer, vote)
   }
 
   isUp(i: number): boolean {
@@ -421,7 +539,30 @@ export class Simulation implements NetworkHost, WorkloadHost {
   }
 
   validation(i: number): ValidationContext {
-    return this.validationContexts[i]!
+    return this.nodes[i]!.validation!
+  }
+
+  /**
+   * A node's gossip gate as ChainNode builds it: the core's view, the node's clock, the gate's
+   * memory (one per life: a restart forgets it), far-ahead claims queued as core events.
+   */
+  private gossipGate(node: SimNode): ValidationContext {
+    const epoch = node.epoch
+    return {
+      chainId: CHAIN_ID,
+      validators: this.believed,
+      ...Core.gateView(() => node.core),
+      now: () => this.clock.now,
+      gate: new GossipGate(),
+      claim: (validator, head) =>
+        this.clock.schedule(this.clock.now, node.index, 'gossip:claim', () => {
+          if (node.epoch !== epoch || node.core == null) return
+          this.step(node, { type: 'height-claim', now: this.clock.now, validator, head })
+        }),
+      misbehaving: (peer, reason) =>
+        this.trace(node.index, `misbehaving ${this.named(peer)}: ${reason}`),
+      unsafeElection: this.options.planted === 'first-heard-election',
+    }
   }
 
   deliver(to: number, epoch: number, event: Inbound, label: string): void {
@@ -432,7 +573,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
   }
 
   refused(from: number, what: string, why: string): void {
-    if (this.options.strictWire === false) {
+    if (this.options.strictWire === false || !this.nodes[from]!.honest) {
       this.refusals++
       this.trace(from, `refused: ${what}: ${why}`)
       return
@@ -524,7 +665,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
       this.stats.writes++
       for (const op of ops) {
         if (op.op !== 'block-final') continue
-        this.checker.blockWritten(node.index, op, before, node.disk, node.core!)
+        this.checker.blockWritten(node.index, op, before, node.disk, node.core!, node.honest)
         for (const r of op.receipts.txs) node.chainTxs.add(toHex(r.hash))
         op.finalized.block!.txs.forEach((tx, i) => {
           if (tx.kind === TxKind.GAS_GRANT && op.receipts.txs[i]!.status === ReceiptStatus.OK)
@@ -538,8 +679,15 @@ export class Simulation implements NetworkHost, WorkloadHost {
         return
       }
     }
-    for (const a of actions) this.execute(node, a)
+    // a Byzantine validator's strategies rewrite what its (honest) core sends
+    const out = node.adversary ? node.adversary.outgoing(actions) : actions
+    for (const a of out) this.execute(node, a)
     if (node.core != null) this.checker.durable(node.index, node.core, node.disk)
+  }
+
+  /** A Byzantine node heard a gossip message (its replays draw on them). */
+  heard(i: number, p: Publish): void {
+    this.nodes[i]!.adversary?.heard(p)
   }
 
   private execute(node: SimNode, a: CoreAction): void {
@@ -592,7 +740,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
           i,
           `FINAL h${a.height} ${a.hash.slice(0, 10)} r${a.round} txs=${a.txs} accounts=${a.accounts} failed=${a.failed}`,
         )
-        this.checker.agree(i, a.height, a.hash)
+        if (node.honest) this.checker.agree(i, a.height, a.hash)
         node.syncer?.onApplied(a.height)
         return
       case 'round':
@@ -833,40 +981,32 @@ export class Simulation implements NetworkHost, WorkloadHost {
 
   /** The status protocol between two connected nodes: each learns the other's height. */
   private exchangeStatus(a: number, b: number): void {
-    for (const [me, peer] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const node = this.nodes[me]!
-      const other = this.nodes[peer]!.core
-      if (node.core == null || other == null) continue
-      const height = other.head.height
-      node.peerHeights.set(peer, height)
-      if (height > node.core.head.height)
-        this.step(node, {
-          type: 'peer-height',
-          now: this.clock.now,
-          height,
-          from: this.peerId(peer),
-        })
-    }
+    this.tellStatus(a, b)
+    this.tellStatus(b, a)
+  }
+
+  /** `peer` answers `me`'s status request with its head (a height liar with a lie). */
+  private tellStatus(me: number, peer: number): void {
+    const node = this.nodes[me]!
+    const other = this.nodes[peer]!
+    if (node.core == null || other.core == null) return
+    const real = other.core.head.height
+    const height = other.adversary?.reportedHeight(real) ?? real
+    node.peerHeights.set(peer, height)
+    if (height > node.core.head.height)
+      this.step(node, {
+        type: 'peer-height',
+        now: this.clock.now,
+        height,
+        from: this.peerId(peer),
+      })
   }
 
   private refreshStatuses(): void {
     for (const node of this.nodes) {
-      if (node.core == null) continue
       for (const peer of this.net.peersOf(node.index)) {
         if (node.core == null) break
-        const other = this.nodes[peer]!.core!
-        const height = other.head.height
-        node.peerHeights.set(peer, height)
-        if (height > node.core.head.height)
-          this.step(node, {
-            type: 'peer-height',
-            now: this.clock.now,
-            height,
-            from: this.peerId(peer),
-          })
+        this.tellStatus(node.index, peer)
       }
     }
   }
@@ -882,6 +1022,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
     node.banned.clear()
     node.syncer?.stop()
     node.syncer = new Syncer(this.syncDeps(node))
+    node.validation = this.gossipGate(node)
     node.tornCrash = false
     const now = this.clock.now
     const core = new Core({
@@ -961,19 +1102,29 @@ export class Simulation implements NetworkHost, WorkloadHost {
   /** Split the nodes in two halves (one larger by one when n is odd). */
   private halves(r: Rng): number[] {
     const order = r.shuffle(this.nodes.map((x) => x.index))
-    const sides = new Array<number>(this.n).fill(0)
-    order.slice(0, Math.floor(this.n / 2)).forEach((i) => {
+    const sides = new Array<number>(this.nodes.length).fill(0)
+    order.slice(0, Math.floor(this.nodes.length / 2)).forEach((i) => {
       sides[i] = 1
     })
-    return sides
+    return this.twinsApart(sides)
   }
 
   /** Split the nodes in two non-empty sides. */
   private randomSides(r: Rng): number[] {
     for (;;) {
-      const sides = Array.from({ length: this.n }, () => r.int(0, 2))
+      const sides = this.twinsApart(Array.from({ length: this.nodes.length }, () => r.int(0, 2)))
       if (sides.some((s) => s === 0) && sides.some((s) => s === 1)) return sides
     }
+  }
+
+  /** The Twins method: the two nodes of one key always on different sides. */
+  private twinsApart(sides: number[]): number[] {
+    for (const v of this.scenario.twins) {
+      const [a, b] = this.nodes.filter((x) => x.validator === v)
+      sides[a!.index] = 0
+      sides[b!.index] = 1
+    }
+    return sides
   }
 
   private partitionFor(sides: number[], length: number, why: string): void {
@@ -1041,6 +1192,35 @@ export class Simulation implements NetworkHost, WorkloadHost {
     }
   }
 
+  // ---------------------------------------------------------------- bounded buffers
+
+  /**
+   * Bounded resources (DESIGN §10): whatever peers send, every structure an honest node keeps
+   * stays within the bound docs/THREAT-MODEL.md gives it.
+   */
+  private checkBounds(node: SimNode): void {
+    const core = node.core!
+    const b = core.blocks.sizes()
+    const n = this.n
+    const over = (what: string, size: number, bound: number): void => {
+      if (size > bound)
+        this.fail('Bounds', `n${node.index} holds ${size} ${what} (bound ${bound})`, node.index)
+    }
+    const rounds = FUTURE_ROUNDS + 2
+    over('round states', b.rounds, rounds)
+    over('blocks of the height', b.blocks, 2 * rounds + 3)
+    over('election votes', b.electionVotes, rounds * n)
+    over('block votes', b.blockVotes, rounds * 2 * n)
+    over('evidence records', core.evidence.size, MAX_EVIDENCE)
+    const gate = node.validation?.gate?.sizes()
+    if (gate) {
+      over('gate entries', gate.checked, MAX_CHECKED)
+      over('target budgets', gate.targets, MAX_TARGETS)
+    }
+    const pool = core.pool.sizes()
+    over('pool txs', pool.pending + pool.prepared + pool.committed, core.pool.limits.maxTxs)
+  }
+
   // ---------------------------------------------------------------- healing and the end
 
   private startHealing(): void {
@@ -1064,14 +1244,21 @@ export class Simulation implements NetworkHost, WorkloadHost {
     )
   }
 
+  private honestNodes(): SimNode[] {
+    return this.nodes.filter((x) => x.honest)
+  }
+
+  /** Progress, as the honest nodes show it: the highest head and the lowest (one catching up). */
   private sumHeights(): number {
-    return this.nodes.reduce((s, x) => s + (x.core?.head.height ?? 0), 0)
+    const heads = this.honestNodes().map((x) => x.core?.head.height ?? 0)
+    return Math.max(...heads) * 1_000_000 + Math.min(...heads)
   }
 
   private workPending(): boolean {
-    const heads = new Set(this.nodes.map((x) => (x.core ? toHex(x.core.head.hash) : 'down')))
+    const honest = this.honestNodes()
+    const heads = new Set(honest.map((x) => (x.core ? toHex(x.core.head.hash) : 'down')))
     if (heads.size > 1) return true
-    return this.nodes.some((x) => {
+    return honest.some((x) => {
       const s = x.core?.pool.sizes()
       return s != null && (s.committed > 0 || s.accounts > 0)
     })
@@ -1093,7 +1280,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
     )
       this.fail(
         'Liveness',
-        `no block final anywhere for ${this.scenario.livenessMs} ms of healing with work pending: ${this.describeNodes()}`,
+        `no block final for ${this.scenario.livenessMs} ms of healing with work pending (the bound after GST, docs/DESIGN.md): ${this.describeNodes()}`,
       )
     this.clock.schedule(this.clock.now + SETTLE_CHECK_MS, -1, 'check:settle', () =>
       this.checkSettled(),
@@ -1107,7 +1294,8 @@ export class Simulation implements NetworkHost, WorkloadHost {
         if (c == null) return `n${x.index} down`
         const s = c.pool.sizes()
         const lock = c.blocks.lock()
-        return `n${x.index} h${c.head.height}:${toHex(c.head.hash).slice(0, 8)} r${c.blocks.round}${c.blocks.active ? '' : '(idle)'} committed=${s.committed} accounts=${s.accounts}${lock ? ` locked=r${lock.round}:${lock.hash.slice(0, 8)}` : ''}`
+        const who = x.adversary ? `[${x.adversary.strategies.join('+')}]` : x.twin ? '[twin]' : ''
+        return `n${x.index}${who} h${c.head.height}:${toHex(c.head.hash).slice(0, 8)} r${c.blocks.round}${c.blocks.active ? '' : '(idle)'} committed=${s.committed} accounts=${s.accounts}${lock ? ` locked=r${lock.round}:${lock.hash.slice(0, 8)}` : ''}`
       })
       .join('; ')
   }
@@ -1120,9 +1308,11 @@ export class Simulation implements NetworkHost, WorkloadHost {
         'Liveness',
         `the chain did not settle within ${this.clock.now - this.healStart} ms of healing: ${this.describeNodes()}`,
       )
-    // No loss: what a client was told is committed is in a block, on every node
+    // No loss: what a client was told is committed (by an honest node) is in a block, on every
+    // honest node
     for (const told of this.workload.told.values()) {
-      for (const node of this.nodes) {
+      if (!this.nodes[told.node]!.honest) continue
+      for (const node of this.honestNodes()) {
         if (!node.chainTxs.has(told.hash))
           this.fail(
             'No loss',
@@ -1133,7 +1323,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
     }
     // Conservation, and the state every node holds (in memory and on disk) is one state
     let reference: string | null = null
-    for (const node of this.nodes) {
+    for (const node of this.honestNodes()) {
       const ledger = node.core!.ledger
       const sum = conservationSum(ledger)
       const expected = this.genesisGrant + node.granted
@@ -1159,7 +1349,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
       if (reference != null && memory !== reference)
         this.fail(
           'Agreement',
-          `n${node.index}'s ledger differs from n0's at the same head`,
+          `n${node.index}'s ledger differs from another honest node's at the same head`,
           node.index,
         )
       reference ??= memory
@@ -1177,7 +1367,13 @@ export class Simulation implements NetworkHost, WorkloadHost {
     for (const node of this.nodes) this.boot(node)
     for (const node of this.nodes) {
       const tick = (): void => {
-        if (node.core != null) this.step(node, { type: 'tick', now: this.clock.now })
+        if (node.core != null) {
+          this.step(node, { type: 'tick', now: this.clock.now })
+          if (node.honest) this.checkBounds(node)
+          // a Byzantine validator's own attacks, on its clock (a silent one sends nothing)
+          if (node.core != null && node.adversary && !node.adversary.has('silent'))
+            node.adversary.tick()
+        }
         this.clock.schedule(this.clock.now + TICK_MS, node.index, 'tick', tick)
       }
       this.clock.schedule(this.t0 + this.rng.faults.int(1, TICK_MS), node.index, 'tick', tick)
@@ -1220,9 +1416,21 @@ export class Simulation implements NetworkHost, WorkloadHost {
         ...this.net.stats,
         refusals: this.refusals,
         ...Object.fromEntries([...this.workload.failures].map(([k, v]) => [`failed:${k}`, v])),
+        ...this.adversaryStats(),
       },
       trace: this.traceLines,
     }
+  }
+
+  /** What the Byzantine validators did, summed: `byzantine:<what>`. */
+  private adversaryStats(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const node of this.nodes)
+      for (const [k, v] of Object.entries(node.adversary?.stats ?? {}))
+        out[`byzantine:${k}`] = (out[`byzantine:${k}`] ?? 0) + v
+    const evidence = this.honestNodes().reduce((sum, x) => sum + (x.core?.evidence.size ?? 0), 0)
+    if (evidence > 0) out['evidence kept'] = evidence
+    return out
   }
 
   /** The digest of the run so far (the trace up to a violation). */

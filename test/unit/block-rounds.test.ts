@@ -26,6 +26,7 @@ import {
   type BlockSyncMessage,
   type Certificate,
   type ElectionMessage,
+  EvidenceKind,
   type FinalizedBlock,
   Phase,
   RejectReason,
@@ -36,6 +37,7 @@ import {
 } from '../../src/core/codec/index.js'
 import { type ChainTip, MAX_CLOCK_DRIFT_MS } from '../../src/core/consensus/block-check.js'
 import { Core } from '../../src/core/consensus/core.js'
+import { LeaderReputation, rotationLeader } from '../../src/core/consensus/election.js'
 import type {
   BlockFinalOp,
   ClientResult,
@@ -900,13 +902,46 @@ describe('the election', () => {
     expect(persistAt).toBeGreaterThanOrEqual(0)
     expect(persistAt).toBeLessThan(publishAt)
 
-    // a new round is a new question
+    // a new round is a new question, and from round 1 on it has one answer: the rotation leader
     net.step(x, { type: 'timer', key: 'round:1:0' })
-    deliver(b, request(b, 1, 1))
     expect(votesOf(net, x).map((v) => [v.round, peerIdToString(v.candidate)])).toEqual([
       [0, a.peerIdString],
-      [1, b.peerIdString],
+      [1, rotationLeader(validatorSet, 1, 1)],
     ])
+    // nobody may ask to lead a rotation round, and a vote for another candidate is refused
+    expect(() => validateElection(gate, request(b, 1, 1))).toThrow(/ROTATION_ROUND/)
+    const notLeader = validatorIds.find(
+      (v) => v.peerIdString !== rotationLeader(validatorSet, 1, 1),
+    )!
+    expect(() => validateElection(gate, voteFor(c, notLeader, 1))).toThrow(/NOT_ROTATION_LEADER/)
+  })
+
+  it('a request for a round the validator has not entered gets no vote there, ever', () => {
+    const net = activated()
+    const x = 3
+    const a = validatorIds[0]!
+    // a request for round 1 (refused by the gate anyway) and for the next height
+    net.step(x, { type: 'election', msg: request(a, 1, 1), from: a.peerIdString })
+    net.step(x, { type: 'election', msg: request(a, 2, 0), from: a.peerIdString })
+    expect(votesOf(net, x)).toEqual([])
+    // entering round 1, x votes for the rotation leader, not for the one that asked early
+    net.step(x, { type: 'timer', key: 'round:1:0' })
+    expect(votesOf(net, x).map((v) => [v.round, peerIdToString(v.candidate)])).toEqual([
+      [1, rotationLeader(validatorSet, 1, 1)],
+    ])
+  })
+
+  it('a leader of a failed round is not voted for in round 0 of the next heights', () => {
+    const reputation = new LeaderReputation(1, 4)
+    const [a, b] = validatorIds.map((v) => v.peerIdString) as [string, string]
+    reputation.failed(a, 5)
+    expect(reputation.eligible(a, 6)).toBe(false)
+    expect(reputation.eligible(a, 9)).toBe(false)
+    expect(reputation.eligible(a, 10)).toBe(true)
+    // at most f excluded: a newer failure takes the place of the older one
+    reputation.failed(a, 5)
+    reputation.failed(b, 6)
+    expect(reputation.excluded(7)).toEqual([b])
   })
 
   it('a validator whose election vote is its first word in the round follows a vote it hears', () => {
@@ -948,7 +983,7 @@ describe('the leader counting block votes', () => {
     const vx = (heldFrom(x).sent.action as Extract<CoreAction, { type: 'send-vote' }>).vote
     expect(vx.result).toBe(VoteResult.PERMIT)
     const adds = () => net.published(leader, 'block-sync').filter((m) => m.add != null)
-    const evidence = () => net.cores[leader]!.blocks.evidence
+    const evidence = () => net.cores[leader]!.evidence.list()
 
     net.release(heldFrom(x)) // 2 permits with the leader's own
     expect(adds()).toEqual([])
@@ -968,11 +1003,10 @@ describe('the leader counting block votes', () => {
     net.step(leader, { type: 'vote', vote: reject, from: net.ids[x]!.peerIdString })
     expect(adds()).toEqual([])
     expect(evidence()).toHaveLength(1)
-    expect(evidence()[0]).toMatchObject({
-      kind: 'block-vote',
-      voter: net.ids[x]!.peerIdString,
-      round: 0,
-    })
+    expect(evidence()[0]).toMatchObject({ kind: EvidenceKind.BLOCK_VOTE, height: 1, round: 0 })
+    expect(peerIdToString(evidence()[0]!.offender)).toBe(net.ids[x]!.peerIdString)
+    expect(evidence()[0]!.firstVote).toEqual(vx)
+    expect(evidence()[0]!.secondVote).toEqual(reject)
 
     // a third validator's permit makes the quorum: the Add has q distinct signers
     net.release(heldFrom(y))
@@ -1032,7 +1066,11 @@ describe('a validator restarted from its store', () => {
       from: other.peerIdString,
       now,
     })
-    expect(again.filter((a) => a.type === 'publish' && a.topic === 'election')).toEqual([])
+    // (its only election word is its round-1 vote, for the rotation leader)
+    const electionVotes = again.flatMap((a) =>
+      a.type === 'publish' && a.topic === 'election' ? [a.message] : [],
+    )
+    expect(electionVotes.map((m) => [m.request != null, m.vote?.round])).toEqual([[false, 1]])
 
     // and the lock binds it: another block in round 1 is refused
     const proposer = validatorIds[(x + 2) % N]!
@@ -1076,9 +1114,15 @@ describe('a validator restarted from its store', () => {
       },
       now,
     )
-    expect(restarted.blocks.round).toBe(0)
+    // it resumes in the round after the one it signed in: that one is never signed again
+    expect(restarted.blocks.round).toBe(1)
     const elections = (actions: CoreAction[]) =>
-      actions.filter((a) => a.type === 'publish' && a.topic === 'election')
+      actions.filter(
+        (a) =>
+          a.type === 'publish' &&
+          a.topic === 'election' &&
+          (a.message.request ?? a.message.vote)!.round === 0,
+      )
     // another candidate asks in the same round: no vote
     const other = validatorIds.find((v) => v.peerIdString !== votedFor && v !== validatorIds[x])!
     const request = signElectionRequest(other.signer, CHAIN_ID, {

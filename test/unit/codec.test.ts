@@ -12,6 +12,7 @@ import {
   type DecodeErrorCode,
   ElectionCertificateCodec,
   ElectionMessageCodec,
+  EvidenceCodec,
   FinalizedBlockCodec,
   GasGrantCodec,
   HistoryRequestCodec,
@@ -192,6 +193,34 @@ const electionVote: M.ElectionMessage = {
     candidate: v1.peerId,
     voter: v3.peerId,
     signature: signatureOf(v3, 'election-vote'),
+  },
+}
+
+const relayedElectionVote: M.ElectionMessage = { ...electionVote, relay: 3 }
+
+const voteEvidence: M.Evidence = {
+  kind: M.EvidenceKind.BLOCK_VOTE,
+  offender: v2.peerId,
+  height: 12,
+  round: 1,
+  seenAt: 1_700_000_000_000,
+  firstVote: vote,
+  secondVote: { ...vote, result: VoteResult.PERMIT, reason: RejectReason.NONE },
+}
+
+const proposalEvidence: M.Evidence = {
+  kind: M.EvidenceKind.PROPOSAL,
+  offender: v1.peerId,
+  height: 12,
+  round: 1,
+  seenAt: 1_700_000_000_000,
+  firstProposal: {
+    statement: { height: 12, round: 1, blockHash: hashOf('block-a') },
+    signature: signatureOf(v1, 'proposal-a'),
+  },
+  secondProposal: {
+    statement: { height: 12, round: 1, blockHash: hashOf('block-b'), validRound: 0 },
+    signature: signatureOf(v1, 'proposal-b'),
   },
 }
 
@@ -708,6 +737,49 @@ const cases: Case[] = [
       'both request and vote',
       (m) => {
         m.request = structuredClone(electionRequest.request)
+      },
+    ],
+  ]),
+  wireCase('ElectionMessage (relayed vote)', ElectionMessageCodec, relayedElectionVote, [
+    [
+      'a relayed request',
+      (m) => {
+        m.request = structuredClone(electionRequest.request)
+        delete m.vote
+      },
+    ],
+  ]),
+  wireCase('Evidence (block votes)', EvidenceCodec, voteEvidence, [
+    [
+      'one vote only',
+      (e) => {
+        delete e.secondVote
+      },
+    ],
+    [
+      'votes and election votes together',
+      (e) => {
+        e.firstElection = structuredClone(electionVote.vote)
+      },
+    ],
+    [
+      'offender of 37 bytes',
+      (e) => {
+        e.offender = short(37)
+      },
+    ],
+  ]),
+  wireCase('Evidence (proposals)', EvidenceCodec, proposalEvidence, [
+    [
+      'a block hash of 31 bytes',
+      (e) => {
+        ;(e.firstProposal as M.SignedProposal).statement!.blockHash = short(31)
+      },
+    ],
+    [
+      'kind unspecified',
+      (e) => {
+        e.kind = M.EvidenceKind.EVIDENCE_UNSPECIFIED
       },
     ],
   ]),

@@ -8,12 +8,18 @@
 import { describe, expect, it } from 'vitest'
 import { certificateFrom, verifyCertificate } from '../../src/core/chain/certificates.js'
 import { genesisTimeMs } from '../../src/core/chain/genesis.js'
-import { signPrepare, signVote, verifyVote } from '../../src/core/chain/signatures.js'
+import {
+  signPrePrepare,
+  signPrepare,
+  signVote,
+  verifyVote,
+} from '../../src/core/chain/signatures.js'
 import { txHash } from '../../src/core/chain/tx.js'
 import { ValidatorSet } from '../../src/core/chain/validator-set.js'
 import {
   type Certificate,
   type Commit,
+  EvidenceKind,
   GasGrantCodec,
   Phase,
   type Prepare,
@@ -535,7 +541,7 @@ describe('duplicate votes', () => {
     expect(round.responseCount).toBe(2)
     expect(net.cores[0]!.tx(hash)?.status).toBe(status)
     expect(net.cores[0]!.tx(hash)?.votes[field]).toHaveLength(2)
-    expect(net.cores[0]!.txRounds.evidence).toEqual([])
+    expect(net.cores[0]!.evidence.list()).toEqual([])
 
     // a third distinct permit makes the quorum
     net.hold = null
@@ -561,18 +567,122 @@ describe('duplicate votes', () => {
     expect(round.responseCount).toBe(2)
     expect(round.signMap.has(validatorIds[1]!.peerIdString)).toBe(true)
     expect(round.rejects.size).toBe(0)
-    const evidence = net.cores[0]!.txRounds.evidence
+    const evidence = net.cores[0]!.evidence.list()
     expect(evidence).toHaveLength(1)
-    expect(evidence[0]!.voter).toBe(validatorIds[1]!.peerIdString)
-    expect(evidence[0]!.first.result).toBe(VoteResult.PERMIT)
-    expect(evidence[0]!.second.result).toBe(VoteResult.REJECT)
-    expect(evidence[0]!.second.reason).toBe(RejectReason.NONCE_USED)
+    expect(peerIdToString(evidence[0]!.offender)).toBe(validatorIds[1]!.peerIdString)
+    expect(evidence[0]!.kind).toBe(EvidenceKind.TX_VOTE)
+    expect(evidence[0]!.firstVote!.result).toBe(VoteResult.PERMIT)
+    expect(evidence[0]!.secondVote!.result).toBe(VoteResult.REJECT)
+    expect(evidence[0]!.secondVote!.reason).toBe(RejectReason.NONCE_USED)
 
     // and again: still counted once (a second piece of evidence is fine, a second count is not)
     net.step(0, { type: 'vote', vote: reject, from: net.ids[1]!.peerIdString })
     expect(round.responseCount).toBe(2)
     expect(round.rejects.size).toBe(0)
     expect(net.cores[0]!.tx(hash)?.status).toBe('pending')
+  })
+})
+
+// ------------------------------------------------------------------ 3b. lying validators and peers
+
+describe('a Byzantine validator or peer in a tx round', () => {
+  it('a vote with a foreign height or round is not counted, so the certificate stays valid', () => {
+    const net = netWithAlice()
+    net.hold = (s) => isVote(Phase.PRE_PREPARE, 2)(s) || isVote(Phase.PRE_PREPARE, 3)(s)
+    const { hash } = net.submit(0, signedTx(alice))
+    const round = net.cores[0]!.txRounds.rounds.get(hash)!
+    expect(round.signMap.size).toBe(2)
+    // validator 2 signs a permit for the right tx, but at height 5, round 3: a poisoned vote
+    const poisoned = signVote(validatorIds[2]!.signer, CHAIN_ID, {
+      phase: Phase.PRE_PREPARE,
+      subject: fromHex(hash),
+      height: 5,
+      round: 3,
+      result: VoteResult.PERMIT,
+      reason: RejectReason.NONE,
+      voter: validatorIds[2]!.peerId,
+    })
+    expect(verifyVote(CHAIN_ID, poisoned)).toBe(true)
+    net.step(0, { type: 'vote', vote: poisoned, from: validatorIds[2]!.peerIdString })
+    expect(round.signMap.size).toBe(2)
+    expect(round.responseCount).toBe(2)
+    // the honest third permit makes a certificate every node accepts
+    net.hold = null
+    net.release(isVote(Phase.PRE_PREPARE, 3))
+    const [prepare] = net.published(0, 'tx').length ? net.published(0, 'prepare') : []
+    const msg = (prepare as Extract<CoreAction, { type: 'publish'; topic: 'prepare' }>).message
+    expect(() => validatePrepare(ctx, msg)).not.toThrow()
+    expect(msg.cert!.signatures.map((x) => peerIdToString(x.voter))).not.toContain(
+      validatorIds[2]!.peerIdString,
+    )
+  })
+
+  it('a copy of a tx with a forged signature under its hash is neither kept nor committed', () => {
+    const net = netWithAlice()
+    const tx = signedTx(alice)
+    const hash = toHex(txHash(tx))
+    const forged: Tx = { ...tx, signature: new Uint8Array(tx.signature.length).fill(7) }
+    expect(toHex(txHash(forged))).toBe(hash) // the hash leaves the signature out
+    // a peer (here: core 3 as target) publishes the forged copy first to validator 1
+    const target = validatorIds[3]!
+    const pp = signPrePrepare(target.signer, CHAIN_ID, {
+      origin: target.peerId,
+      target: target.peerId,
+      txHash: fromHex(hash),
+      tx: forged,
+    })
+    const actions = net.step(1, { type: 'pre-prepare', msg: pp, from: target.peerIdString })
+    const votes = actions.flatMap((a) => (a.type === 'send-vote' ? [a.vote] : []))
+    expect(votes.map((v) => v.reason)).toEqual([RejectReason.BAD_SIGNATURE])
+    expect(net.cores[1]!.txBody(hash)).toBeUndefined()
+    expect(net.cores[1]!.tx(hash)).toBeUndefined()
+    // the genuine tx goes through its round, and validator 1 commits the genuine bytes
+    net.submit(0, tx)
+    expect(net.cores[1]!.pool.get(hash)?.status).toBe('committed')
+    expect(net.cores[1]!.pool.get(hash)!.tx.signature).toEqual(tx.signature)
+  })
+
+  it('a forged tx body served for a committed tx is refused and its server reported', () => {
+    const net = netWithAlice()
+    const tx = signedTx(alice)
+    const hash = toHex(txHash(tx))
+    // validator 2 learns of the tx from its Commit alone: q PREPARE permits of the others
+    const cert = certificateFrom(
+      [0, 1, 3].map((i) => voteBy(validatorIds[i]!, Phase.PREPARE, fromHex(hash))),
+    )
+    const commit: Commit = { txHash: fromHex(hash), cert }
+    expect(() => validateCommit(ctx, commit)).not.toThrow()
+    const asked = net.step(2, { type: 'commit', msg: commit, from: net.ids[0]!.peerIdString })
+    expect(asked.some((a) => a.type === 'fetch-tx' && a.hash === hash)).toBe(true)
+    const liar = net.ids[3]!.peerIdString
+    const forged: Tx = { ...tx, signature: new Uint8Array(tx.signature.length).fill(9) }
+    const after = net.step(2, { type: 'tx-fetched', tx: forged, from: liar })
+    expect(after).toContainEqual(expect.objectContaining({ type: 'misbehaving', peer: liar }))
+    expect(net.cores[2]!.pool.get(hash)).toBeUndefined()
+    // the genuine body, from an honest peer, is taken
+    net.step(2, { type: 'tx-fetched', tx, from: net.ids[0]!.peerIdString })
+    expect(net.cores[2]!.pool.get(hash)?.status).toBe('committed')
+    expect(net.cores[2]!.pool.get(hash)!.tx.signature).toEqual(tx.signature)
+  })
+
+  it('keeps no body, log record or vote-worthy state for a PrePrepare of an unknown sender', () => {
+    const net = netWithAlice()
+    const stranger = accountIdentity('stranger')
+    const tx = signedTx(stranger)
+    const hash = toHex(txHash(tx))
+    const target = validatorIds[3]!
+    const pp = signPrePrepare(target.signer, CHAIN_ID, {
+      origin: target.peerId,
+      target: target.peerId,
+      txHash: fromHex(hash),
+      tx,
+    })
+    const actions = net.step(1, { type: 'pre-prepare', msg: pp, from: target.peerIdString })
+    expect(actions.flatMap((a) => (a.type === 'send-vote' ? [a.vote.reason] : []))).toEqual([
+      RejectReason.UNKNOWN_SENDER,
+    ])
+    expect(net.cores[1]!.txBody(hash)).toBeUndefined()
+    expect(net.cores[1]!.tx(hash)).toBeUndefined()
   })
 })
 

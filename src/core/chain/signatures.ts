@@ -13,6 +13,7 @@ import {
   type ElectionVote,
   type PrePrepare,
   type Prepare,
+  type ProposalStatement,
   type Tx,
   TxCodec,
   type Vote,
@@ -23,6 +24,7 @@ import * as M from '../codec/messages.js'
 import { type KeyType, type Signer, sign, verify } from '../crypto/keys.js'
 import { peerIdToPublicKey } from '../crypto/peer-id.js'
 import { SignKind } from '../crypto/signing.js'
+import { blockHash } from './block.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -47,8 +49,16 @@ const electionRequestBody = (r: ElectionRequest): Uint8Array =>
   M.ElectionRequest.encode({ ...r, signature: EMPTY })
 const electionVoteBody = (v: ElectionVote): Uint8Array =>
   M.ElectionVote.encode({ ...v, signature: EMPTY })
-const blockPrepareBody = (p: BlockPrepare): Uint8Array =>
-  M.BlockPrepare.encode({ ...p, signature: EMPTY })
+/** What a leader signs for a proposal: its statement, with the block by its header's hash. */
+export function proposalStatement(p: Omit<BlockPrepare, 'signature'>): ProposalStatement {
+  return {
+    height: p.height,
+    round: p.round,
+    blockHash: blockHash(p.block!.header!),
+    validRound: p.validRound,
+  }
+}
+const statementBody = (s: ProposalStatement): Uint8Array => M.ProposalStatement.encode(s)
 const addBody = (a: Add): Uint8Array => M.Add.encode({ ...a, signature: EMPTY })
 
 // ------------------------------------------------------------------ account-signed
@@ -191,7 +201,12 @@ export function signBlockPrepare(
   const unsigned = { ...p, signature: EMPTY }
   return {
     ...unsigned,
-    signature: sign(signer, chainId, SignKind.BlockPrepare, blockPrepareBody(unsigned)),
+    signature: sign(
+      signer,
+      chainId,
+      SignKind.BlockPrepare,
+      statementBody(proposalStatement(unsigned)),
+    ),
   }
 }
 
@@ -199,7 +214,17 @@ export function signBlockPrepare(
 export function verifyBlockPrepare(chainId: string, p: BlockPrepare): boolean {
   const leader = p.electionCert?.candidate
   if (leader == null) return false
-  return verifyByPeer(leader, chainId, SignKind.BlockPrepare, blockPrepareBody(p), p.signature)
+  return verifyProposal(chainId, leader, proposalStatement(p), p.signature)
+}
+
+/** A proposal statement signed by `leader` (a proposal, or one half of proposal evidence). */
+export function verifyProposal(
+  chainId: string,
+  leader: Uint8Array,
+  statement: ProposalStatement,
+  signature: Uint8Array,
+): boolean {
+  return verifyByPeer(leader, chainId, SignKind.BlockPrepare, statementBody(statement), signature)
 }
 
 export function signAdd(signer: Signer, chainId: string, a: Unsigned<Add>): Add {

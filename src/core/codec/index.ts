@@ -255,11 +255,8 @@ export const ElectionMessageCodec = wireCodec(
       peerId(m.request.candidate, 'request.candidate')
       nodeSignature(m.request.signature, 'request.signature')
     }
-    if (m.vote != null) {
-      peerId(m.vote.candidate, 'vote.candidate')
-      peerId(m.vote.voter, 'vote.voter')
-      nodeSignature(m.vote.signature, 'vote.signature')
-    }
+    if (m.vote != null) checkElectionVote(m.vote, 'vote')
+    if (m.request != null) need(m.relay == null, 'only an election vote is relayed')
   },
 )
 
@@ -324,6 +321,7 @@ export const StatusCodec = wireCodec(
       peerId(p.peerId, `peers[${i}].peerId`)
       needMax(p.addrs.length, L.MAX_PEER_ADDRS, `peers[${i}].addrs`)
       for (const a of p.addrs) needMax(a.length, L.MAX_ADDR_BYTES, `peers[${i}].addrs bytes`)
+      if (p.record != null) needMax(p.record.length, L.MAX_PEER_RECORD_BYTES, `peers[${i}].record`)
     })
   },
 )
@@ -406,6 +404,52 @@ export const ReceiptsCodec = wireCodec(
     }
   },
 )
+
+function checkProposal(p: M.SignedProposal, at: string): void {
+  needPresent(p.statement, `${at}.statement`)
+  hash(p.statement.blockHash, `${at}.statement.blockHash`)
+  nodeSignature(p.signature, `${at}.signature`)
+}
+
+function checkElectionVote(v: M.ElectionVote, at: string): void {
+  peerId(v.candidate, `${at}.candidate`)
+  peerId(v.voter, `${at}.voter`)
+  nodeSignature(v.signature, `${at}.signature`)
+}
+
+/** Two signed messages of one kind by one offender: the pair its kind names, nothing else. */
+export const EvidenceCodec = wireCodec('Evidence', M.Evidence, 4 * 1024, {}, (e) => {
+  peerId(e.offender, 'offender')
+  const votes = e.firstVote != null || e.secondVote != null
+  const elections = e.firstElection != null || e.secondElection != null
+  const proposals = e.firstProposal != null || e.secondProposal != null
+  switch (e.kind) {
+    case M.EvidenceKind.BLOCK_VOTE:
+    case M.EvidenceKind.TX_VOTE:
+      need(e.firstVote != null && e.secondVote != null && !elections && !proposals, 'two votes')
+      checkVote(e.firstVote!)
+      checkVote(e.secondVote!)
+      break
+    case M.EvidenceKind.ELECTION_VOTE:
+      need(
+        e.firstElection != null && e.secondElection != null && !votes && !proposals,
+        'two election votes',
+      )
+      checkElectionVote(e.firstElection!, 'firstElection')
+      checkElectionVote(e.secondElection!, 'secondElection')
+      break
+    case M.EvidenceKind.PROPOSAL:
+      need(
+        e.firstProposal != null && e.secondProposal != null && !votes && !elections,
+        'two proposals',
+      )
+      checkProposal(e.firstProposal!, 'firstProposal')
+      checkProposal(e.secondProposal!, 'secondProposal')
+      break
+    default:
+      need(false, 'kind is unspecified')
+  }
+})
 
 export const SignStateCodec = wireCodec(
   'SignState',

@@ -21,7 +21,9 @@ export const MAX_VOTE_BATCH = 4_096
 export const MAX_STATUS_PEERS = 32
 export const MAX_PEER_ADDRS = 8
 export const MAX_ADDR_BYTES = 256
-export const MAX_STATUS_BYTES = 16 * 1024
+/** a libp2p signed peer record: its addresses, the key and the signature */
+export const MAX_PEER_RECORD_BYTES = 2 * 1024
+export const MAX_STATUS_BYTES = 96 * 1024
 /** Blocks one history request may ask for. */
 export const MAX_HISTORY_BLOCKS = 256
 export const MAX_HISTORY_RESPONSE_BYTES = 64 * 1024 * 1024

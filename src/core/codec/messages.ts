@@ -2686,6 +2686,7 @@ export namespace ElectionCertificate {
 export interface ElectionMessage {
   request?: ElectionRequest
   vote?: ElectionVote
+  relay?: number
 }
 
 export namespace ElectionMessage {
@@ -2706,6 +2707,11 @@ export namespace ElectionMessage {
         if (obj.vote != null) {
           w.uint32(18)
           ElectionVote.codec().encode(obj.vote, w)
+        }
+
+        if (obj.relay != null) {
+          w.uint32(24)
+          w.uint32(obj.relay)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2730,6 +2736,10 @@ export namespace ElectionMessage {
               obj.vote = ElectionVote.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.vote
               })
+              break
+            }
+            case 3: {
+              obj.relay = reader.uint32()
               break
             }
             default: {
@@ -2759,6 +2769,13 @@ export namespace ElectionMessage {
                 limits: opts.limits?.vote
               })
 
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.relay`,
+                value: reader.uint32()
+              }
               break
             }
             default: {
@@ -2818,6 +2835,11 @@ export namespace ElectionMessage {
     value: Uint8Array
   }
 
+  export interface ElectionMessageRelayFieldEvent {
+    field: '$.relay'
+    value: number
+  }
+
   export function encode (obj: Partial<ElectionMessage>): Uint8Array {
     return encodeMessage(obj, ElectionMessage.codec())
   }
@@ -2826,7 +2848,7 @@ export namespace ElectionMessage {
     return decodeMessage(buf, ElectionMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ElectionMessage>): Generator<ElectionMessageRequestHeightFieldEvent | ElectionMessageRequestRoundFieldEvent | ElectionMessageRequestCandidateFieldEvent | ElectionMessageRequestSignatureFieldEvent | ElectionMessageVoteHeightFieldEvent | ElectionMessageVoteRoundFieldEvent | ElectionMessageVoteCandidateFieldEvent | ElectionMessageVoteVoterFieldEvent | ElectionMessageVoteSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ElectionMessage>): Generator<ElectionMessageRequestHeightFieldEvent | ElectionMessageRequestRoundFieldEvent | ElectionMessageRequestCandidateFieldEvent | ElectionMessageRequestSignatureFieldEvent | ElectionMessageVoteHeightFieldEvent | ElectionMessageVoteRoundFieldEvent | ElectionMessageVoteCandidateFieldEvent | ElectionMessageVoteVoterFieldEvent | ElectionMessageVoteSignatureFieldEvent | ElectionMessageRelayFieldEvent> {
     return streamMessage(buf, ElectionMessage.codec(), opts)
   }
 }
@@ -3388,6 +3410,163 @@ export namespace Block {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Block>): Generator<BlockHeaderChainIdFieldEvent | BlockHeaderHeightFieldEvent | BlockHeaderRoundFieldEvent | BlockHeaderParentHashFieldEvent | BlockHeaderProposerFieldEvent | BlockHeaderTimeFieldEvent | BlockHeaderTxRootFieldEvent | BlockHeaderAccountsRootFieldEvent | BlockHeaderStateRootFieldEvent | BlockTxsChainIdFieldEvent | BlockTxsKindFieldEvent | BlockTxsFromFieldEvent | BlockTxsNonceFieldEvent | BlockTxsGasFieldEvent | BlockTxsDataFieldEvent | BlockTxsSignatureFieldEvent | BlockAccountsChainIdFieldEvent | BlockAccountsUsernameFieldEvent | BlockAccountsDataFieldEvent | BlockAccountsKeyTypeFieldEvent | BlockAccountsPublicKeyFieldEvent | BlockAccountsSignatureFieldEvent> {
     return streamMessage(buf, Block.codec(), opts)
+  }
+}
+
+export interface ProposalStatement {
+  height: number
+  round: number
+  blockHash: Uint8Array
+  validRound?: number
+}
+
+export namespace ProposalStatement {
+  let _codec: Codec<ProposalStatement>
+
+  export const codec = (): Codec<ProposalStatement> => {
+    if (_codec == null) {
+      _codec = message<ProposalStatement>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.height != null && obj.height !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.height)
+        }
+
+        if ((obj.round != null && obj.round !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.round)
+        }
+
+        if ((obj.blockHash != null && obj.blockHash.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.blockHash)
+        }
+
+        if (obj.validRound != null) {
+          w.uint32(32)
+          w.uint32(obj.validRound)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          height: 0,
+          round: 0,
+          blockHash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.height = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.round = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.blockHash = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.validRound = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.height`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.round`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.blockHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.validRound`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ProposalStatementHeightFieldEvent {
+    field: '$.height'
+    value: number
+  }
+
+  export interface ProposalStatementRoundFieldEvent {
+    field: '$.round'
+    value: number
+  }
+
+  export interface ProposalStatementBlockHashFieldEvent {
+    field: '$.blockHash'
+    value: Uint8Array
+  }
+
+  export interface ProposalStatementValidRoundFieldEvent {
+    field: '$.validRound'
+    value: number
+  }
+
+  export function encode (obj: Partial<ProposalStatement>): Uint8Array {
+    return encodeMessage(obj, ProposalStatement.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProposalStatement>): ProposalStatement {
+    return decodeMessage(buf, ProposalStatement.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ProposalStatement>): Generator<ProposalStatementHeightFieldEvent | ProposalStatementRoundFieldEvent | ProposalStatementBlockHashFieldEvent | ProposalStatementValidRoundFieldEvent> {
+    return streamMessage(buf, ProposalStatement.codec(), opts)
   }
 }
 
@@ -4906,6 +5085,7 @@ export namespace Role {
 export interface PeerAddress {
   peerId: Uint8Array
   addrs: Uint8Array[]
+  record?: Uint8Array
 }
 
 export namespace PeerAddress {
@@ -4928,6 +5108,11 @@ export namespace PeerAddress {
             w.uint32(18)
             w.bytes(value)
           }
+        }
+
+        if (obj.record != null) {
+          w.uint32(26)
+          w.bytes(obj.record)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -4955,6 +5140,10 @@ export namespace PeerAddress {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 3: {
+              obj.record = reader.bytes()
               break
             }
             default: {
@@ -4998,6 +5187,13 @@ export namespace PeerAddress {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.record`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5021,6 +5217,11 @@ export namespace PeerAddress {
     value: Uint8Array
   }
 
+  export interface PeerAddressRecordFieldEvent {
+    field: '$.record'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<PeerAddress>): Uint8Array {
     return encodeMessage(obj, PeerAddress.codec())
   }
@@ -5029,7 +5230,7 @@ export namespace PeerAddress {
     return decodeMessage(buf, PeerAddress.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerAddress>): Generator<PeerAddressPeerIdFieldEvent | PeerAddressAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerAddress>): Generator<PeerAddressPeerIdFieldEvent | PeerAddressAddrsFieldEvent | PeerAddressRecordFieldEvent> {
     return streamMessage(buf, PeerAddress.codec(), opts)
   }
 }
@@ -5255,6 +5456,12 @@ export namespace Status {
     value: Uint8Array
   }
 
+  export interface StatusPeersRecordFieldEvent {
+    field: '$.peers[].record'
+    value: Uint8Array
+    index: number
+  }
+
   export function encode (obj: Partial<Status>): Uint8Array {
     return encodeMessage(obj, Status.codec())
   }
@@ -5263,7 +5470,7 @@ export namespace Status {
     return decodeMessage(buf, Status.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Status>): Generator<StatusChainIdFieldEvent | StatusGenesisHashFieldEvent | StatusHeightFieldEvent | StatusHeadHashFieldEvent | StatusRoleFieldEvent | StatusPeersPeerIdFieldEvent | StatusPeersAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Status>): Generator<StatusChainIdFieldEvent | StatusGenesisHashFieldEvent | StatusHeightFieldEvent | StatusHeadHashFieldEvent | StatusRoleFieldEvent | StatusPeersPeerIdFieldEvent | StatusPeersAddrsFieldEvent | StatusPeersRecordFieldEvent> {
     return streamMessage(buf, Status.codec(), opts)
   }
 }
@@ -7146,6 +7353,7 @@ export interface SignState {
   validCert?: Certificate
   validPrepare?: BlockPrepare
   validAdd?: Add
+  permitRejected?: boolean
 }
 
 export namespace SignState {
@@ -7213,6 +7421,11 @@ export namespace SignState {
           Add.codec().encode(obj.validAdd, w)
         }
 
+        if (obj.permitRejected != null) {
+          w.uint32(112)
+          w.bool(obj.permitRejected)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -7276,6 +7489,10 @@ export namespace SignState {
               obj.validAdd = Add.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.validAdd
               })
+              break
+            }
+            case 14: {
+              obj.permitRejected = reader.bool()
               break
             }
             default: {
@@ -7368,6 +7585,13 @@ export namespace SignState {
                 limits: opts.limits?.validAdd
               })
 
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.permitRejected`,
+                value: reader.bool()
+              }
               break
             }
             default: {
@@ -7708,6 +7932,11 @@ export namespace SignState {
     value: Uint8Array
   }
 
+  export interface SignStatePermitRejectedFieldEvent {
+    field: '$.permitRejected'
+    value: boolean
+  }
+
   export function encode (obj: Partial<SignState>): Uint8Array {
     return encodeMessage(obj, SignState.codec())
   }
@@ -7716,7 +7945,632 @@ export namespace SignState {
     return decodeMessage(buf, SignState.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): Generator<SignStateHeightFieldEvent | SignStateRoundFieldEvent | SignStateElectionCandidateFieldEvent | SignStatePermitSubjectFieldEvent | SignStateCommitSubjectFieldEvent | SignStateLockedRoundFieldEvent | SignStateLockedHashFieldEvent | SignStateValidRoundFieldEvent | SignStateValidCertPhaseFieldEvent | SignStateValidCertSubjectFieldEvent | SignStateValidCertHeightFieldEvent | SignStateValidCertRoundFieldEvent | SignStateValidCertSignaturesVoterFieldEvent | SignStateValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareHeightFieldEvent | SignStateValidPrepareRoundFieldEvent | SignStateValidPrepareBlockHeaderChainIdFieldEvent | SignStateValidPrepareBlockHeaderHeightFieldEvent | SignStateValidPrepareBlockHeaderRoundFieldEvent | SignStateValidPrepareBlockHeaderParentHashFieldEvent | SignStateValidPrepareBlockHeaderProposerFieldEvent | SignStateValidPrepareBlockHeaderTimeFieldEvent | SignStateValidPrepareBlockHeaderTxRootFieldEvent | SignStateValidPrepareBlockHeaderAccountsRootFieldEvent | SignStateValidPrepareBlockHeaderStateRootFieldEvent | SignStateValidPrepareBlockTxsChainIdFieldEvent | SignStateValidPrepareBlockTxsKindFieldEvent | SignStateValidPrepareBlockTxsFromFieldEvent | SignStateValidPrepareBlockTxsNonceFieldEvent | SignStateValidPrepareBlockTxsGasFieldEvent | SignStateValidPrepareBlockTxsDataFieldEvent | SignStateValidPrepareBlockTxsSignatureFieldEvent | SignStateValidPrepareBlockAccountsChainIdFieldEvent | SignStateValidPrepareBlockAccountsUsernameFieldEvent | SignStateValidPrepareBlockAccountsDataFieldEvent | SignStateValidPrepareBlockAccountsKeyTypeFieldEvent | SignStateValidPrepareBlockAccountsPublicKeyFieldEvent | SignStateValidPrepareBlockAccountsSignatureFieldEvent | SignStateValidPrepareElectionCertHeightFieldEvent | SignStateValidPrepareElectionCertRoundFieldEvent | SignStateValidPrepareElectionCertCandidateFieldEvent | SignStateValidPrepareElectionCertSignaturesVoterFieldEvent | SignStateValidPrepareElectionCertSignaturesSignatureFieldEvent | SignStateValidPrepareValidRoundFieldEvent | SignStateValidPrepareValidCertPhaseFieldEvent | SignStateValidPrepareValidCertSubjectFieldEvent | SignStateValidPrepareValidCertHeightFieldEvent | SignStateValidPrepareValidCertRoundFieldEvent | SignStateValidPrepareValidCertSignaturesVoterFieldEvent | SignStateValidPrepareValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareSignatureFieldEvent | SignStateValidAddHeightFieldEvent | SignStateValidAddRoundFieldEvent | SignStateValidAddBlockHashFieldEvent | SignStateValidAddPermitCertPhaseFieldEvent | SignStateValidAddPermitCertSubjectFieldEvent | SignStateValidAddPermitCertHeightFieldEvent | SignStateValidAddPermitCertRoundFieldEvent | SignStateValidAddPermitCertSignaturesVoterFieldEvent | SignStateValidAddPermitCertSignaturesSignatureFieldEvent | SignStateValidAddSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): Generator<SignStateHeightFieldEvent | SignStateRoundFieldEvent | SignStateElectionCandidateFieldEvent | SignStatePermitSubjectFieldEvent | SignStateCommitSubjectFieldEvent | SignStateLockedRoundFieldEvent | SignStateLockedHashFieldEvent | SignStateValidRoundFieldEvent | SignStateValidCertPhaseFieldEvent | SignStateValidCertSubjectFieldEvent | SignStateValidCertHeightFieldEvent | SignStateValidCertRoundFieldEvent | SignStateValidCertSignaturesVoterFieldEvent | SignStateValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareHeightFieldEvent | SignStateValidPrepareRoundFieldEvent | SignStateValidPrepareBlockHeaderChainIdFieldEvent | SignStateValidPrepareBlockHeaderHeightFieldEvent | SignStateValidPrepareBlockHeaderRoundFieldEvent | SignStateValidPrepareBlockHeaderParentHashFieldEvent | SignStateValidPrepareBlockHeaderProposerFieldEvent | SignStateValidPrepareBlockHeaderTimeFieldEvent | SignStateValidPrepareBlockHeaderTxRootFieldEvent | SignStateValidPrepareBlockHeaderAccountsRootFieldEvent | SignStateValidPrepareBlockHeaderStateRootFieldEvent | SignStateValidPrepareBlockTxsChainIdFieldEvent | SignStateValidPrepareBlockTxsKindFieldEvent | SignStateValidPrepareBlockTxsFromFieldEvent | SignStateValidPrepareBlockTxsNonceFieldEvent | SignStateValidPrepareBlockTxsGasFieldEvent | SignStateValidPrepareBlockTxsDataFieldEvent | SignStateValidPrepareBlockTxsSignatureFieldEvent | SignStateValidPrepareBlockAccountsChainIdFieldEvent | SignStateValidPrepareBlockAccountsUsernameFieldEvent | SignStateValidPrepareBlockAccountsDataFieldEvent | SignStateValidPrepareBlockAccountsKeyTypeFieldEvent | SignStateValidPrepareBlockAccountsPublicKeyFieldEvent | SignStateValidPrepareBlockAccountsSignatureFieldEvent | SignStateValidPrepareElectionCertHeightFieldEvent | SignStateValidPrepareElectionCertRoundFieldEvent | SignStateValidPrepareElectionCertCandidateFieldEvent | SignStateValidPrepareElectionCertSignaturesVoterFieldEvent | SignStateValidPrepareElectionCertSignaturesSignatureFieldEvent | SignStateValidPrepareValidRoundFieldEvent | SignStateValidPrepareValidCertPhaseFieldEvent | SignStateValidPrepareValidCertSubjectFieldEvent | SignStateValidPrepareValidCertHeightFieldEvent | SignStateValidPrepareValidCertRoundFieldEvent | SignStateValidPrepareValidCertSignaturesVoterFieldEvent | SignStateValidPrepareValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareSignatureFieldEvent | SignStateValidAddHeightFieldEvent | SignStateValidAddRoundFieldEvent | SignStateValidAddBlockHashFieldEvent | SignStateValidAddPermitCertPhaseFieldEvent | SignStateValidAddPermitCertSubjectFieldEvent | SignStateValidAddPermitCertHeightFieldEvent | SignStateValidAddPermitCertRoundFieldEvent | SignStateValidAddPermitCertSignaturesVoterFieldEvent | SignStateValidAddPermitCertSignaturesSignatureFieldEvent | SignStateValidAddSignatureFieldEvent | SignStatePermitRejectedFieldEvent> {
     return streamMessage(buf, SignState.codec(), opts)
+  }
+}
+
+export enum EvidenceKind {
+  EVIDENCE_UNSPECIFIED = 'EVIDENCE_UNSPECIFIED',
+  ELECTION_VOTE = 'ELECTION_VOTE',
+  BLOCK_VOTE = 'BLOCK_VOTE',
+  TX_VOTE = 'TX_VOTE',
+  PROPOSAL = 'PROPOSAL'
+}
+
+enum __EvidenceKindValues {
+  EVIDENCE_UNSPECIFIED = 0,
+  ELECTION_VOTE = 1,
+  BLOCK_VOTE = 2,
+  TX_VOTE = 3,
+  PROPOSAL = 4
+}
+
+export namespace EvidenceKind {
+  export const codec = (): Codec<EvidenceKind> => {
+    return enumeration<EvidenceKind>(__EvidenceKindValues)
+  }
+}
+
+export interface SignedProposal {
+  statement?: ProposalStatement
+  signature: Uint8Array
+}
+
+export namespace SignedProposal {
+  let _codec: Codec<SignedProposal>
+
+  export const codec = (): Codec<SignedProposal> => {
+    if (_codec == null) {
+      _codec = message<SignedProposal>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.statement != null) {
+          w.uint32(10)
+          ProposalStatement.codec().encode(obj.statement, w)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.statement = ProposalStatement.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.statement
+              })
+              break
+            }
+            case 2: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * ProposalStatement.codec().stream(reader, reader.uint32(), `${prefix}.statement`, {
+                limits: opts.limits?.statement
+              })
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SignedProposalStatementHeightFieldEvent {
+    field: '$.statement.height'
+    value: number
+  }
+
+  export interface SignedProposalStatementRoundFieldEvent {
+    field: '$.statement.round'
+    value: number
+  }
+
+  export interface SignedProposalStatementBlockHashFieldEvent {
+    field: '$.statement.blockHash'
+    value: Uint8Array
+  }
+
+  export interface SignedProposalStatementValidRoundFieldEvent {
+    field: '$.statement.validRound'
+    value: number
+  }
+
+  export interface SignedProposalSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<SignedProposal>): Uint8Array {
+    return encodeMessage(obj, SignedProposal.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedProposal>): SignedProposal {
+    return decodeMessage(buf, SignedProposal.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedProposal>): Generator<SignedProposalStatementHeightFieldEvent | SignedProposalStatementRoundFieldEvent | SignedProposalStatementBlockHashFieldEvent | SignedProposalStatementValidRoundFieldEvent | SignedProposalSignatureFieldEvent> {
+    return streamMessage(buf, SignedProposal.codec(), opts)
+  }
+}
+
+export interface Evidence {
+  kind: EvidenceKind
+  offender: Uint8Array
+  height: number
+  round: number
+  seenAt: number
+  firstVote?: Vote
+  secondVote?: Vote
+  firstElection?: ElectionVote
+  secondElection?: ElectionVote
+  firstProposal?: SignedProposal
+  secondProposal?: SignedProposal
+}
+
+export namespace Evidence {
+  let _codec: Codec<Evidence>
+
+  export const codec = (): Codec<Evidence> => {
+    if (_codec == null) {
+      _codec = message<Evidence>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.kind != null && __EvidenceKindValues[obj.kind] !== 0) {
+          w.uint32(8)
+          EvidenceKind.codec().encode(obj.kind, w)
+        }
+
+        if ((obj.offender != null && obj.offender.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.offender)
+        }
+
+        if ((obj.height != null && obj.height !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.height)
+        }
+
+        if ((obj.round != null && obj.round !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.round)
+        }
+
+        if ((obj.seenAt != null && obj.seenAt !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.seenAt)
+        }
+
+        if (obj.firstVote != null) {
+          w.uint32(50)
+          Vote.codec().encode(obj.firstVote, w)
+        }
+
+        if (obj.secondVote != null) {
+          w.uint32(58)
+          Vote.codec().encode(obj.secondVote, w)
+        }
+
+        if (obj.firstElection != null) {
+          w.uint32(66)
+          ElectionVote.codec().encode(obj.firstElection, w)
+        }
+
+        if (obj.secondElection != null) {
+          w.uint32(74)
+          ElectionVote.codec().encode(obj.secondElection, w)
+        }
+
+        if (obj.firstProposal != null) {
+          w.uint32(82)
+          SignedProposal.codec().encode(obj.firstProposal, w)
+        }
+
+        if (obj.secondProposal != null) {
+          w.uint32(90)
+          SignedProposal.codec().encode(obj.secondProposal, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          kind: EvidenceKind.EVIDENCE_UNSPECIFIED,
+          offender: uint8ArrayAlloc(0),
+          height: 0,
+          round: 0,
+          seenAt: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.kind = EvidenceKind.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.offender = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.height = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.round = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.seenAt = reader.uint64Number()
+              break
+            }
+            case 6: {
+              obj.firstVote = Vote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.firstVote
+              })
+              break
+            }
+            case 7: {
+              obj.secondVote = Vote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.secondVote
+              })
+              break
+            }
+            case 8: {
+              obj.firstElection = ElectionVote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.firstElection
+              })
+              break
+            }
+            case 9: {
+              obj.secondElection = ElectionVote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.secondElection
+              })
+              break
+            }
+            case 10: {
+              obj.firstProposal = SignedProposal.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.firstProposal
+              })
+              break
+            }
+            case 11: {
+              obj.secondProposal = SignedProposal.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.secondProposal
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.kind`,
+                value: EvidenceKind.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.offender`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.height`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.round`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.seenAt`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 6: {
+              yield * Vote.codec().stream(reader, reader.uint32(), `${prefix}.firstVote`, {
+                limits: opts.limits?.firstVote
+              })
+
+              break
+            }
+            case 7: {
+              yield * Vote.codec().stream(reader, reader.uint32(), `${prefix}.secondVote`, {
+                limits: opts.limits?.secondVote
+              })
+
+              break
+            }
+            case 8: {
+              yield * ElectionVote.codec().stream(reader, reader.uint32(), `${prefix}.firstElection`, {
+                limits: opts.limits?.firstElection
+              })
+
+              break
+            }
+            case 9: {
+              yield * ElectionVote.codec().stream(reader, reader.uint32(), `${prefix}.secondElection`, {
+                limits: opts.limits?.secondElection
+              })
+
+              break
+            }
+            case 10: {
+              yield * SignedProposal.codec().stream(reader, reader.uint32(), `${prefix}.firstProposal`, {
+                limits: opts.limits?.firstProposal
+              })
+
+              break
+            }
+            case 11: {
+              yield * SignedProposal.codec().stream(reader, reader.uint32(), `${prefix}.secondProposal`, {
+                limits: opts.limits?.secondProposal
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EvidenceKindFieldEvent {
+    field: '$.kind'
+    value: EvidenceKind
+  }
+
+  export interface EvidenceOffenderFieldEvent {
+    field: '$.offender'
+    value: Uint8Array
+  }
+
+  export interface EvidenceHeightFieldEvent {
+    field: '$.height'
+    value: number
+  }
+
+  export interface EvidenceRoundFieldEvent {
+    field: '$.round'
+    value: number
+  }
+
+  export interface EvidenceSeenAtFieldEvent {
+    field: '$.seenAt'
+    value: number
+  }
+
+  export interface EvidenceFirstVotePhaseFieldEvent {
+    field: '$.firstVote.phase'
+    value: Phase
+  }
+
+  export interface EvidenceFirstVoteSubjectFieldEvent {
+    field: '$.firstVote.subject'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstVoteHeightFieldEvent {
+    field: '$.firstVote.height'
+    value: number
+  }
+
+  export interface EvidenceFirstVoteRoundFieldEvent {
+    field: '$.firstVote.round'
+    value: number
+  }
+
+  export interface EvidenceFirstVoteResultFieldEvent {
+    field: '$.firstVote.result'
+    value: VoteResult
+  }
+
+  export interface EvidenceFirstVoteReasonFieldEvent {
+    field: '$.firstVote.reason'
+    value: RejectReason
+  }
+
+  export interface EvidenceFirstVoteVoterFieldEvent {
+    field: '$.firstVote.voter'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstVoteSignatureFieldEvent {
+    field: '$.firstVote.signature'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondVotePhaseFieldEvent {
+    field: '$.secondVote.phase'
+    value: Phase
+  }
+
+  export interface EvidenceSecondVoteSubjectFieldEvent {
+    field: '$.secondVote.subject'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondVoteHeightFieldEvent {
+    field: '$.secondVote.height'
+    value: number
+  }
+
+  export interface EvidenceSecondVoteRoundFieldEvent {
+    field: '$.secondVote.round'
+    value: number
+  }
+
+  export interface EvidenceSecondVoteResultFieldEvent {
+    field: '$.secondVote.result'
+    value: VoteResult
+  }
+
+  export interface EvidenceSecondVoteReasonFieldEvent {
+    field: '$.secondVote.reason'
+    value: RejectReason
+  }
+
+  export interface EvidenceSecondVoteVoterFieldEvent {
+    field: '$.secondVote.voter'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondVoteSignatureFieldEvent {
+    field: '$.secondVote.signature'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstElectionHeightFieldEvent {
+    field: '$.firstElection.height'
+    value: number
+  }
+
+  export interface EvidenceFirstElectionRoundFieldEvent {
+    field: '$.firstElection.round'
+    value: number
+  }
+
+  export interface EvidenceFirstElectionCandidateFieldEvent {
+    field: '$.firstElection.candidate'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstElectionVoterFieldEvent {
+    field: '$.firstElection.voter'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstElectionSignatureFieldEvent {
+    field: '$.firstElection.signature'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondElectionHeightFieldEvent {
+    field: '$.secondElection.height'
+    value: number
+  }
+
+  export interface EvidenceSecondElectionRoundFieldEvent {
+    field: '$.secondElection.round'
+    value: number
+  }
+
+  export interface EvidenceSecondElectionCandidateFieldEvent {
+    field: '$.secondElection.candidate'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondElectionVoterFieldEvent {
+    field: '$.secondElection.voter'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondElectionSignatureFieldEvent {
+    field: '$.secondElection.signature'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstProposalStatementHeightFieldEvent {
+    field: '$.firstProposal.statement.height'
+    value: number
+  }
+
+  export interface EvidenceFirstProposalStatementRoundFieldEvent {
+    field: '$.firstProposal.statement.round'
+    value: number
+  }
+
+  export interface EvidenceFirstProposalStatementBlockHashFieldEvent {
+    field: '$.firstProposal.statement.blockHash'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstProposalStatementValidRoundFieldEvent {
+    field: '$.firstProposal.statement.validRound'
+    value: number
+  }
+
+  export interface EvidenceFirstProposalSignatureFieldEvent {
+    field: '$.firstProposal.signature'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondProposalStatementHeightFieldEvent {
+    field: '$.secondProposal.statement.height'
+    value: number
+  }
+
+  export interface EvidenceSecondProposalStatementRoundFieldEvent {
+    field: '$.secondProposal.statement.round'
+    value: number
+  }
+
+  export interface EvidenceSecondProposalStatementBlockHashFieldEvent {
+    field: '$.secondProposal.statement.blockHash'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondProposalStatementValidRoundFieldEvent {
+    field: '$.secondProposal.statement.validRound'
+    value: number
+  }
+
+  export interface EvidenceSecondProposalSignatureFieldEvent {
+    field: '$.secondProposal.signature'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<Evidence>): Uint8Array {
+    return encodeMessage(obj, Evidence.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Evidence {
+    return decodeMessage(buf, Evidence.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Generator<EvidenceKindFieldEvent | EvidenceOffenderFieldEvent | EvidenceHeightFieldEvent | EvidenceRoundFieldEvent | EvidenceSeenAtFieldEvent | EvidenceFirstVotePhaseFieldEvent | EvidenceFirstVoteSubjectFieldEvent | EvidenceFirstVoteHeightFieldEvent | EvidenceFirstVoteRoundFieldEvent | EvidenceFirstVoteResultFieldEvent | EvidenceFirstVoteReasonFieldEvent | EvidenceFirstVoteVoterFieldEvent | EvidenceFirstVoteSignatureFieldEvent | EvidenceSecondVotePhaseFieldEvent | EvidenceSecondVoteSubjectFieldEvent | EvidenceSecondVoteHeightFieldEvent | EvidenceSecondVoteRoundFieldEvent | EvidenceSecondVoteResultFieldEvent | EvidenceSecondVoteReasonFieldEvent | EvidenceSecondVoteVoterFieldEvent | EvidenceSecondVoteSignatureFieldEvent | EvidenceFirstElectionHeightFieldEvent | EvidenceFirstElectionRoundFieldEvent | EvidenceFirstElectionCandidateFieldEvent | EvidenceFirstElectionVoterFieldEvent | EvidenceFirstElectionSignatureFieldEvent | EvidenceSecondElectionHeightFieldEvent | EvidenceSecondElectionRoundFieldEvent | EvidenceSecondElectionCandidateFieldEvent | EvidenceSecondElectionVoterFieldEvent | EvidenceSecondElectionSignatureFieldEvent | EvidenceFirstProposalStatementHeightFieldEvent | EvidenceFirstProposalStatementRoundFieldEvent | EvidenceFirstProposalStatementBlockHashFieldEvent | EvidenceFirstProposalStatementValidRoundFieldEvent | EvidenceFirstProposalSignatureFieldEvent | EvidenceSecondProposalStatementHeightFieldEvent | EvidenceSecondProposalStatementRoundFieldEvent | EvidenceSecondProposalStatementBlockHashFieldEvent | EvidenceSecondProposalStatementValidRoundFieldEvent | EvidenceSecondProposalSignatureFieldEvent> {
+    return streamMessage(buf, Evidence.codec(), opts)
   }
 }

@@ -20,9 +20,15 @@ export interface AdmissionContext {
 
 export type Admission =
   | { ok: true; duplicate: boolean }
-  | { ok: false; reason: RejectReason; detail: string }
+  /** `signed`: the tx's signature was checked and holds (the refusal is about the state) */
+  | { ok: false; reason: RejectReason; detail: string; signed: boolean }
 
-const no = (reason: RejectReason, detail: string): Admission => ({ ok: false, reason, detail })
+const no = (reason: RejectReason, detail: string, signed = false): Admission => ({
+  ok: false,
+  reason,
+  detail,
+  signed,
+})
 
 /** The sender's key: from its account, or from its pending registration. */
 export function senderKey(
@@ -44,31 +50,33 @@ export function admitTx(ctx: AdmissionContext, tx: Tx, hash: string, bytes: numb
   const key = senderKey(ctx, sender)
   if (key == null) return no(RejectReason.UNKNOWN_SENDER, sender)
   if (!verifyTx(tx, key.keyType, key.publicKey)) return no(RejectReason.BAD_SIGNATURE, sender)
+  // from here on the tx is genuine: a refusal is about the state, not the tx
+  const refuse = (reason: RejectReason, detail: string) => no(reason, detail, true)
   if (tx.kind === TxKind.GAS_GRANT) {
-    if (!ctx.ledger.authorities.has(sender)) return no(RejectReason.UNAUTHORIZED, sender)
+    if (!ctx.ledger.authorities.has(sender)) return refuse(RejectReason.UNAUTHORIZED, sender)
     try {
       GasGrantCodec.decode(tx.data)
     } catch {
-      return no(RejectReason.MALFORMED, 'data is not a gas grant {to, amount}')
+      return refuse(RejectReason.MALFORMED, 'data is not a gas grant {to, amount}')
     }
   } else if (tx.kind !== TxKind.DATA) {
-    return no(RejectReason.MALFORMED, `unknown kind ${tx.kind}`)
+    return refuse(RejectReason.MALFORMED, `unknown kind ${tx.kind}`)
   }
   const next = ctx.ledger.account(sender)?.nextNonce ?? 0
-  if (tx.nonce < next) return no(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)
+  if (tx.nonce < next) return refuse(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)
   const taken = ctx.pool.atNonce(sender, tx.nonce)
   if (taken != null)
-    return no(
+    return refuse(
       RejectReason.NONCE_USED,
       `nonce ${tx.nonce} is taken by tx ${taken.hash.slice(0, 16)}`,
     )
   if (tx.gas > 0) {
     const available = ctx.ledger.balance(sender, ctx.now) - ctx.pool.pendingGas(sender)
     if (available < tx.gas)
-      return no(RejectReason.INSUFFICIENT_GAS, `needs ${tx.gas}, has ${Math.max(0, available)}`)
+      return refuse(RejectReason.INSUFFICIENT_GAS, `needs ${tx.gas}, has ${Math.max(0, available)}`)
   }
   if (ctx.pool.isFull(bytes))
-    return no(
+    return refuse(
       RejectReason.POOL_FULL,
       `${ctx.pool.limits.maxTxs} txs or ${ctx.pool.limits.maxBytes} bytes`,
     )

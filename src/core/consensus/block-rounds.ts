@@ -1,12 +1,11 @@
 /**
- * Blocks (DESIGN §6): the original design's timer election, made safe, and
- * block consensus by Tendermint's algorithm (Buchman, Kwon, Milosevic 2018,
- * Algorithm 1) with the original's leader-collected votes:
+ * Blocks (DESIGN §6): block consensus by Tendermint's algorithm (Buchman,
+ * Kwon, Milosevic 2018, Algorithm 1) with the original design's
+ * leader-collected votes, led by the round's leader (election.ts):
  *
- *   election   every validator arms a random timer; when it fires and the
- *              validator has not voted in (height, round) it asks to lead
- *              and votes for itself; a validator votes for the first
- *              candidate it hears of; q votes make the round's leader.
+ *   election   round 0: the timer election; round r ≥ 1: the rotation
+ *              leader. Every validator publishes a signed ElectionVote in
+ *              every round it enters; q votes make the leader's certificate.
  *   prepare    the leader publishes BlockPrepare(block_new, or its valid
  *              block with the certificate that made it valid).
  *   permit     each validator sends the leader a permit (prevote) if the
@@ -18,10 +17,18 @@
  *
  * Locking: a validator locked on block B in round r permits in a later
  * round only B, or a block shown valid (q permits) in a round >= r. Only a
- * commit certificate makes a block final. A round without a Final by its
- * deadline (growing from roundMs, doubling, capped at roundMaxMs) gives way
- * to the next; f + 1 validators seen in a later round pull a node there.
- * Everything a validator signs is persisted (sign state) before it is sent.
+ * commit certificate makes a block final. Rounds follow round-sync.ts: a
+ * round's timer (roundMs, doubling, capped at roundMaxMs) starts once q
+ * validators are in it; f + 1 validators in later rounds pull a node there;
+ * a validator that waits for a quorum re-announces its election vote, at
+ * growing gaps (roundMs, doubling, up to roundMaxMs).
+ * Everything a validator signs is persisted (sign state) before it is sent,
+ * and a restarted validator resumes in the round after the one it signed in.
+ *
+ * Bounds (docs/THREAT-MODEL.md): round state is kept for rounds
+ * [round − 1, round + FUTURE_ROUNDS] only; each holds at most n election
+ * votes, 2n block votes, one proposal and one certified block; at most
+ * MAX_RELAYED re-announced blocks and MAX_ORPHAN_ADDS Adds wait beside them.
  */
 
 import { accountsRoot, blockHash, sortTxs, txRoot } from '../chain/block.js'
@@ -29,6 +36,7 @@ import { CertificateError, certificateFrom, verifyCertificate } from '../chain/c
 import type { Genesis, Timeouts } from '../chain/genesis.js'
 import { genesisTimeMs } from '../chain/genesis.js'
 import {
+  proposalStatement,
   signAdd,
   signBlockPrepare,
   signElectionRequest,
@@ -46,12 +54,12 @@ import {
   type ElectionCertificate,
   type ElectionMessage,
   type ElectionVote,
+  EvidenceKind,
   type FinalizedBlock,
   Phase,
   ReceiptStatus,
   RejectReason,
   type SignState,
-  type Tx,
   type Vote,
   VoteResult,
 } from '../codec/index.js'
@@ -63,9 +71,23 @@ import type { Mempool, PoolEntry } from '../mempool/mempool.js'
 import { applyExecution, type Execution, executeBlock } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
 import { type BlockCheck, type ChainTip, checkBlock, MAX_CLOCK_DRIFT_MS } from './block-check.js'
+import { LeaderReputation, rotationLeader } from './election.js'
+import type { EvidenceBook } from './evidence.js'
+import { HeightClaims } from './height-claims.js'
 import type { SeededRandom } from './random.js'
+import { RoundSync } from './round-sync.js'
 import type { TxLog } from './tx-log.js'
 import type { CoreAction } from './types.js'
+
+/** Bugs planted on purpose, to prove the simulation catches them (never set outside tests). */
+export interface UnsafeFlags {
+  /** a quorum other than n − f */
+  quorum?: number
+  /** permit any valid block, whatever the lock */
+  ignoreLock?: boolean
+  /** the election without its liveness rules: vote for the first candidate heard in any round */
+  firstHeardElection?: boolean
+}
 
 export interface BlockRoundsConfig {
   chainId: string
@@ -75,12 +97,17 @@ export interface BlockRoundsConfig {
   timeouts: Timeouts
   genesis: Genesis
   /** test-only: plant a bug to prove the simulation catches it */
-  unsafe?: { quorum?: number; ignoreLock?: boolean }
+  unsafe?: UnsafeFlags
   /** a validator further behind than this leaves consensus to catch up first */
   syncThreshold?: number
 }
 
 export const DEFAULT_SYNC_THRESHOLD = 8
+/** rounds above ours whose election votes are kept (beyond: only "seen in round r") */
+export const FUTURE_ROUNDS = 4
+/** re-announced blocks of earlier rounds kept while their Add may come */
+const MAX_RELAYED = 2
+const MAX_ORPHAN_ADDS = 4
 
 interface Proposal {
   block: Block
@@ -90,81 +117,81 @@ interface Proposal {
   message: BlockPrepare | null
 }
 
-/** One height's rounds, as this node sees them. */
+/** One round of the current height, as this node sees it. */
+interface RoundState {
+  round: number
+  /** election votes of this round, one per voter */
+  electionVotes: Map<PeerIdString, ElectionVote>
+  /** our election vote, kept to re-announce while the round waits for a quorum */
+  ourVote: ElectionVote | null
+  relays: number
+  leader: { candidate: PeerIdString; cert: ElectionCertificate } | null
+  /** planted firstHeardElection only: the first candidate any message named for this round */
+  firstNamed: PeerIdString | null
+  /** the round's proposal: the first one heard from its leader */
+  proposal: Proposal | null
+  /** another block of this round that a certificate names (the leader equivocated) */
+  certified: Proposal | null
+  equivocated: boolean
+  /** the round's Add (q permits), and its message to relay */
+  add: { hash: string; cert: Certificate } | null
+  addMessage: Add | null
+  /** what we sent: block hash, '' for a reject; null for nothing yet */
+  permitSent: string | null
+  commitSent: string | null
+  timerArmed: boolean
+  // the leader's side
+  permits: Map<PeerIdString, Vote>
+  commits: Map<PeerIdString, Vote>
+  /** the first block vote of each (phase, voter) */
+  votesSeen: Map<string, Vote>
+  proposed: boolean
+  addSent: boolean
+  finalSent: boolean
+}
+
+/** One height's rounds, as this node sees it. */
 interface HeightState {
   height: number
   round: number
   /** rounds run once the height has something to decide (or hears others deciding) */
   active: boolean
-  /** our election vote per round */
-  electionVote: Map<number, PeerIdString>
-  /** the first candidate heard of in each round, also before this node got there */
-  firstHeard: Map<number, PeerIdString>
-  /** election votes seen: round → voter → vote */
-  electionVotes: Map<number, Map<PeerIdString, ElectionVote>>
-  leaders: Map<number, { candidate: PeerIdString; cert: ElectionCertificate }>
-  /** blocks seen at this height, by hash */
-  blocks: Map<string, Proposal>
-  /** the proposal of each round: block hash */
-  proposals: Map<number, { hash: string; message: BlockPrepare }>
-  /** the Adds seen, by round: relayed with the valid block in later rounds */
-  addMessages: Map<number, Add>
-  /** Adds waiting for their block */
-  adds: Map<number, { hash: string; cert: Certificate }>
-  /** a Final waiting for its block */
-  pendingFinal: { hash: string; cert: Certificate; round: number } | null
-  /** what we sent, per round: block hash (hex) or '' for a reject */
-  permitSent: Map<number, string>
-  commitSent: Map<number, string>
+  sync: RoundSync
+  rounds: Map<number, RoundState>
   lockedRound: number
   /** the block we are locked on (Tendermint lockedValue: only its hash is ever compared) */
   lockedHash: string | null
   validRound: number
-  validBlock: Block | null
+  validBlock: Proposal | null
   validCert: Certificate | null
-  /** the signed proposal that carried the valid block, and the Add that made it valid */
-  validPrepare: BlockPrepare | null
+  /** the Add that made the valid block valid (re-announced with it) */
   validAdd: Add | null
-  /** leader side: votes collected per round */
-  permits: Map<number, Map<PeerIdString, Vote>>
-  commits: Map<number, Map<PeerIdString, Vote>>
-  addSent: Set<number>
-  finalSent: Set<number>
-  proposed: Set<number>
-  /** validators seen taking part in each round (for the f + 1 round skip) */
-  roundVoters: Map<number, Set<PeerIdString>>
-  /** leader side: the first block vote of each (phase, round, voter) */
-  votesSeen: Map<string, Vote>
+  /** re-announced blocks of earlier rounds, by hash, waiting for their Add */
+  relayed: Map<string, { round: number; proposal: Proposal }>
+  /** Adds of earlier rounds whose block we lack */
+  orphanAdds: Map<string, { round: number; cert: Certificate; message: Add | null }>
+  /** a Final waiting for its block */
+  pendingFinal: { hash: string; cert: Certificate; round: number } | null
 }
-
-/** A validator that signed two different answers to one question: kept, counted once. */
-export interface BlockEvidence {
-  kind: 'election' | 'block-vote'
-  voter: PeerIdString
-  height: number
-  round: number
-  first: Vote | ElectionVote
-  second: Vote | ElectionVote
-}
-
-const MAX_EVIDENCE = 1_000
 
 export interface Head extends ChainTip {
   /** when this node saw the head become final (its own clock) */
   finalAt: number
 }
 
-const MAX_BLOCKS_PER_HEIGHT = 64
 const BLOCK_BYTES_BUDGET = MAX_BLOCK_BYTES - 64 * 1024
 
 export class BlockRounds {
   head: Head
-  readonly evidence: BlockEvidence[] = []
+  /** leaders of failed rounds, excluded from round-0 elections for a while */
+  readonly reputation: LeaderReputation
+  /** what the chain's height is, by certificates and validators' claims */
+  readonly claims: HeightClaims
   private h: HeightState
   private readonly isValidator: boolean
   private readonly selfId: Uint8Array
   private readonly quorum: number
-  /** heights we asked the shell to sync to, so we ask once */
+  /** the height we asked the shell to sync to, so we ask once */
   private syncTarget = 0
   /** far behind: no rounds, no votes, only appending fetched blocks */
   syncing = false
@@ -175,12 +202,15 @@ export class BlockRounds {
     private readonly pool: Mempool,
     private readonly txLog: TxLog,
     private readonly random: SeededRandom,
+    private readonly evidence: EvidenceBook,
     private readonly out: CoreAction[],
     head: Head,
   ) {
     this.isValidator = cfg.validators.has(cfg.self)
     this.selfId = peerIdFromString(cfg.self)
     this.quorum = cfg.unsafe?.quorum ?? cfg.validators.quorum
+    this.reputation = new LeaderReputation(cfg.validators.f, cfg.validators.size)
+    this.claims = new HeightClaims(cfg.validators)
     this.head = head
     this.h = this.freshHeight(head.height + 1)
   }
@@ -194,32 +224,50 @@ export class BlockRounds {
       height,
       round: 0,
       active: false,
-      electionVote: new Map(),
-      firstHeard: new Map(),
-      electionVotes: new Map(),
-      leaders: new Map(),
-      blocks: new Map(),
-      proposals: new Map(),
-      adds: new Map(),
-      addMessages: new Map(),
-      pendingFinal: null,
-      permitSent: new Map(),
-      commitSent: new Map(),
+      sync: new RoundSync(this.cfg.validators, this.cfg.self),
+      rounds: new Map(),
       lockedRound: -1,
       lockedHash: null,
       validRound: -1,
       validBlock: null,
       validCert: null,
-      validPrepare: null,
       validAdd: null,
+      relayed: new Map(),
+      orphanAdds: new Map(),
+      pendingFinal: null,
+    }
+  }
+
+  /** The state of `round`, made if it is within the kept window (else undefined). */
+  private roundState(round: number): RoundState | undefined {
+    const h = this.h
+    let rs = h.rounds.get(round)
+    if (rs != null) return rs
+    if (round < h.round - 1 || round > h.round + FUTURE_ROUNDS) return undefined
+    rs = {
+      round,
+      electionVotes: new Map(),
+      ourVote: null,
+      relays: 0,
+      leader: null,
+      firstNamed: null,
+      proposal: null,
+      certified: null,
+      equivocated: false,
+      add: null,
+      addMessage: null,
+      permitSent: null,
+      commitSent: null,
+      timerArmed: false,
       permits: new Map(),
       commits: new Map(),
-      addSent: new Set(),
-      finalSent: new Set(),
-      proposed: new Set(),
-      roundVoters: new Map(),
       votesSeen: new Map(),
+      proposed: false,
+      addSent: false,
+      finalSent: false,
     }
+    h.rounds.set(round, rs)
+    return rs
   }
 
   // ------------------------------------------------------------------ views
@@ -237,11 +285,37 @@ export class BlockRounds {
   }
 
   leader(round = this.h.round): PeerIdString | null {
-    return this.h.leaders.get(round)?.candidate ?? null
+    return this.h.rounds.get(round)?.leader?.candidate ?? null
   }
 
   lock(): { round: number; hash: string } | null {
     return this.h.lockedHash ? { round: this.h.lockedRound, hash: this.h.lockedHash } : null
+  }
+
+  /** What this node holds of a round's proposal (the gossip gate drops floods with it). */
+  proposalOf(
+    height: number,
+    round: number,
+  ): { hash: string; equivocated: boolean; certified: string | null } | null {
+    if (height !== this.h.height) return null
+    const rs = this.h.rounds.get(round)
+    if (rs?.proposal == null) return null
+    const certified =
+      rs.add?.hash ?? (this.h.pendingFinal?.round === round ? this.h.pendingFinal.hash : null)
+    return { hash: rs.proposal.hash, equivocated: rs.equivocated, certified }
+  }
+
+  /** How many round states and blocks this height holds (the simulation checks the bounds). */
+  sizes(): { rounds: number; blocks: number; electionVotes: number; blockVotes: number } {
+    let blocks = this.h.relayed.size + (this.h.validBlock ? 1 : 0)
+    let electionVotes = 0
+    let blockVotes = 0
+    for (const rs of this.h.rounds.values()) {
+      blocks += (rs.proposal ? 1 : 0) + (rs.certified ? 1 : 0)
+      electionVotes += rs.electionVotes.size
+      blockVotes += rs.votesSeen.size
+    }
+    return { rounds: this.h.rounds.size, blocks, electionVotes, blockVotes }
   }
 
   // ------------------------------------------------------------------ restart
@@ -251,27 +325,33 @@ export class BlockRounds {
     this.h = this.freshHeight(this.head.height + 1)
   }
 
-  /** Take back what this validator signed and locked before a restart. */
+  /**
+   * Take back what this validator signed and locked before a restart. It
+   * resumes in the round after the one it signed in, so it never signs
+   * again for a (height, round) it may have signed for.
+   */
   restoreSignState(s: SignState, now: number): void {
     if (s.height !== this.h.height) return
     const h = this.h
     h.round = s.round
-    if (s.electionCandidate) h.electionVote.set(s.round, peerIdToString(s.electionCandidate))
-    if (s.permitSubject) h.permitSent.set(s.round, toHex(s.permitSubject))
-    if (s.commitSubject) h.commitSent.set(s.round, toHex(s.commitSubject))
     if (s.lockedRound != null && s.lockedHash) {
       h.lockedRound = s.lockedRound
       h.lockedHash = toHex(s.lockedHash)
     }
     if (s.validRound != null && s.validPrepare && s.validCert) {
-      const proposal = this.rememberBlock(s.validPrepare.block!, s.validPrepare)
+      const block = s.validPrepare.block!
+      const proposal: Proposal = {
+        block,
+        hash: toHex(blockHash(block.header!)),
+        check: null,
+        message: s.validPrepare,
+      }
       this.setValid(s.validRound, proposal, s.validCert, s.validAdd ?? null)
     }
-    // a restarted validator with a lock resumes at once, in the next round
-    if (h.lockedHash || h.validBlock) this.startRound(s.round + 1, now)
+    this.startRound(s.round + 1, now)
   }
 
-  // ------------------------------------------------------------------ activity
+  // ------------------------------------------------------------------ rounds
 
   /** Start the height's rounds once there is something to decide. */
   maybeActivate(now: number): void {
@@ -281,22 +361,31 @@ export class BlockRounds {
       this.startRound(this.h.round, now)
   }
 
-  private startRound(round: number, now: number): void {
-    if (this.syncing) return
+  /** Others are deciding this height: take part. */
+  private activate(now: number): void {
+    if (!this.h.active && this.isValidator && !this.syncing) this.startRound(this.h.round, now)
+  }
+
+  private startRound(to: number, now: number): void {
+    if (this.syncing || !this.isValidator) return
     const h = this.h
+    // f + 1 validators further on: go straight there
+    const round = Math.max(to, h.sync.skipTarget())
+    if (h.active && round <= h.round) return
+    if (h.active) this.leftRounds(h.round, round)
     h.active = true
     h.round = round
+    for (const r of h.rounds.keys()) if (r < round - 1) h.rounds.delete(r)
+    const rs = this.roundState(round)!
     const { timeouts } = this.cfg
-    const length = Math.min(timeouts.roundMaxMs, timeouts.roundMs * 2 ** Math.min(round, 30))
-    this.out.push({ type: 'set-timer', key: `round:${h.height}:${round}`, at: now + length })
     // tell the others of our valid block, so whoever leads next can re-propose
     // it: a validator that missed its Add would otherwise propose a new block
     // the locked ones must refuse
-    if (round > 0 && h.validPrepare != null) {
+    if (round > 0 && h.validBlock?.message != null) {
       this.out.push({
         type: 'publish',
         topic: 'block-sync',
-        message: { prepare: h.validPrepare, relay: round },
+        message: { prepare: h.validBlock.message, relay: round },
       })
       if (h.validAdd)
         this.out.push({
@@ -305,39 +394,87 @@ export class BlockRounds {
           message: { add: h.validAdd, relay: round },
         })
     }
-    const heard = h.firstHeard.get(round)
-    if (this.isValidator && !h.electionVote.has(round) && heard != null) {
-      // someone got here first and asked: the first candidate heard of gets our vote
-      this.voteInElection(round, heard, now)
-    } else if (this.isValidator && !h.electionVote.has(round)) {
-      const earliest =
-        round === 0 ? Math.max(now, this.head.finalAt + timeouts.blockIntervalMs) : now
-      const delay = this.random.int(timeouts.electionMinMs, timeouts.electionMaxMs)
-      this.out.push({
-        type: 'set-timer',
-        key: `election:${h.height}:${round}`,
-        at: earliest + delay,
-      })
-    }
     this.out.push({ type: 'round', height: h.height, round, leader: this.leader(round) })
+    if (rs.ourVote == null) {
+      if (round === 0 || this.cfg.unsafe?.firstHeardElection) {
+        // (planted: the old rule, the first candidate named for this round, even before we came)
+        const heard = this.cfg.unsafe?.firstHeardElection ? rs.firstNamed : null
+        if (heard != null) this.voteInElection(rs, heard, now)
+        else {
+          const earliest =
+            round === 0 ? Math.max(now, this.head.finalAt + timeouts.blockIntervalMs) : now
+          const delay = this.random.int(timeouts.electionMinMs, timeouts.electionMaxMs)
+          this.setTimer('election', round, earliest + delay)
+        }
+      } else {
+        this.voteInElection(rs, rotationLeader(this.cfg.validators, h.height, round), now)
+      }
+    }
+    this.setTimer('heartbeat', round, now + timeouts.roundMs)
+    this.checkRoundTimer(now)
     // what arrived early for this round
-    const candidate = h.leaders.get(round)?.candidate
-    if (candidate === this.cfg.self) this.propose(now)
-    const proposal = h.proposals.get(round)
-    if (proposal) this.onProposal(proposal.message, now)
-    const add = h.adds.get(round)
-    if (add) this.onAdd(round, add.hash, add.cert, now)
+    if (rs.leader?.candidate === this.cfg.self) this.propose(now)
+    if (rs.proposal?.message) this.onProposal(rs.proposal.message, now)
+    if (rs.add) this.onAdd(round, rs.add.hash, rs.add.cert, now)
+  }
+
+  /** Rounds [from, to) ended undecided: their leaders failed. */
+  private leftRounds(from: number, to: number): void {
+    for (const [r, rs] of this.h.rounds)
+      if (r >= from && r < to && rs.leader != null)
+        this.reputation.failed(rs.leader.candidate, this.h.height)
+  }
+
+  private roundLength(round: number): number {
+    const { roundMs, roundMaxMs } = this.cfg.timeouts
+    return Math.min(roundMaxMs, roundMs * 2 ** Math.min(round, 30))
+  }
+
+  /** A round's timer starts once q validators are in it or above (round-sync.ts). */
+  private checkRoundTimer(now: number): void {
+    const h = this.h
+    if (!h.active) return
+    const rs = this.roundState(h.round)!
+    if (rs.timerArmed) return
+    if (h.sync.atOrAbove(h.round, h.round) < this.quorum) return
+    rs.timerArmed = true
+    this.setTimer('round', h.round, now + this.roundLength(h.round))
+  }
+
+  /** `validator` signed something for (this height, `round`): maybe skip ahead, maybe start the timer. */
+  private sawRound(validator: PeerIdString, round: number, now: number): void {
+    const h = this.h
+    if (!h.sync.saw(validator, round)) return
+    const target = h.sync.skipTarget()
+    if (target > h.round || (target === h.round && !h.active)) this.startRound(target, now)
+    else this.checkRoundTimer(now)
+  }
+
+  private setTimer(kind: 'round' | 'election' | 'heartbeat', round: number, at: number): void {
+    this.out.push({ type: 'set-timer', key: `${kind}:${this.h.height}:${round}`, at })
   }
 
   onTimer(key: string, now: number): void {
     const [kind, hs, rs] = key.split(':')
     const height = Number(hs)
     const round = Number(rs)
-    if (height !== this.h.height || round !== this.h.round || this.syncing) return
+    const h = this.h
+    if (height !== h.height || round !== h.round || this.syncing || !h.active) return
+    const state = this.roundState(round)!
     if (kind === 'round') {
       this.trace('round timed out', { round, leader: this.leader(round)?.slice(-6) ?? null })
       this.startRound(round + 1, now)
-    } else if (kind === 'election' && !this.h.electionVote.has(round)) {
+    } else if (kind === 'election' && state.ourVote == null) {
+      if (
+        !this.reputation.eligible(this.cfg.self, height) &&
+        !this.cfg.unsafe?.firstHeardElection
+      ) {
+        // we led a round that failed: we nominate the next eligible validator in rotation order
+        // instead (the others may be idle: our vote wakes them, and they follow it)
+        const nominee = this.nominee(height)
+        if (nominee != null) this.voteInElection(state, nominee, now)
+        return
+      }
       // our timer fired first: ask to lead, and vote for ourselves
       this.out.push({
         type: 'publish',
@@ -350,75 +487,116 @@ export class BlockRounds {
           }),
         },
       })
-      this.voteInElection(round, this.cfg.self, now)
+      this.voteInElection(state, this.cfg.self, now)
+    } else if (kind === 'heartbeat') {
+      // no quorum here yet: say again where we are (our vote may have been lost before GST)
+      if (state.timerArmed || state.ourVote == null) return
+      state.relays++
+      this.out.push({
+        type: 'publish',
+        topic: 'election',
+        message: { vote: state.ourVote, relay: state.relays },
+      })
+      const { roundMs, roundMaxMs } = this.cfg.timeouts
+      this.setTimer(
+        'heartbeat',
+        round,
+        now + Math.min(roundMaxMs, roundMs * 2 ** Math.min(state.relays, 16)),
+      )
     }
   }
 
   // ------------------------------------------------------------------ election
 
-  private voteInElection(round: number, candidate: PeerIdString, now: number): void {
+  /** The first validator after us in rotation order that is eligible in round 0, if any. */
+  private nominee(height: number): PeerIdString | null {
+    const { validators } = this.cfg
+    for (let k = 0; k < validators.size; k++) {
+      const v = rotationLeader(validators, height, k)
+      if (v !== this.cfg.self && this.reputation.eligible(v, height)) return v
+    }
+    return null
+  }
+
+  private voteInElection(rs: RoundState, candidate: PeerIdString, now: number): void {
     const h = this.h
-    if (h.electionVote.has(round) || this.syncing) return
-    h.electionVote.set(round, candidate)
-    this.persistSignState()
+    if (rs.ourVote != null || this.syncing || !this.isValidator) return
     const vote = signElectionVote(this.cfg.signer, this.cfg.chainId, {
       height: h.height,
-      round,
+      round: rs.round,
       candidate: peerIdFromString(candidate),
       voter: this.selfId,
     })
+    rs.ourVote = vote
+    this.persistSignState()
     this.out.push({ type: 'publish', topic: 'election', message: { vote } })
     this.countElectionVote(vote, now)
   }
 
-  onElection(m: ElectionMessage, from: PeerIdString, now: number): void {
-    const msg = m.request ?? m.vote!
+  onElection(m: ElectionMessage, now: number): void {
+    const msg = (m.request ?? m.vote)!
+    const signer = peerIdToString(m.request ? m.request.candidate : m.vote!.voter)
     if (msg.height > this.h.height) {
-      this.behind(msg.height - 1, from)
+      // a validator at height H holds block H − 1: its word, not yet proof
+      this.heightClaim(signer, msg.height - 1)
       return
     }
     if (msg.height < this.h.height) return
-    const heard = m.request ?? m.vote!
-    if (!this.h.firstHeard.has(heard.round))
-      this.h.firstHeard.set(heard.round, peerIdToString(heard.candidate))
-    if (!this.h.active && this.isValidator) this.startRound(this.h.round, now)
-    if (m.request != null) {
-      const candidate = peerIdToString(m.request.candidate)
-      this.seenInRound(m.request.round, candidate, now)
-      if (m.request.round === this.h.round && this.isValidator)
-        this.voteInElection(m.request.round, candidate, now)
-      return
+    this.activate(now)
+    this.sawRound(signer, msg.round, now)
+    if (m.vote != null) this.countElectionVote(m.vote, now)
+    const rs = this.roundState(msg.round)
+    if (rs == null) return
+    const candidate = peerIdToString(msg.candidate)
+    if (this.cfg.unsafe?.firstHeardElection) {
+      rs.firstNamed ??= candidate
+      if (rs.round === this.h.round && this.h.active) this.voteInElection(rs, candidate, now)
     }
-    const vote = m.vote!
-    this.countElectionVote(vote, now)
-    if (vote.round === this.h.round && this.isValidator) {
-      // the first candidate we hear of in this round gets our vote
-      this.voteInElection(vote.round, peerIdToString(vote.candidate), now)
-    }
+    // the first eligible candidate we hear of in round 0, while we are in it, gets our vote
+    else if (this.mayFollow(rs) && this.reputation.eligible(candidate, this.h.height))
+      this.voteInElection(rs, candidate, now)
+  }
+
+  /** Round 0, which we are in, and we have not voted: the first eligible candidate we hear of. */
+  private mayFollow(rs: RoundState): boolean {
+    return rs.round === 0 && this.h.round === 0 && this.h.active && this.isValidator && !rs.ourVote
   }
 
   private countElectionVote(vote: ElectionVote, now: number): void {
     const h = this.h
     const voter = peerIdToString(vote.voter)
-    let votes = h.electionVotes.get(vote.round)
-    if (votes == null) {
-      votes = new Map()
-      h.electionVotes.set(vote.round, votes)
-    }
-    const earlier = votes.get(voter)
+    this.sawRound(voter, vote.round, now)
+    const rs = this.roundState(vote.round)
+    if (rs == null) return
+    const candidate = peerIdToString(vote.candidate)
+    // a rotation round has one candidate (the gossip gate refuses votes for another)
+    if (
+      vote.round >= 1 &&
+      !this.cfg.unsafe?.firstHeardElection &&
+      candidate !== rotationLeader(this.cfg.validators, h.height, vote.round)
+    )
+      return
+    const earlier = rs.electionVotes.get(voter)
     if (earlier != null) {
       // one vote per validator per round; a second, different one is equivocation
       if (!bytesEqual(earlier.candidate, vote.candidate))
-        this.keepEvidence('election', voter, vote.round, earlier, vote)
+        this.evidence.keep(
+          voter,
+          h.height,
+          vote.round,
+          'election',
+          { kind: EvidenceKind.ELECTION_VOTE, first: earlier, second: vote },
+          now,
+        )
       return
     }
-    votes.set(voter, vote)
-    this.seenInRound(vote.round, voter, now)
-    if (h.leaders.has(vote.round)) return
-    const forCandidate = [...votes.values()].filter((v) => bytesEqual(v.candidate, vote.candidate))
+    rs.electionVotes.set(voter, vote)
+    if (rs.leader != null) return
+    const forCandidate = [...rs.electionVotes.values()].filter((v) =>
+      bytesEqual(v.candidate, vote.candidate),
+    )
     if (forCandidate.length < this.quorum) return
-    const candidate = peerIdToString(vote.candidate)
-    h.leaders.set(vote.round, {
+    rs.leader = {
       candidate,
       cert: {
         height: h.height,
@@ -428,29 +606,16 @@ export class BlockRounds {
           .slice(0, this.quorum)
           .map((v) => ({ voter: v.voter, signature: v.signature })),
       },
-    })
+    }
     this.trace('elected', {
       round: vote.round,
       leader: candidate.slice(-6),
       votes: forCandidate.length,
     })
-    if (vote.round === h.round) {
+    if (vote.round === h.round && h.active) {
       this.out.push({ type: 'round', height: h.height, round: h.round, leader: candidate })
       if (candidate === this.cfg.self) this.propose(now)
     }
-  }
-
-  /** f + 1 validators in a later round: at least one honest one is there, so go. */
-  private seenInRound(round: number, validator: PeerIdString, now: number): void {
-    const h = this.h
-    if (round <= h.round) return
-    let seen = h.roundVoters.get(round)
-    if (seen == null) {
-      seen = new Set()
-      h.roundVoters.set(round, seen)
-    }
-    seen.add(validator)
-    if (seen.size >= this.cfg.validators.f + 1) this.startRound(round, now)
   }
 
   // ------------------------------------------------------------------ proposal (leader)
@@ -458,15 +623,15 @@ export class BlockRounds {
   private propose(now: number): void {
     const h = this.h
     const round = h.round
-    const leader = h.leaders.get(round)
-    if (leader?.candidate !== this.cfg.self || h.proposed.has(round)) return
-    h.proposed.add(round)
+    const rs = this.roundState(round)!
+    if (rs.leader?.candidate !== this.cfg.self || rs.proposed || !h.active) return
+    rs.proposed = true
     let block: Block
     let validRound: number | undefined
     let validCert: Certificate | undefined
     if (h.validBlock != null && h.validCert != null) {
       // a leader re-proposes its valid block
-      block = h.validBlock
+      block = h.validBlock.block
       validRound = h.validRound
       validCert = h.validCert
     } else {
@@ -476,19 +641,20 @@ export class BlockRounds {
       height: h.height,
       round,
       block,
-      electionCert: leader.cert,
+      electionCert: rs.leader.cert,
       validRound,
       validCert,
     })
     this.out.push({ type: 'publish', topic: 'block-sync', message: { prepare: message } })
+    const hash = toHex(blockHash(block.header!))
     this.trace('proposing', {
       round,
-      block: toHex(blockHash(block.header!)).slice(0, 16),
+      block: hash.slice(0, 16),
       txs: block.txs.length,
       accounts: block.accounts.length,
       revalid: validRound ?? null,
     })
-    h.proposals.set(round, { hash: toHex(blockHash(block.header!)), message })
+    rs.proposal = { block, hash, check: null, message }
     this.onProposal(message, now)
   }
 
@@ -521,7 +687,7 @@ export class BlockRounds {
       list.push(e)
     }
     const gapGraceMs = 2 * this.cfg.timeouts.txRoundMs
-    const picked: Tx[] = []
+    const picked = []
     let bytes = 0
     senders: for (const [sender, entries] of bySender) {
       entries.sort((a, b) => a.tx.nonce - b.tx.nonce)
@@ -559,73 +725,142 @@ export class BlockRounds {
   onBlockSync(m: BlockSyncMessage, from: PeerIdString, now: number): void {
     const height = m.prepare?.height ?? m.add?.height ?? m.final!.height
     if (height > this.h.height) {
-      this.behind(m.final ? height : height - 1, from)
+      // its certificate was checked: a Final proves block `height` final; an
+      // election or permit certificate proves q validators hold `height` − 1
+      this.claims.prove(m.final ? height : height - 1)
+      this.catchUp(from)
       return
     }
     if (height < this.h.height) return
-    if (!this.h.active && this.isValidator && m.final == null) this.startRound(this.h.round, now)
-    if (m.prepare) {
-      const p = m.prepare
-      const h = this.h
-      h.leaders.set(
-        p.round,
-        h.leaders.get(p.round) ?? {
-          candidate: peerIdToString(p.electionCert!.candidate),
-          cert: p.electionCert!,
-        },
-      )
-      for (const s of p.electionCert!.signatures)
-        this.seenInRound(p.round, peerIdToString(s.voter), now)
-      if (!h.proposals.has(p.round))
-        h.proposals.set(p.round, { hash: toHex(blockHash(p.block!.header!)), message: p })
-      this.rememberBlock(p.block!, p)
-      if (p.round === h.round) this.onProposal(p, now)
-      // an Add or a Final that came before its block
-      const hash = toHex(blockHash(p.block!.header!))
-      const add = h.adds.get(p.round)
-      if (add && add.hash === hash) this.onAdd(p.round, add.hash, add.cert, now)
-      if (h.pendingFinal?.hash === hash)
-        this.onFinal(h.pendingFinal.round, hash, h.pendingFinal.cert, from, now)
-    } else if (m.add) {
-      if (!this.h.addMessages.has(m.add.round)) this.h.addMessages.set(m.add.round, m.add)
-      for (const s of m.add.permitCert!.signatures)
-        this.seenInRound(m.add.round, peerIdToString(s.voter), now)
-      this.onAdd(m.add.round, toHex(m.add.blockHash), m.add.permitCert!, now)
-    } else if (m.final) {
+    if (m.final == null) this.activate(now)
+    if (m.prepare) this.onPrepareMessage(m.prepare, (m.relay ?? 0) > 0, from, now)
+    else if (m.add) this.onAddMessage(m.add, now)
+    else if (m.final)
       this.onFinal(m.final.round, toHex(m.final.blockHash), m.final.commitCert!, from, now)
-    }
   }
 
-  private rememberBlock(block: Block, message: BlockPrepare | null = null): Proposal {
-    const hash = toHex(blockHash(block.header!))
-    let p = this.h.blocks.get(hash)
-    if (p == null) {
-      p = { block, hash, check: null, message }
-      if (this.h.blocks.size < MAX_BLOCKS_PER_HEIGHT) this.h.blocks.set(hash, p)
+  private onPrepareMessage(
+    p: BlockPrepare,
+    relayed: boolean,
+    from: PeerIdString,
+    now: number,
+  ): void {
+    const h = this.h
+    for (const s of p.electionCert!.signatures) this.sawRound(peerIdToString(s.voter), p.round, now)
+    const hash = toHex(blockHash(p.block!.header!))
+    const rs = this.roundState(p.round)
+    if (rs == null) {
+      // a re-announced block of an earlier round: it may become our valid block with its Add
+      if (!relayed || p.round <= h.validRound || h.relayed.has(hash)) return
+      h.relayed.set(hash, {
+        round: p.round,
+        proposal: { block: p.block!, hash, check: null, message: p },
+      })
+      if (h.relayed.size > MAX_RELAYED) {
+        const lowest = [...h.relayed].sort((a, b) => a[1].round - b[1].round)[0]![0]
+        h.relayed.delete(lowest)
+      }
+      const orphan = h.orphanAdds.get(hash)
+      if (orphan) this.onAdd(orphan.round, hash, orphan.cert, now)
+      if (h.pendingFinal?.hash === hash)
+        this.onFinal(h.pendingFinal.round, hash, h.pendingFinal.cert, from, now)
+      return
     }
-    p.message ??= message
-    return p
+    rs.leader ??= { candidate: peerIdToString(p.electionCert!.candidate), cert: p.electionCert! }
+    if (rs.proposal == null) {
+      rs.proposal = { block: p.block!, hash, check: null, message: p }
+    } else if (rs.proposal.hash !== hash) {
+      const certified = rs.add?.hash === hash || h.pendingFinal?.hash === hash
+      if (certified && rs.certified == null)
+        rs.certified = { block: p.block!, hash, check: null, message: p }
+      // a second proposal from one leader in one round: kept as evidence, never as a block
+      if (rs.proposal.message != null && !rs.equivocated) {
+        rs.equivocated = true
+        this.evidence.keep(
+          rs.leader.candidate,
+          h.height,
+          p.round,
+          'proposal',
+          {
+            kind: EvidenceKind.PROPOSAL,
+            first: {
+              statement: proposalStatement(rs.proposal.message),
+              signature: rs.proposal.message.signature,
+            },
+            second: { statement: proposalStatement(p), signature: p.signature },
+          },
+          now,
+        )
+      }
+      if (!certified) return
+    } else {
+      rs.proposal.message ??= p
+    }
+    if (p.round === h.round) this.onProposal(p, now)
+    // an Add or a Final that came before its block
+    if (rs.add?.hash === hash) this.onAdd(p.round, hash, rs.add.cert, now)
+    if (h.pendingFinal?.hash === hash)
+      this.onFinal(h.pendingFinal.round, hash, h.pendingFinal.cert, from, now)
+  }
+
+  private onAddMessage(a: Add, now: number): void {
+    for (const s of a.permitCert!.signatures) this.sawRound(peerIdToString(s.voter), a.round, now)
+    const hash = toHex(a.blockHash)
+    const rs = this.roundState(a.round)
+    if (rs != null) {
+      rs.addMessage ??= a
+      rs.add ??= { hash, cert: a.permitCert! }
+    } else if (a.round > this.h.validRound && !this.h.orphanAdds.has(hash)) {
+      this.h.orphanAdds.set(hash, { round: a.round, cert: a.permitCert!, message: a })
+      if (this.h.orphanAdds.size > MAX_ORPHAN_ADDS) {
+        const lowest = [...this.h.orphanAdds].sort((x, y) => x[1].round - y[1].round)[0]![0]
+        this.h.orphanAdds.delete(lowest)
+      }
+    }
+    this.onAdd(a.round, hash, a.permitCert!, now)
+  }
+
+  /** Any block of this height we hold, by hash. */
+  private findBlock(hash: string): Proposal | undefined {
+    const h = this.h
+    for (const rs of h.rounds.values()) {
+      if (rs.proposal?.hash === hash) return rs.proposal
+      if (rs.certified?.hash === hash) return rs.certified
+    }
+    if (h.validBlock?.hash === hash) return h.validBlock
+    return h.relayed.get(hash)?.proposal
   }
 
   /**
-   * The clock-free check of a block, run once. A block that fails it is
-   * forgotten, so a bad copy (a body that does not match its header) cannot
-   * stand in for the genuine block that a later message brings.
+   * The clock-free check of a block, run once per copy. A copy that fails
+   * it is forgotten, so a bad copy (a body that does not match its header)
+   * cannot stand in for the genuine block that a later message brings.
    */
   private checked(p: Proposal): BlockCheck {
     if (p.check != null) return p.check
     const check = checkBlock(this.cfg.chainId, p.block, this.head, this.ledger(), null)
     if (check.ok) p.check = check
-    else if (this.h.blocks.get(p.hash) === p) this.h.blocks.delete(p.hash)
+    else this.forget(p)
     return check
+  }
+
+  private forget(p: Proposal): void {
+    const h = this.h
+    for (const rs of h.rounds.values()) {
+      if (rs.proposal === p) rs.proposal = null
+      if (rs.certified === p) rs.certified = null
+    }
+    if (h.relayed.get(p.hash)?.proposal === p) h.relayed.delete(p.hash)
   }
 
   /** Permit or reject the round's proposal (Tendermint lines 22-33). */
   private onProposal(p: BlockPrepare, now: number): void {
     const h = this.h
-    if (!this.isValidator || this.syncing || p.round !== h.round || h.permitSent.has(p.round))
-      return
-    const proposal = this.rememberBlock(p.block!, p)
+    const rs = this.roundState(p.round)
+    if (!this.isValidator || this.syncing || !h.active || p.round !== h.round || rs == null) return
+    if (rs.permitSent != null) return
+    const proposal = this.findBlock(toHex(blockHash(p.block!.header!)))
+    if (proposal == null) return
     const check = this.checked(proposal)
     let reason = RejectReason.NONE
     if (!check.ok) reason = RejectReason.INVALID_BLOCK
@@ -647,7 +882,7 @@ export class BlockRounds {
         }
       }
     }
-    h.permitSent.set(p.round, reason === RejectReason.NONE ? proposal.hash : '')
+    rs.permitSent = reason === RejectReason.NONE ? proposal.hash : ''
     this.trace(reason === RejectReason.NONE ? 'permit' : 'reject', {
       round: p.round,
       block: proposal.hash.slice(0, 16),
@@ -656,7 +891,7 @@ export class BlockRounds {
     })
     this.persistSignState()
     const vote = this.blockVote(Phase.BLOCK_PERMIT, p.round, proposal.hash, reason)
-    this.sendToLeader(p.round, vote, now)
+    this.sendToLeader(rs, vote, now)
   }
 
   private isLockedOn(hash: string): boolean {
@@ -664,42 +899,40 @@ export class BlockRounds {
   }
 
   private setValid(round: number, proposal: Proposal, cert: Certificate, add: Add | null): void {
-    this.h.validRound = round
-    this.h.validBlock = proposal.block
-    this.h.validCert = cert
-    this.h.validPrepare = proposal.message
-    this.h.validAdd = add
+    const h = this.h
+    h.validRound = round
+    h.validBlock = proposal
+    h.validCert = cert
+    h.validAdd = add
+    for (const [hash, r] of h.relayed) if (r.round <= round) h.relayed.delete(hash)
+    for (const [hash, a] of h.orphanAdds) if (a.round <= round) h.orphanAdds.delete(hash)
   }
 
   /** q permits for a block in `round` (Tendermint line 36): valid block; lock and commit-vote if in that round. */
   private onAdd(round: number, hash: string, cert: Certificate, now: number): void {
     const h = this.h
-    const proposal = h.blocks.get(hash)
-    if (proposal == null) {
-      h.adds.set(round, { hash, cert })
-      return
-    }
+    const proposal = this.findBlock(hash)
+    if (proposal == null) return // it waits in the round's `add` or the orphan Adds
     if (!this.checked(proposal).ok) return
-    if (round > h.validRound) this.setValid(round, proposal, cert, h.addMessages.get(round) ?? null)
+    const rs = this.roundState(round)
+    const addMessage = rs?.addMessage ?? h.orphanAdds.get(hash)?.message ?? null
+    if (round > h.validRound) this.setValid(round, proposal, cert, addMessage)
     if (
+      rs == null ||
       !this.isValidator ||
       this.syncing ||
       round !== h.round ||
-      h.commitSent.has(round) ||
-      !h.permitSent.has(round)
+      rs.commitSent != null ||
+      rs.permitSent == null
     )
       return
     h.lockedRound = round
     h.lockedHash = hash
-    h.commitSent.set(round, hash)
+    rs.commitSent = hash
     this.trace('locked; commit vote', { round, block: hash.slice(0, 16) })
     // the lock is on disk before the commit vote leaves
     this.persistSignState()
-    this.sendToLeader(
-      round,
-      this.blockVote(Phase.BLOCK_COMMIT, round, hash, RejectReason.NONE),
-      now,
-    )
+    this.sendToLeader(rs, this.blockVote(Phase.BLOCK_COMMIT, round, hash, RejectReason.NONE), now)
   }
 
   // ------------------------------------------------------------------ leader: collecting votes
@@ -707,38 +940,41 @@ export class BlockRounds {
   onVote(vote: Vote, now: number): void {
     const h = this.h
     if (vote.height !== h.height) return
-    if (h.leaders.get(vote.round)?.candidate !== this.cfg.self) return
+    const rs = this.roundState(vote.round)
+    if (rs?.leader?.candidate !== this.cfg.self) return
     const voter = peerIdToString(vote.voter)
     if (!this.cfg.validators.has(voter)) return
-    this.seenInRound(vote.round, voter, now)
-    const key = `${vote.phase}:${vote.round}:${voter}`
-    const earlier = h.votesSeen.get(key)
+    this.sawRound(voter, vote.round, now)
+    const key = `${vote.phase}:${voter}`
+    const earlier = rs.votesSeen.get(key)
     if (earlier != null) {
       if (earlier.result !== vote.result || !bytesEqual(earlier.subject, vote.subject)) {
-        this.keepEvidence('block-vote', voter, vote.round, earlier, vote)
+        this.evidence.keep(
+          voter,
+          h.height,
+          vote.round,
+          String(vote.phase),
+          { kind: EvidenceKind.BLOCK_VOTE, first: earlier, second: vote },
+          now,
+        )
       }
       return // a duplicate counts once
     }
-    h.votesSeen.set(key, vote)
-    const proposal = h.proposals.get(vote.round)
+    rs.votesSeen.set(key, vote)
+    const proposal = rs.proposal
     if (
       proposal == null ||
       vote.result !== VoteResult.PERMIT ||
       toHex(vote.subject) !== proposal.hash
     )
       return
-    const table = vote.phase === Phase.BLOCK_PERMIT ? h.permits : h.commits
-    let votes = table.get(vote.round)
-    if (votes == null) {
-      votes = new Map()
-      table.set(vote.round, votes)
-    }
-    if (votes.has(voter)) return // a duplicate counts once
+    const votes = vote.phase === Phase.BLOCK_PERMIT ? rs.permits : rs.commits
     votes.set(voter, vote)
     if (votes.size < this.quorum) return
+    // every vote here is for (phase, this height, this round, this block): one certificate
     const cert = certificateFrom([...votes.values()].slice(0, this.quorum))
-    if (vote.phase === Phase.BLOCK_PERMIT && !h.addSent.has(vote.round)) {
-      h.addSent.add(vote.round)
+    if (vote.phase === Phase.BLOCK_PERMIT && !rs.addSent) {
+      rs.addSent = true
       const add = signAdd(this.cfg.signer, this.cfg.chainId, {
         height: h.height,
         round: vote.round,
@@ -746,11 +982,12 @@ export class BlockRounds {
         permitCert: cert,
       })
       this.out.push({ type: 'publish', topic: 'block-sync', message: { add } })
-      h.addMessages.set(vote.round, add)
+      rs.addMessage = add
+      rs.add = { hash: proposal.hash, cert }
       this.trace('add: q permits', { round: vote.round, block: proposal.hash.slice(0, 16) })
       this.onAdd(vote.round, proposal.hash, cert, now)
-    } else if (vote.phase === Phase.BLOCK_COMMIT && !h.finalSent.has(vote.round)) {
-      h.finalSent.add(vote.round)
+    } else if (vote.phase === Phase.BLOCK_COMMIT && !rs.finalSent) {
+      rs.finalSent = true
       this.out.push({
         type: 'publish',
         topic: 'block-sync',
@@ -772,7 +1009,7 @@ export class BlockRounds {
     now: number,
   ): void {
     const h = this.h
-    const proposal = h.blocks.get(hash)
+    const proposal = this.findBlock(hash)
     if (proposal == null) {
       if (h.pendingFinal?.hash !== hash) {
         h.pendingFinal = { hash, cert, round }
@@ -812,14 +1049,14 @@ export class BlockRounds {
       if (err instanceof CertificateError) return refuse(`commit certificate: ${err.message}`)
       throw err
     }
-    const proposal = this.rememberBlock(block)
+    const proposal: Proposal = { block, hash: toHex(hash), check: null, message: null }
     const check = this.checked(proposal)
     if (!check.ok) return refuse(`${check.code}: ${check.message}`)
     this.append(fb, toHex(hash), fb.commitCert!.round, check.execution, now)
     return true
   }
 
-  /** The shell gave up catching up (no peer had the blocks): take part in consensus again. */
+  /** The shell stopped catching up (caught up, or no peer had the blocks): take part in consensus again. */
   syncDone(now: number): void {
     this.syncTarget = this.head.height
     if (!this.syncing) return
@@ -839,15 +1076,15 @@ export class BlockRounds {
     const header = block.header!
     const ledger = this.ledger()
     applyExecution(ledger, exec)
+    // the leaders of the rounds before the deciding one failed
+    this.leftRounds(0, round)
 
     // the pool: out go the included txs and registrations, and the txs whose
     // nonce the block used; the rest of our abandoned block_new stays
     const poolDeletes: string[] = []
-    const included = new Set<string>()
     block.txs.forEach((tx, index) => {
       const receipt = exec.receipts.txs[index]!
       const txHashHex = toHex(receipt.hash)
-      included.add(txHashHex)
       const entry = this.pool.remove(txHashHex)
       if (entry?.status === 'committed') poolDeletes.push(txHashHex)
       const record = this.txLog.touch(txHashHex, now, tx)
@@ -918,39 +1155,44 @@ export class BlockRounds {
     this.maybeActivate(now)
   }
 
+  // ------------------------------------------------------------------ catching up
+
+  /** A peer's word on its head: `signed` when a validator's signature or status vouches for it. */
+  peerHeight(height: number, from: PeerIdString): void {
+    // a validator's status is its own word; anyone else's is a hint
+    if (this.cfg.validators.has(from)) this.claims.claim(from, height)
+    this.catchUp(from, height)
+  }
+
+  /** A validator signed a message of a height whose parent is `head`. */
+  heightClaim(validator: PeerIdString, head: number): void {
+    this.claims.claim(validator, head)
+    this.catchUp(validator, head)
+  }
+
+  /**
+   * Fetch what the chain has beyond our head (in the background: we keep
+   * voting); leave consensus only if what we can trust is far ahead.
+   */
+  private catchUp(hint: PeerIdString, hinted = 0): void {
+    const trusted = this.claims.trusted()
+    const target = Math.max(trusted, hinted)
+    if (target <= this.head.height || target <= this.syncTarget) return
+    this.syncTarget = target
+    const threshold = this.cfg.syncThreshold ?? DEFAULT_SYNC_THRESHOLD
+    if (!this.syncing && this.isValidator && trusted - this.head.height > threshold) {
+      // too far behind to vote usefully: catch up first
+      this.syncing = true
+      this.h.active = false
+      this.trace('leaving consensus to catch up', { head: this.head.height, target: trusted })
+    }
+    this.out.push({ type: 'sync-needed', height: target, hint })
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private trace(msg: string, fields: Record<string, string | number | boolean | null> = {}): void {
     this.out.push({ type: 'trace', msg, fields: { height: this.h.height, ...fields } })
-  }
-
-  private keepEvidence(
-    kind: BlockEvidence['kind'],
-    voter: PeerIdString,
-    round: number,
-    first: Vote | ElectionVote,
-    second: Vote | ElectionVote,
-  ): void {
-    if (this.evidence.length < MAX_EVIDENCE)
-      this.evidence.push({ kind, voter, height: this.h.height, round, first, second })
-  }
-
-  private behind(height: number, from: PeerIdString): void {
-    if (height <= this.head.height || height <= this.syncTarget) return
-    this.syncTarget = height
-    const threshold = this.cfg.syncThreshold ?? DEFAULT_SYNC_THRESHOLD
-    if (!this.syncing && this.isValidator && height - this.head.height > threshold) {
-      // too far behind to vote usefully: catch up first
-      this.syncing = true
-      this.h.active = false
-      this.trace('leaving consensus to catch up', { head: this.head.height, target: height })
-    }
-    this.out.push({ type: 'sync-needed', height, hint: from })
-  }
-
-  /** A peer reports a head above ours. */
-  peerHeight(height: number, from: PeerIdString): void {
-    this.behind(height, from)
   }
 
   private blockVote(phase: Phase, round: number, hash: string, reason: RejectReason): Vote {
@@ -965,8 +1207,8 @@ export class BlockRounds {
     })
   }
 
-  private sendToLeader(round: number, vote: Vote, now: number): void {
-    const leader = this.h.leaders.get(round)?.candidate
+  private sendToLeader(rs: RoundState, vote: Vote, now: number): void {
+    const leader = rs.leader?.candidate
     if (leader == null) return
     if (leader === this.cfg.self) this.onVote(vote, now)
     else this.out.push({ type: 'send-vote', to: leader, vote })
@@ -974,22 +1216,24 @@ export class BlockRounds {
 
   private persistSignState(): void {
     const h = this.h
-    const r = h.round
-    const hex = (s: string | undefined) => (s ? fromHex(s) : undefined)
+    const rs = this.roundState(h.round)!
+    const permit = rs.permitSent
     const state: SignState = {
       height: h.height,
-      round: r,
-      electionCandidate: h.electionVote.has(r)
-        ? peerIdFromString(h.electionVote.get(r)!)
-        : undefined,
-      permitSubject: hex(h.permitSent.get(r)),
-      commitSubject: hex(h.commitSent.get(r)),
+      round: h.round,
+      electionCandidate: rs.ourVote?.candidate,
+      permitSubject: permit ? fromHex(permit) : undefined,
+      permitRejected: permit === '' ? true : undefined,
+      commitSubject: rs.commitSent ? fromHex(rs.commitSent) : undefined,
       lockedRound: h.lockedHash ? h.lockedRound : undefined,
       lockedHash: h.lockedHash ? fromHex(h.lockedHash) : undefined,
-      validRound: h.validPrepare ? h.validRound : undefined,
-      validCert: h.validPrepare ? (h.validCert ?? undefined) : undefined,
-      validPrepare: h.validPrepare ?? undefined,
-      validAdd: h.validPrepare ? (h.validAdd ?? undefined) : undefined,
+    }
+    const valid = h.validBlock?.message
+    if (valid != null && h.validCert != null) {
+      state.validRound = h.validRound
+      state.validCert = h.validCert
+      state.validPrepare = valid
+      state.validAdd = h.validAdd ?? undefined
     }
     this.out.push({ type: 'persist', ops: [{ op: 'sign-state', state }] })
   }

@@ -16,12 +16,14 @@ import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempoo
 import { genesisStateRoot } from '../state/execute.js'
 import { type AccountState, LedgerState, type Unclaimed } from '../state/ledger.js'
 import { AccountRegistry } from './accounts.js'
-import { BlockRounds, type Head } from './block-rounds.js'
+import { senderKey } from './admission.js'
+import { BlockRounds, type Head, type UnsafeFlags } from './block-rounds.js'
+import { EvidenceBook } from './evidence.js'
 import { SeededRandom } from './random.js'
 import { TxLog, type TxRecord } from './tx-log.js'
 import { TxRounds } from './tx-rounds.js'
 import type { CoreAction, CoreEvent } from './types.js'
-import { signersOf } from './validation.js'
+import { signersOf, type ValidationContext } from './validation.js'
 
 export interface CoreInit {
   genesis: Genesis
@@ -35,7 +37,7 @@ export interface CoreInit {
   /** tx rounds this node runs at once as a target, at most (default DEFAULT_MAX_TX_ROUNDS) */
   maxTxRounds?: number
   /** test-only: plant a consensus bug to prove the simulation catches it */
-  unsafe?: { quorum?: number; ignoreLock?: boolean }
+  unsafe?: UnsafeFlags
   /** a validator further behind than this many blocks leaves consensus to catch up */
   syncThreshold?: number
 }
@@ -77,6 +79,8 @@ export class Core {
   readonly accounts: AccountRegistry
   readonly blocks: BlockRounds
   readonly genesisHash: Uint8Array
+  /** equivocation evidence gathered by the tx and block rounds */
+  readonly evidence: EvidenceBook
   ledger: LedgerState
   private out: CoreAction[] = []
 
@@ -88,6 +92,7 @@ export class Core {
     this.isValidator = this.validators.has(init.self)
     this.pool = new Mempool(init.poolLimits ?? DEFAULT_POOL_LIMITS)
     this.ledger = LedgerState.fromGenesis(init.genesis)
+    this.evidence = new EvidenceBook(this.out)
     const ledger = () => this.ledger
     this.txRounds = new TxRounds(
       {
@@ -102,6 +107,7 @@ export class Core {
       ledger,
       this.pool,
       this.txLog,
+      this.evidence,
       this.out,
     )
     this.accounts = new AccountRegistry(this.chainId, ledger, this.pool, this.out)
@@ -120,6 +126,7 @@ export class Core {
       this.pool,
       this.txLog,
       new SeededRandom(init.seed),
+      this.evidence,
       this.out,
       BlockRounds.genesisHead(init.genesis, this.genesisHash, genesisStateRoot(this.genesisHash)),
     )
@@ -166,7 +173,7 @@ export class Core {
         this.blocks.onTimer(event.key, event.now)
         break
       case 'election':
-        this.blocks.onElection(event.msg, event.from, event.now)
+        this.blocks.onElection(event.msg, event.now)
         break
       case 'block-sync':
         this.blocks.onBlockSync(event.msg, event.from, event.now)
@@ -179,6 +186,9 @@ export class Core {
         break
       case 'peer-height':
         this.blocks.peerHeight(event.height, event.from)
+        break
+      case 'height-claim':
+        this.blocks.heightClaim(event.validator, event.head)
         break
       case 'client-tx':
         this.txRounds.submit(event.requestId, event.tx, event.now)
@@ -212,7 +222,7 @@ export class Core {
         this.accounts.onGossip(event.reg)
         break
       case 'tx-fetched':
-        this.txRounds.onTxFetched(event.tx, event.now)
+        this.txRounds.onTxFetched(event.tx, event.from, event.now)
         break
     }
     this.blocks.maybeActivate(event.now)
@@ -220,6 +230,25 @@ export class Core {
   }
 
   // ------------------------------------------------------------------ queries
+
+  /**
+   * What the gossip gate (validation.ts) reads of a node's core, for the core of `core()` now
+   * (the simulation's node gets a new core on each restart).
+   */
+  static gateView(
+    core: () => Core | null,
+  ): Pick<ValidationContext, 'height' | 'round' | 'proposal' | 'senderKey'> {
+    return {
+      height: () => core()?.blocks.height ?? 0,
+      round: () => core()?.blocks.round ?? 0,
+      proposal: (height, round) => core()?.blocks.proposalOf(height, round) ?? null,
+      senderKey: (address) => {
+        const c = core()
+        if (c == null) return null
+        return senderKey({ chainId: c.chainId, ledger: c.ledger, pool: c.pool, now: 0 }, address)
+      },
+    }
+  }
 
   tx(hash: string): TxRecord | undefined {
     return this.txLog.get(hash)

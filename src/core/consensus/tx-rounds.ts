@@ -18,11 +18,12 @@
  */
 
 import { certificateFrom } from '../chain/certificates.js'
-import { signPrePrepare, signPrepare, signVote } from '../chain/signatures.js'
+import { signPrePrepare, signPrepare, signVote, verifyTx } from '../chain/signatures.js'
 import { txHash } from '../chain/tx.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
   type Certificate,
+  EvidenceKind,
   MAX_TX_BYTES,
   Phase,
   type PrePrepare,
@@ -38,7 +39,8 @@ import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
 import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
-import { admitTx } from './admission.js'
+import { admitTx, senderKey } from './admission.js'
+import type { EvidenceBook } from './evidence.js'
 import { type Reason, reason } from './reasons.js'
 import { RoundWindow, roundWindowOptions } from './round-window.js'
 import type { TxLog, VoteView } from './tx-log.js'
@@ -77,16 +79,10 @@ export interface TargetRound {
   deadline: number
 }
 
-/** A validator that voted twice differently on one question: kept, and counted once. */
-export interface Evidence {
-  voter: PeerIdString
-  first: Vote
-  second: Vote
-}
-
-const MAX_EVIDENCE = 1_000
 export const DEFAULT_MAX_WAITING = 10_000
+/** tx bodies kept from PrePrepares (signature checked), by count and bytes; oldest go first */
 const SEEN_TX_CAPACITY = 20_000
+const SEEN_TX_BYTES = 32 * 1024 * 1024
 
 const phaseOf: Record<RoundPhase, Phase> = {
   'pre-prepare': Phase.PRE_PREPARE,
@@ -102,9 +98,12 @@ export class TxRounds {
   readonly window: RoundWindow
   private draining = false
   private readonly maxWaiting: number
-  readonly evidence: Evidence[] = []
-  /** tx bodies seen in PrePrepares, admitted or not, so a later Prepare/Commit can be backed */
-  private readonly seen = new Map<string, Tx>()
+  /**
+   * tx bodies seen in PrePrepares whose signature checked out, admitted or not, so a later
+   * Prepare or Commit can be backed with the very bytes that were verified
+   */
+  private readonly seen = new Map<string, { tx: Tx; bytes: number }>()
+  private seenBytes = 0
   /** commit certificates whose tx body is being fetched */
   private readonly awaitingBody = new Map<string, Certificate>()
   private readonly isValidator: boolean
@@ -115,6 +114,7 @@ export class TxRounds {
     private readonly ledger: () => Ledger,
     private readonly pool: Mempool,
     private readonly log: TxLog,
+    private readonly evidence: EvidenceBook,
     private readonly out: CoreAction[],
   ) {
     this.isValidator = cfg.validators.has(cfg.self)
@@ -231,6 +231,9 @@ export class TxRounds {
 
   /** A vote for one of our rounds (signature and voter already checked by the shell). */
   onVote(vote: Vote, now: number): void {
+    // a tx vote is for (phase, tx hash) at height 0, round 0, exactly: anything else would put a
+    // signature over another statement in our certificate, and every node would refuse it
+    if (vote.height !== 0 || vote.round !== 0) return
     const hash = toHex(vote.subject)
     const round = this.rounds.get(hash)
     if (round == null) return // late, or not ours: nothing to count
@@ -243,9 +246,15 @@ export class TxRounds {
     if (!this.cfg.validators.has(voter)) return // only validators count
     const earlier = round.responses.get(voter)
     if (earlier != null) {
-      if (earlier.result !== vote.result && this.evidence.length < MAX_EVIDENCE) {
-        this.evidence.push({ voter, first: earlier, second: vote })
-      }
+      if (earlier.result !== vote.result || earlier.reason !== vote.reason)
+        this.evidence.keep(
+          voter,
+          0,
+          0,
+          `${vote.phase}:${round.hash}`,
+          { kind: EvidenceKind.TX_VOTE, first: earlier, second: vote },
+          now,
+        )
       return // a duplicate vote counts once
     }
     round.responses.set(voter, vote)
@@ -331,17 +340,20 @@ export class TxRounds {
     const tx = msg.tx!
     const target = peerIdToString(msg.target)
     if (target === this.cfg.self) return
-    this.remember(hash, tx)
-    const record = this.log.touch(hash, now, tx)
-    record.target ??= target
-    if (!this.isValidator) return
     const bytes = TxCodec.encode(tx).length
+    // admission checks the tx's signature first: only bytes that were verified are kept
     const verdict = admitTx(
       { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
       tx,
       hash,
       bytes,
     )
+    const genuine = verdict.ok ? !verdict.duplicate : verdict.signed
+    if (genuine) {
+      this.remember(hash, tx, bytes)
+      this.log.touch(hash, now, tx).target ??= target
+    }
+    if (!this.isValidator) return
     if (verdict.ok && !verdict.duplicate) this.pool.add(hash, tx, bytes, now)
     const why = verdict.ok ? RejectReason.NONE : verdict.reason
     this.out.push({
@@ -360,7 +372,7 @@ export class TxRounds {
     this.log.certVotes(record, 'prePrepare', signers)
     if (this.log.advance(record, 'prepared')) this.status(hash, 'prepared', null)
     if (!this.isValidator) return
-    const tx = this.pool.get(hash)?.tx ?? this.seen.get(hash)
+    const tx = this.pool.get(hash)?.tx ?? this.seen.get(hash)?.tx
     if (tx == null) {
       this.out.push({
         type: 'send-vote',
@@ -389,7 +401,7 @@ export class TxRounds {
     const hash = toHex(hashBytes)
     const record = this.log.touch(hash, now)
     this.log.certVotes(record, 'prepare', signers)
-    const tx = this.pool.get(hash)?.tx ?? this.seen.get(hash) ?? record.tx
+    const tx = this.pool.get(hash)?.tx ?? this.seen.get(hash)?.tx ?? record.tx
     if (tx == null) {
       if (!this.awaitingBody.has(hash)) {
         this.awaitingBody.set(hash, cert)
@@ -400,11 +412,23 @@ export class TxRounds {
     this.commitLocally(hash, tx, cert, now)
   }
 
-  /** A tx body we asked for. */
-  onTxFetched(tx: Tx, now: number): void {
+  /** A tx body we asked for: kept only if its signature checks out (a peer may forge a copy). */
+  onTxFetched(tx: Tx, from: PeerIdString, now: number): void {
     const hash = toHex(txHash(tx))
     const cert = this.awaitingBody.get(hash)
     if (cert == null) return
+    const key = senderKey(
+      { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
+      toHex(tx.from),
+    )
+    if (key == null || !verifyTx(tx, key.keyType, key.publicKey)) {
+      this.out.push({
+        type: 'misbehaving',
+        peer: from,
+        reason: `served a forged copy of tx ${hash}`,
+      })
+      return
+    }
     this.awaitingBody.delete(hash)
     this.commitLocally(hash, tx, cert, now)
   }
@@ -457,18 +481,20 @@ export class TxRounds {
     })
   }
 
-  private remember(hash: string, tx: Tx): void {
+  private remember(hash: string, tx: Tx, bytes: number): void {
     if (this.seen.has(hash)) return
-    this.seen.set(hash, tx)
-    if (this.seen.size > SEEN_TX_CAPACITY) {
-      const oldest = this.seen.keys().next().value
-      if (oldest !== undefined) this.seen.delete(oldest)
+    this.seen.set(hash, { tx, bytes })
+    this.seenBytes += bytes
+    while (this.seen.size > SEEN_TX_CAPACITY || this.seenBytes > SEEN_TX_BYTES) {
+      const [oldest, entry] = this.seen.entries().next().value!
+      this.seen.delete(oldest)
+      this.seenBytes -= entry.bytes
     }
   }
 
   /** A tx body this node can serve to a peer that lacks it. */
   body(hash: string): Tx | undefined {
-    return this.pool.get(hash)?.tx ?? this.seen.get(hash) ?? this.log.get(hash)?.tx ?? undefined
+    return this.pool.get(hash)?.tx ?? this.seen.get(hash)?.tx ?? this.log.get(hash)?.tx ?? undefined
   }
 
   private reply(requestId: number, result: ClientResult): void {

@@ -9,6 +9,7 @@ import type {
   Certificate,
   Commit,
   ElectionMessage,
+  Evidence,
   FinalizedBlock,
   PrePrepare,
   Prepare,
@@ -43,8 +44,13 @@ export type CoreEvent =
   | { type: 'block-sync'; now: number; msg: BlockSyncMessage; from: PeerIdString }
   /** the shell stopped catching up (caught up, or no peer has the blocks) */
   | { type: 'sync-done'; now: number }
-  /** a peer says its chain is this high */
+  /** a peer says its chain is this high (its status answer) */
   | { type: 'peer-height'; now: number; height: number; from: PeerIdString }
+  /**
+   * a validator signed a message for a height whose parent is `head` (the gossip gate checked
+   * the signature and did not forward it: it is far ahead of this node)
+   */
+  | { type: 'height-claim'; now: number; validator: PeerIdString; head: number }
   /** a final block from history (fetch-block, sync-needed), in height order */
   | { type: 'block-fetched'; now: number; block: FinalizedBlock; from: PeerIdString }
 
@@ -82,6 +88,8 @@ export type PersistOp =
   | { op: 'pool-del'; hash: string }
   | { op: 'account-pending-put'; address: string; reg: AccountRegistration }
   | { op: 'account-pending-del'; address: string }
+  /** equivocation evidence (bounded: `evict` is the record it pushed out) */
+  | { op: 'evidence-put'; key: string; evidence: Evidence; evict: string | null }
 
 export type CoreAction =
   | Publish
@@ -115,6 +123,10 @@ export type CoreAction =
     }
   /** the round changed, or its leader became known */
   | { type: 'round'; height: number; round: number; leader: PeerIdString | null }
+  /** a peer sent what an honest one never does (its reputation pays; the core cannot disconnect) */
+  | { type: 'misbehaving'; peer: PeerIdString; reason: string }
+  /** a validator was caught signing two different answers to one question */
+  | { type: 'evidence'; evidence: Evidence }
   /** something that must never happen did (a final block that does not execute to its root) */
   | { type: 'fault'; message: string }
   /** the story of a round, for --verbose */

@@ -22,6 +22,7 @@ import {
   verifyElectionVote,
   verifyPrePrepare,
   verifyPrepare,
+  verifyTx,
 } from '../chain/signatures.js'
 import { txHash } from '../chain/tx.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
@@ -34,9 +35,12 @@ import type {
   PrePrepare,
   Prepare,
 } from '../codec/index.js'
-import { Phase } from '../codec/index.js'
-import { bytesEqual } from '../crypto/hash.js'
-import { peerIdToString } from '../crypto/peer-id.js'
+import { BlockSyncMessageCodec, ElectionMessageCodec, Phase } from '../codec/index.js'
+import { bytesEqual, toHex } from '../crypto/hash.js'
+import type { KeyType } from '../crypto/keys.js'
+import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
+import { rotationLeader } from './election.js'
+import { GossipGate, OBSERVER_TARGET_BUDGET, VALIDATOR_TARGET_BUDGET } from './gossip-gate.js'
 
 export type ValidationAction = 'ignore' | 'reject'
 
@@ -56,11 +60,47 @@ export interface ValidationContext {
   validators: ValidatorSet
   /** the height this node is deciding: older election and block messages are IGNOREd, not forwarded */
   height?: () => number
+  /** the round this node is in at that height */
+  round?: () => number
+  /** the node's clock (ms), for the per-target budgets and the relay gap */
+  now?: () => number
+  /** one re-announcement of a message is forwarded at most this often (ms) */
+  relayGapMs?: number
+  /** what the gate remembers between messages (gossip-gate.ts) */
+  gate?: GossipGate
+  /** what the node holds of a round's proposal, to drop a leader's flood of others */
+  proposal?: (
+    height: number,
+    round: number,
+  ) => { hash: string; equivocated: boolean; certified: string | null } | null
+  /** a validator's signed word that its head is `head`: far ahead, so not forwarded but noted */
+  claim?: (validator: PeerIdString, head: number) => void
+  /** a peer whose valid messages exceed what it may send: its reputation pays */
+  misbehaving?: (peer: PeerIdString, reason: string) => void
+  /** an account's key, to check a tx's signature before it is forwarded */
+  senderKey?: (address: string) => { keyType: KeyType; publicKey: Uint8Array } | null
+  /** planted for a simulation hunt: the election without its rotation rule */
+  unsafeElection?: boolean
 }
 
 function ignoreStale(ctx: ValidationContext, height: number): void {
   if (ctx.height != null && height < ctx.height())
     throw new ValidationError('ignore', 'STALE_HEIGHT', `height ${height}`)
+}
+
+const ignore = (code: string, detail?: string): never => {
+  throw new ValidationError('ignore', code, detail)
+}
+
+/**
+ * A re-announcement: true when its content was checked before and this relay is new (forward it
+ * without checking again); IGNOREs it when the relay is not new; false when the content is new.
+ */
+function relayed(ctx: ValidationContext, key: string | null, relay: number): boolean {
+  if (ctx.gate == null || key == null) return false
+  const seen = ctx.gate.seen(key, relay, ctx.now?.() ?? 0, ctx.relayGapMs ?? 0)
+  if (seen === 'drop') ignore('DUPLICATE_RELAY', `relay ${relay}`)
+  return seen === 'forward'
 }
 
 const reject = (code: string, detail?: string): never => {
@@ -95,6 +135,19 @@ export function validatePrePrepare(ctx: ValidationContext, p: PrePrepare): void 
   if (!bytesEqual(txHash(tx), p.txHash)) reject('WRONG_TX_HASH')
   if (!verifyPrePrepare(ctx.chainId, p))
     reject('BAD_SIGNATURE', 'pre-prepare not signed by its target')
+  // the target signed it: within its budget of rounds, or it floods
+  const target = peerIdToString(p.target)
+  if (ctx.gate != null && ctx.now != null) {
+    const budget = ctx.validators.has(target) ? VALIDATOR_TARGET_BUDGET : OBSERVER_TARGET_BUDGET
+    if (!ctx.gate.takeRound(target, budget, ctx.now())) {
+      ctx.misbehaving?.(target, 'more tx rounds than a target may run')
+      ignore('TARGET_BUDGET', `${target} runs more than ${budget.perSecond} rounds/s`)
+    }
+  }
+  // a target admits a tx before its round: a bad signature under a key we know is its lie
+  const key = ctx.senderKey?.(toHex(tx.from))
+  if (key != null && !verifyTx(tx, key.keyType, key.publicKey))
+    reject('BAD_TX_SIGNATURE', 'the tx is not signed by its sender')
 }
 
 export function validatePrepare(ctx: ValidationContext, p: Prepare): void {
@@ -112,24 +165,78 @@ export function validateAccount(ctx: ValidationContext, a: AccountRegistration):
 }
 
 export function validateElection(ctx: ValidationContext, m: ElectionMessage): void {
-  ignoreStale(ctx, (m.request ?? m.vote)!.height)
+  const msg = (m.request ?? m.vote)!
+  ignoreStale(ctx, msg.height)
+  const relay = m.relay ?? 0
+  const key = ctx.gate
+    ? GossipGate.contentKey(ElectionMessageCodec.encode({ ...m, relay: undefined }))
+    : null
+  if (relay > 0 && relayed(ctx, key, relay)) return
+  const height = ctx.height?.()
+  // rounds we left long ago matter to no one (a replay): dropped before any signature check
+  if (height != null && msg.height === height && ctx.round != null && msg.round + 1 < ctx.round())
+    ignore('STALE_ROUND', `round ${msg.round}`)
   if (m.request != null) {
     if (!isValidatorId(ctx, m.request.candidate)) reject('NOT_A_VALIDATOR', 'candidate')
+    if (m.request.round > 0 && !ctx.unsafeElection)
+      reject('ROTATION_ROUND', `round ${m.request.round} has a rotation leader: no election`)
     if (!verifyElectionRequest(ctx.chainId, m.request)) reject('BAD_SIGNATURE', 'election request')
   } else if (m.vote != null) {
-    if (!isValidatorId(ctx, m.vote.voter)) reject('NOT_A_VALIDATOR', 'voter')
-    if (!isValidatorId(ctx, m.vote.candidate)) reject('NOT_A_VALIDATOR', 'candidate')
-    if (!verifyElectionVote(ctx.chainId, m.vote)) reject('BAD_SIGNATURE', 'election vote')
+    const v = m.vote
+    if (!isValidatorId(ctx, v.voter)) reject('NOT_A_VALIDATOR', 'voter')
+    if (!isValidatorId(ctx, v.candidate)) reject('NOT_A_VALIDATOR', 'candidate')
+    if (
+      v.round > 0 &&
+      !ctx.unsafeElection &&
+      peerIdToString(v.candidate) !== rotationLeader(ctx.validators, v.height, v.round)
+    )
+      reject('NOT_ROTATION_LEADER', `round ${v.round} is led by its rotation leader`)
+    if (!verifyElectionVote(ctx.chainId, v)) reject('BAD_SIGNATURE', 'election vote')
+  }
+  if (key != null) ctx.gate!.passed(key, relay, ctx.now?.() ?? 0)
+  // far ahead of us: noted as its signer's word on its head, not forwarded
+  if (height != null && msg.height > height + 1) {
+    const signer = m.request ? m.request.candidate : m.vote!.voter
+    ctx.claim?.(peerIdToString(signer), msg.height - 1)
+    ignore('FAR_AHEAD', `height ${msg.height}`)
   }
 }
 
 export function validateBlockSync(ctx: ValidationContext, m: BlockSyncMessage): void {
-  ignoreStale(ctx, (m.prepare ?? m.add ?? m.final)!.height)
+  const inner = (m.prepare ?? m.add ?? m.final)!
+  ignoreStale(ctx, inner.height)
+  const relay = m.relay ?? 0
+  let key: string | null = null
+  if (relay > 0) {
+    // a re-announcement, in a later round, of a proposal or an Add: bounded by the rounds we know
+    if (m.final != null) reject('BAD_RELAY', 'a Final is not re-announced')
+    if (relay <= inner.round)
+      reject('BAD_RELAY', `relay ${relay} is not after round ${inner.round}`)
+    const height = ctx.height?.()
+    if (height != null && inner.height === height && ctx.round != null && relay > ctx.round() + 1)
+      ignore('RELAY_AHEAD', `relay ${relay}`)
+    key = ctx.gate
+      ? GossipGate.contentKey(BlockSyncMessageCodec.encode({ ...m, relay: undefined }))
+      : null
+    if (relayed(ctx, key, relay)) return
+  }
+  checkBlockSync(ctx, m)
+  if (key != null) ctx.gate!.passed(key, relay, ctx.now?.() ?? 0)
+}
+
+function checkBlockSync(ctx: ValidationContext, m: BlockSyncMessage): void {
   if (m.prepare != null) {
     const p = m.prepare
     const header = p.block!.header!
     if (header.chainId !== ctx.chainId) reject('WRONG_CHAIN', header.chainId)
     if (header.height !== p.height) reject('HEADER_MISMATCH', 'the block is for another height')
+    // a leader that already signed two proposals in this round: the rest of its flood is dropped
+    const known = ctx.proposal?.(p.height, p.round)
+    if (known?.equivocated) {
+      const hash = toHex(blockHash(header))
+      if (hash !== known.hash && hash !== known.certified)
+        ignore('EQUIVOCATED_PROPOSAL', `round ${p.round} already has two proposals`)
+    }
     // signed by the round's elected leader, whoever made the block
     if (!verifyBlockPrepare(ctx.chainId, p))
       reject('BAD_SIGNATURE', 'block prepare not signed by the elected leader')

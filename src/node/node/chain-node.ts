@@ -14,16 +14,20 @@ import { txHash } from '../../core/chain/tx.js'
 import type { ValidatorSet } from '../../core/chain/validator-set.js'
 import type { AccountRegistration, Tx } from '../../core/codec/index.js'
 import {
+  type Evidence,
+  EvidenceKind,
   FinalizedBlockCodec,
   type HistoryRequest,
   type HistoryResponse,
   MAX_HISTORY_RESPONSE_BYTES,
+  Phase,
   Role,
   type Vote,
   type VoteBatch,
   type VoteBatchReply,
 } from '../../core/codec/index.js'
 import { Core } from '../../core/consensus/core.js'
+import { GossipGate } from '../../core/consensus/gossip-gate.js'
 import type { Reason } from '../../core/consensus/reasons.js'
 import type { TxRecord } from '../../core/consensus/tx-log.js'
 import type { ClientResult, CoreAction, TxStatus } from '../../core/consensus/types.js'
@@ -43,6 +47,7 @@ import { Store } from '../store/index.js'
 import { Syncer, type SyncerOptions, type SyncProgress } from '../sync/syncer.js'
 import { addChainOps, loadChain } from './chain-store.js'
 import { CoreDriver } from './driver.js'
+import { addEvidenceOps, loadEvidence } from './evidence-store.js'
 import { coreEventOf, type GossipEvent, ingressHandlers } from './ingress.js'
 import { addPoolOps, loadPool } from './pool-store.js'
 import { type VoteOutcome, VoteSender } from './vote-sender.js'
@@ -74,6 +79,8 @@ export interface NodeEvents {
   round: [height: number, round: number, leader: string | null]
   'sync-progress': [progress: SyncProgress]
   'sync-done': [progress: SyncProgress]
+  /** a validator was caught signing two different answers to one question */
+  evidence: [evidence: Evidence]
   /** the node cannot go on (its store failed) */
   fatal: [err: Error]
 }
@@ -112,6 +119,8 @@ export interface ValidatorsView {
 
 /** Reputation cost of a vote that does not check out. */
 const BAD_VOTE_PENALTY = 10
+/** Reputation cost of going beyond a budget (rounds per target, a forged tx copy). */
+const MISBEHAVING_PENALTY = 5
 
 export class ChainNode extends EventEmitter<NodeEvents> {
   readonly chainId: string
@@ -165,6 +174,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           const batch = store.batch()
           addPoolOps(batch, store, ops)
           addChainOps(batch, store, ops)
+          addEvidenceOps(batch, store, ops)
           await batch.write()
         },
         execute: (action) => this.execute(action),
@@ -277,6 +287,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       if (chain) node.core.restoreChain(chain, Date.now())
       node.durable = { height: node.core.head.height, hash: node.core.head.hash }
       node.core.restore(await loadPool(store), Date.now())
+      node.core.evidence.restore(await loadEvidence(store))
       return node
     } catch (err) {
       await store.close()
@@ -286,7 +297,16 @@ export class ChainNode extends EventEmitter<NodeEvents> {
 
   async start(): Promise<void> {
     const handlers = ingressHandlers(
-      { chainId: this.chainId, validators: this.validators, height: () => this.core.blocks.height },
+      {
+        chainId: this.chainId,
+        validators: this.validators,
+        ...Core.gateView(() => this.core),
+        now: Date.now,
+        gate: new GossipGate(),
+        claim: (validator, head) =>
+          this.driver.push({ type: 'height-claim', now: Date.now(), validator, head }),
+        misbehaving: (peer, reason) => this.misbehaving(peer, reason),
+      },
       (event) => {
         this.emit('gossip', event)
         this.onGossip(event)
@@ -391,12 +411,27 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     return this.votes.send(target, vote)
   }
 
+  /**
+   * A batch of votes from one peer: cheap checks before any signature, and the first bad
+   * signature ends the batch (the rest is refused unchecked), so a batch of forgeries costs one
+   * check, and nothing more once the sender is banned.
+   */
   private onVotes(batch: VoteBatch, from: string): VoteBatchReply {
     const refused: VoteBatchReply['refused'] = []
-    batch.votes.forEach((vote, index) => {
+    if (!this.validators.has(from) || this.reputation.isBanned(from)) {
+      refused.push({ index: 0, error: this.validators.has(from) ? 'banned' : 'not a validator' })
+      return { refused }
+    }
+    for (const [index, vote] of batch.votes.entries()) {
       const outcome = this.onVote(vote, from)
-      if (!outcome.accepted) refused.push({ index, error: outcome.error })
-    })
+      if (outcome.accepted) continue
+      refused.push({ index, error: outcome.error })
+      if (outcome.error === 'bad signature') {
+        for (let rest = index + 1; rest < batch.votes.length; rest++)
+          refused.push({ index: rest, error: 'not checked: the batch had a forged vote' })
+        break
+      }
+    }
     return { refused }
   }
 
@@ -408,6 +443,12 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     }
     if (!this.validators.has(voter)) {
       return { accepted: false, error: 'not a validator' }
+    }
+    const txPhase = vote.phase === Phase.PRE_PREPARE || vote.phase === Phase.PREPARE
+    if (txPhase && (vote.height !== 0 || vote.round !== 0)) {
+      // no honest validator signs a tx vote for a height or round: it would poison a certificate
+      this.reputation.penalize(from, BAD_VOTE_PENALTY, 'tx vote with a height or round')
+      return { accepted: false, error: 'a tx vote has height 0 and round 0' }
     }
     if (!verifyVote(this.chainId, vote)) {
       this.reputation.penalize(from, BAD_VOTE_PENALTY, 'bad vote signature')
@@ -507,7 +548,24 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       case 'fault':
         this.log.error('consensus fault', { message: action.message })
         break
+      case 'misbehaving':
+        this.misbehaving(action.peer, action.reason)
+        break
+      case 'evidence':
+        this.log.warn('equivocation evidence', {
+          offender: shortPeerId(peerIdToString(action.evidence.offender)),
+          kind: EvidenceKind[action.evidence.kind],
+          height: action.evidence.height,
+          round: action.evidence.round,
+        })
+        this.emit('evidence', action.evidence)
+        break
     }
+  }
+
+  /** A peer whose valid messages go beyond what it may send: its reputation pays. */
+  private misbehaving(peer: string, reason: string): void {
+    this.reputation.penalize(peer, MISBEHAVING_PENALTY, reason)
   }
 
   /** Ask the hinted peer, then the others, for a tx body; the first good answer goes to the core. */

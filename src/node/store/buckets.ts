@@ -14,4 +14,5 @@ export enum Bucket {
   state = 5,
   pool = 6,
   receipts = 7,
+  evidence = 8,
 }

@@ -29,6 +29,8 @@ export class Store {
   readonly pool: Repository<Uint8Array, Uint8Array>
   /** Height -> encoded Receipts of that block. */
   readonly receipts: Repository<number, Uint8Array>
+  /** Evidence book key -> encoded Evidence (its seenAt orders the book; bounded by the core). */
+  readonly evidence: Repository<string, Uint8Array>
 
   private constructor(private readonly db: Database) {
     const hash = fixedBytesCodec(HASH_BYTES)
@@ -40,6 +42,7 @@ export class Store {
     this.state = new Repository(db, Bucket.state, bytesCodec, bytesCodec)
     this.pool = new Repository(db, Bucket.pool, bytesCodec, bytesCodec)
     this.receipts = new Repository(db, Bucket.receipts, heightCodec, bytesCodec)
+    this.evidence = new Repository(db, Bucket.evidence, utf8Codec, bytesCodec)
   }
 
   /** Opens (creating if needed) the database in `dir`; StoreError 'LOCKED' if another process has it. */
