@@ -204,6 +204,25 @@ describe.runIf(custom == null)('the simulation holds the invariants', () => {
   }
 })
 
+// ------------------------------------------------------------------ seeds that once failed
+
+/** Each of these seeds once broke an invariant; the fix is in the commit that added it here. */
+const REGRESSIONS = [
+  // Liveness: a validator a round ahead was elected by the first-heard rule in every round it
+  // had left (no block for 24 s of healing); rotation leaders and quorum-started round timers
+  { seed: 290, validators: 7 },
+  // Liveness: the only validator with work was excluded by leader reputation and waited for a
+  // candidate while the idle others waited for it; it nominates the next eligible one
+  { seed: 142, validators: 4 },
+]
+
+describe.runIf(custom == null)('seeds that once failed', () => {
+  it.each(REGRESSIONS)('seed $seed at n = $validators', ({ seed, validators }) => {
+    const o = runOne({ seed, validators })
+    expect(o.violation?.message ?? 'no violation').toBe('no violation')
+  })
+})
+
 // ------------------------------------------------------------------ npm run sim
 
 describe.runIf(custom != null)('npm run sim', () => {

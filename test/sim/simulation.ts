@@ -554,6 +554,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
       ...Core.gateView(() => node.core),
       now: () => this.clock.now,
       gate: new GossipGate(),
+      relayGapMs: TIMEOUTS.roundMs / 2,
       claim: (validator, head) =>
         this.clock.schedule(this.clock.now, node.index, 'gossip:claim', () => {
           if (node.epoch !== epoch || node.core == null) return

@@ -29,6 +29,7 @@ import {
   checkBlock,
   MAX_CLOCK_DRIFT_MS,
 } from '../../src/core/consensus/block-check.js'
+import { rotationLeader } from '../../src/core/consensus/election.js'
 import { ValidationError, validateBlockSync } from '../../src/core/consensus/validation.js'
 import { bytesEqual, toHex } from '../../src/core/crypto/hash.js'
 import { executeBlock, genesisStateRoot } from '../../src/core/state/execute.js'
@@ -352,11 +353,15 @@ interface PrepareSpec {
   validCert?: Certificate
 }
 
+/** Who leads (height, round ≥ 1): the rotation leader, as every validator knows. */
+const rotationOf = (height: number, round: number): NodeIdentity =>
+  ids.find((v) => v.peerIdString === rotationLeader(validatorSet, height, round))!
+
 function prepareOf(spec: PrepareSpec = {}): BlockPrepare {
-  const leader = spec.leader ?? v0
-  const proposer = spec.proposer ?? leader
   const height = spec.height ?? 1
   const round = spec.round ?? 0
+  const leader = spec.leader ?? (round > 0 ? rotationOf(height, round) : v0)
+  const proposer = spec.proposer ?? leader
   const block =
     spec.block ??
     makeBlock({
@@ -531,15 +536,25 @@ describe('validateBlockSync: BlockPrepare', () => {
     const hash = blockHash(block.header!)
     const validCert = permitCert(hash, [v0, v1, v2], Phase.BLOCK_PERMIT, 1, 0)
 
-    it('is accepted from its maker, elected again in round 1', () => {
-      const prepare = prepareOf({ leader: v0, round: 1, block, validRound: 0, validCert })
+    it('is accepted from its maker, leading again in a later round (3 is v0’s turn)', () => {
+      expect(rotationOf(1, 3)).toBe(v0)
+      const prepare = prepareOf({ leader: v0, round: 3, block, validRound: 0, validCert })
       expect(bytesEqual(blockHash(prepare.block!.header!), hash)).toBe(true)
       expect(() => validateBlockSync(ctx, { prepare })).not.toThrow()
     })
 
-    it('is accepted from another validator elected in round 1', () => {
-      const prepare = prepareOf({ leader: v1, round: 1, block, validRound: 0, validCert })
+    it('is accepted from the rotation leader of round 1, another validator', () => {
+      const prepare = prepareOf({ round: 1, block, validRound: 0, validCert })
+      expect(rotationOf(1, 1)).not.toBe(v0)
       expect(() => validateBlockSync(ctx, { prepare })).not.toThrow()
+    })
+
+    it('is refused from a validator that does not lead the round, before any signature', () => {
+      const notLeader = ids.find((v) => v !== rotationOf(1, 1))!
+      const prepare = prepareOf({ leader: notLeader, round: 1, block, validRound: 0, validCert })
+      prepare.signature = new Uint8Array(64)
+      const err = validationError(() => validateBlockSync(ctx, { prepare }))
+      expect([err.action, err.code]).toEqual(['reject', 'NOT_ROTATION_LEADER'])
     })
   })
 })

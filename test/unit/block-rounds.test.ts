@@ -13,6 +13,7 @@ import { accountsRoot, blockHash, txRoot } from '../../src/core/chain/block.js'
 import { certificateFrom, verifyCertificate } from '../../src/core/chain/certificates.js'
 import { genesisHash, genesisTimeMs } from '../../src/core/chain/genesis.js'
 import {
+  signAdd,
   signBlockPrepare,
   signElectionRequest,
   signElectionVote,
@@ -700,20 +701,36 @@ function blockSeenBy(net: Net, i: number, hash: string): Block {
   throw new Error(`core ${i} never saw block ${hash}`)
 }
 
+/** The identity of the rotation leader of (height, round). */
+function rotationIdentity(height: number, round: number): NodeIdentity {
+  const id = rotationLeader(validatorSet, height, round)
+  return validatorIds.find((v) => v.peerIdString === id)!
+}
+
+/** Time core `x` out of its rounds until it is in one (≥ 1) that another validator leads. */
+function nextRoundLedByOther(net: Net, x: number): number {
+  let r = net.cores[x]!.blocks.round
+  do {
+    net.now += ROUND_MS
+    net.step(x, { type: 'timer', key: `round:1:${r}` })
+    r = net.cores[x]!.blocks.round
+  } while (rotationLeader(validatorSet, 1, r) === validatorIds[x]!.peerIdString)
+  return r
+}
+
 describe('a validator locked on block A', () => {
   it('rejects (LOCKED) a proposal of another block B without a validRound in the next round', () => {
     const { net, x, hashA } = lockedOnA()
     const core = net.cores[x]!
-    // x's round-0 deadline passes: round 1
-    net.now += ROUND_MS
-    net.step(x, { type: 'timer', key: 'round:1:0' })
-    expect(core.blocks.round).toBe(1)
+    // x's round deadlines pass: the first round x does not lead itself
+    const r = nextRoundLedByOther(net, x)
+    expect(core.blocks.round).toBe(r)
 
-    const proposer = validatorIds[(x + 2) % N]!
-    const blockB = emptyBlock(GENESIS_TIP, LedgerState.fromGenesis(genesis), proposer, 1, net.now)
+    const proposer = rotationIdentity(1, r)
+    const blockB = emptyBlock(GENESIS_TIP, LedgerState.fromGenesis(genesis), proposer, r, net.now)
     const hashB = toHex(blockHash(blockB.header!))
     expect(hashB).not.toBe(hashA)
-    const prepare = proposalBy(proposer, 1, 1, blockB)
+    const prepare = proposalBy(proposer, 1, r, blockB)
     // it passes the gossip gate
     validateBlockSync({ chainId: CHAIN_ID, validators: validatorSet }, { prepare })
     const actions = net.step(x, {
@@ -726,7 +743,7 @@ describe('a validator locked on block A', () => {
     expect(votes[0]!.to).toBe(proposer.peerIdString)
     expect(votes[0]!.vote).toMatchObject({
       height: 1,
-      round: 1,
+      round: r,
       result: VoteResult.REJECT,
       reason: RejectReason.LOCKED,
     })
@@ -735,7 +752,7 @@ describe('a validator locked on block A', () => {
 
     // B itself is fine: a validator without the lock permits it
     const fresh = newCore(validatorIds[x]!, 99)
-    fresh.step({ type: 'timer', key: 'round:1:0', now: net.now })
+    for (let k = 0; k < r; k++) fresh.step({ type: 'timer', key: `round:1:${k}`, now: net.now })
     const freshVotes = votesIn(
       fresh.step({
         type: 'block-sync',
@@ -750,10 +767,9 @@ describe('a validator locked on block A', () => {
 
   it('permits a re-proposal of A (validRound 0, with A’s permit certificate) in the next round', () => {
     const { net, x, hashA, blockA, addA } = lockedOnA()
-    net.now += ROUND_MS
-    net.step(x, { type: 'timer', key: 'round:1:0' })
-    const proposer = validatorIds[(x + 2) % N]!
-    const prepare = proposalBy(proposer, 1, 1, blockA, { round: 0, cert: addA.permitCert! })
+    const r = nextRoundLedByOther(net, x)
+    const proposer = rotationIdentity(1, r)
+    const prepare = proposalBy(proposer, 1, r, blockA, { round: 0, cert: addA.permitCert! })
     // straight to the core (the gossip gate's view of re-proposals is tested below)
     const actions = net.step(x, {
       type: 'block-sync',
@@ -763,7 +779,7 @@ describe('a validator locked on block A', () => {
     const votes = votesIn(actions, Phase.BLOCK_PERMIT)
     expect(votes).toHaveLength(1)
     expect(votes[0]!.vote).toMatchObject({
-      round: 1,
+      round: r,
       result: VoteResult.PERMIT,
       reason: RejectReason.NONE,
     })
@@ -1309,5 +1325,220 @@ describe('a node catching up from history', () => {
     fetched(fb2)
     expect(late.head.height).toBe(2)
     expect(toHex(late.head.hash)).toBe(toHex(net.cores[0]!.head.hash))
+  })
+})
+
+// ------------------------------------------------------------------ (j) Byzantine leaders and liars
+
+describe('a Byzantine leader or a lying peer', () => {
+  const T = T0 + 1_000
+  /** A fresh validator core (validator 3) that has a pending registration, so it takes part. */
+  function validatorWithWork(): Core {
+    const core = newCore(validatorIds[3]!, seedOf(3))
+    core.step({
+      type: 'account',
+      reg: registrationOf(alice, 'alice'),
+      from: validatorIds[0]!.peerIdString,
+      now: T,
+    })
+    return core
+  }
+  const leader = validatorIds[0]!
+  const ledger = LedgerState.fromGenesis(genesis)
+  const blockAt = (time: number) => emptyBlock(GENESIS_TIP, ledger, leader, 0, time)
+  const prepare = (block: Block): BlockSyncMessage => ({
+    prepare: proposalBy(leader, 1, 0, block),
+  })
+  const hashOf = (block: Block) => toHex(blockHash(block.header!))
+
+  it('keeps one proposal of a flooding leader, records it once, and the gate drops the rest unchecked', () => {
+    const x = validatorWithWork()
+    const from = leader.peerIdString
+    const first = blockAt(T - 100)
+    const permits = votesIn(
+      x.step({ type: 'block-sync', msg: prepare(first), from, now: T }),
+      Phase.BLOCK_PERMIT,
+    )
+    expect(permits.map((a) => toHex(a.vote.subject))).toEqual([hashOf(first)])
+    // forty more distinct, validly signed proposals of the same round
+    for (let k = 1; k <= 40; k++) {
+      const actions = x.step({
+        type: 'block-sync',
+        msg: prepare(blockAt(T - 100 + k)),
+        from,
+        now: T,
+      })
+      expect(votesIn(actions, Phase.BLOCK_PERMIT)).toEqual([])
+    }
+    expect(x.blocks.sizes().blocks).toBe(1)
+    const evidence = x.evidence.list()
+    expect(evidence.map((e) => e.kind)).toEqual([EvidenceKind.PROPOSAL])
+    expect(peerIdToString(evidence[0]!.offender)).toBe(leader.peerIdString)
+    // the gate now drops the leader's other proposals of the round before any signature check
+    const gate = { chainId: CHAIN_ID, validators: validatorSet, ...Core.gateView(() => x) }
+    const forged = prepare(blockAt(T + 500))
+    forged.prepare!.signature = new Uint8Array(64)
+    expect(() => validateBlockSync(gate, forged)).toThrow(/EQUIVOCATED_PROPOSAL/)
+    // (without the gate's memory the same bytes are a forgery: REJECT)
+    expect(() =>
+      validateBlockSync({ chainId: CHAIN_ID, validators: validatorSet }, forged),
+    ).toThrow(/BAD_SIGNATURE/)
+  })
+
+  it('locks on the block that q validators permitted, even if it was not the first it heard', () => {
+    const x = validatorWithWork()
+    const from = leader.peerIdString
+    const a = blockAt(T - 100)
+    const b = blockAt(T - 99)
+    x.step({ type: 'block-sync', msg: prepare(a), from, now: T })
+    x.step({ type: 'block-sync', msg: prepare(b), from, now: T }) // equivocation: dropped
+    // q permits for B in round 0 (the others heard B first)
+    const permitsB = [0, 1, 2].map((i) =>
+      blockVoteBy(validatorIds[i]!, Phase.BLOCK_PERMIT, fromHex(hashOf(b)), 1, 0),
+    )
+    const add = signAdd(leader.signer, CHAIN_ID, {
+      height: 1,
+      round: 0,
+      blockHash: fromHex(hashOf(b)),
+      permitCert: certificateFrom(permitsB),
+    })
+    x.step({ type: 'block-sync', msg: { add }, from, now: T })
+    expect(x.blocks.lock()).toBeNull() // B itself is not here yet
+    // B comes again (a relay, or another peer's copy): it is certified, so it is kept
+    const actions = x.step({ type: 'block-sync', msg: prepare(b), from, now: T })
+    expect(x.blocks.lock()).toEqual({ round: 0, hash: hashOf(b) })
+    expect(votesIn(actions, Phase.BLOCK_COMMIT).map((v) => toHex(v.vote.subject))).toEqual([
+      hashOf(b),
+    ])
+  })
+
+  it('a far-future height from one validator or any observer never takes it out of consensus', () => {
+    const x = validatorWithWork()
+    const observer = nodeIdentity('observer-liar')
+    // an observer's status says 1,000,000: fetched in the background, voting goes on
+    const a1 = x.step({
+      type: 'peer-height',
+      height: 1_000_000,
+      from: observer.peerIdString,
+      now: T,
+    })
+    expect(a1).toContainEqual(expect.objectContaining({ type: 'sync-needed' }))
+    expect(x.blocks.syncing).toBe(false)
+    // one validator's status and one validator's signed far-future message: still one word each
+    x.step({ type: 'peer-height', height: 900, from: validatorIds[1]!.peerIdString, now: T })
+    x.step({ type: 'height-claim', validator: validatorIds[1]!.peerIdString, head: 5_000, now: T })
+    expect(x.blocks.syncing).toBe(false)
+    expect(x.blocks.claims.trusted()).toBe(0)
+    // a second validator says so too: f + 1 of them, one is honest
+    x.step({ type: 'peer-height', height: 800, from: validatorIds[2]!.peerIdString, now: T })
+    expect(x.blocks.claims.trusted()).toBe(800)
+    expect(x.blocks.syncing).toBe(true)
+    // and if no peer serves the blocks, it returns to consensus at once
+    x.step({ type: 'sync-done', now: T + 1 })
+    expect(x.blocks.syncing).toBe(false)
+  })
+
+  it('a commit certificate for a far-future height is proof enough', () => {
+    const x = validatorWithWork()
+    const subject = new Uint8Array(32).fill(5)
+    const cert = certificateFrom(
+      [0, 1, 2].map((i) => blockVoteBy(validatorIds[i]!, Phase.BLOCK_COMMIT, subject, 50, 0)),
+    )
+    const msg: BlockSyncMessage = {
+      final: { height: 50, round: 0, blockHash: subject, commitCert: cert },
+    }
+    expect(() =>
+      validateBlockSync({ chainId: CHAIN_ID, validators: validatorSet }, msg),
+    ).not.toThrow()
+    x.step({ type: 'block-sync', msg, from: validatorIds[0]!.peerIdString, now: T })
+    expect(x.blocks.claims.trusted()).toBe(50)
+    expect(x.blocks.syncing).toBe(true)
+  })
+
+  it('starts a round’s timer only once q validators are in it, and follows f + 1 to a later round', () => {
+    const x = validatorWithWork()
+    const roundTimers = (actions: CoreAction[]) =>
+      actions.flatMap((a) => (a.type === 'set-timer' && a.key.startsWith('round:') ? [a.key] : []))
+    // x's own election timer: it asks and votes; alone in round 0, no round timer
+    const own = x.step({ type: 'timer', key: 'election:1:0', now: T + 1_000 })
+    expect(roundTimers(own)).toEqual([])
+    const vote = (i: number, round: number): ElectionMessage => ({
+      vote: signElectionVote(validatorIds[i]!.signer, CHAIN_ID, {
+        height: 1,
+        round,
+        candidate: validatorIds[3]!.peerId,
+        voter: validatorIds[i]!.peerId,
+      }),
+    })
+    expect(
+      roundTimers(x.step({ type: 'election', msg: vote(0, 0), from: '', now: T + 1_001 })),
+    ).toEqual([])
+    // the third validator in round 0: q = 3, the timer starts
+    expect(
+      roundTimers(x.step({ type: 'election', msg: vote(1, 0), from: '', now: T + 1_002 })),
+    ).toEqual(['round:1:0'])
+    // one validator seen in round 5 moves nothing; a second one (f + 1 = 2) does
+    const rot = (r: number) =>
+      validatorIds.find((v) => v.peerIdString === rotationLeader(validatorSet, 1, r))!
+    const rotVote = (i: number, r: number): ElectionMessage => ({
+      vote: signElectionVote(validatorIds[i]!.signer, CHAIN_ID, {
+        height: 1,
+        round: r,
+        candidate: rot(r).peerId,
+        voter: validatorIds[i]!.peerId,
+      }),
+    })
+    x.step({ type: 'election', msg: rotVote(0, 5), from: '', now: T + 1_003 })
+    expect(x.blocks.round).toBe(0)
+    x.step({ type: 'election', msg: rotVote(1, 5), from: '', now: T + 1_004 })
+    expect(x.blocks.round).toBe(5)
+  })
+
+  it('a restarted validator that rejected in a round signs nothing more in it', () => {
+    const { net } = lockedOnA()
+    // every validator is locked on A: take one that does not lead round 1
+    const proposerIndex = validatorIds.findIndex(
+      (v) => v.peerIdString === rotationLeader(validatorSet, 1, 1),
+    )
+    const x = (proposerIndex + 1) % N
+    const core = net.cores[x]!
+    net.step(x, { type: 'timer', key: 'round:1:0' })
+    expect(core.blocks.round).toBe(1)
+    const proposer = validatorIds.find(
+      (v) => v.peerIdString === rotationLeader(validatorSet, 1, 1),
+    )!
+    const blockB = emptyBlock(GENESIS_TIP, LedgerState.fromGenesis(genesis), proposer, 1, net.now)
+    const msgB: BlockSyncMessage = { prepare: proposalBy(proposer, 1, 1, blockB) }
+    const rejected = net.step(x, { type: 'block-sync', msg: msgB, from: proposer.peerIdString })
+    expect(votesIn(rejected, Phase.BLOCK_PERMIT).map((v) => v.vote.reason)).toEqual([
+      RejectReason.LOCKED,
+    ])
+    const signState = net.signStates(x).at(-1)!
+    expect(signState).toMatchObject({ height: 1, round: 1, permitRejected: true })
+    expect(signState.permitSubject).toBeUndefined()
+    // restarted from that sign state
+    const restarted = newCore(validatorIds[x]!, seedOf(x))
+    restarted.restoreChain(
+      {
+        head: {
+          height: 0,
+          hash: GENESIS_HASH,
+          time: GENESIS_TIP.time,
+          stateRoot: GENESIS_TIP.stateRoot,
+        },
+        accounts: [],
+        unclaimed: [],
+        signState,
+      },
+      net.now,
+    )
+    expect(restarted.blocks.round).toBe(2)
+    const again = restarted.step({
+      type: 'block-sync',
+      msg: msgB,
+      from: proposer.peerIdString,
+      now: net.now,
+    })
+    expect(votesIn(again, Phase.BLOCK_PERMIT)).toEqual([])
   })
 })

@@ -3,12 +3,14 @@
  * block, persisted so a restart keeps them, and published on `accounts`.
  * Usernames are unique: a registration whose username or key is already
  * taken (final or pending) is refused; between two in flight, the first a
- * node hears of wins here and the block decides for everyone.
+ * node hears of wins here and the block decides for everyone. The pending
+ * registrations are bounded (PoolLimits maxAccounts, maxAccountBytes): beyond
+ * them a client's is refused with POOL_FULL and a gossiped one is dropped.
  */
 
 import { checkRegistration } from '../chain/account.js'
 import type { AccountRegistration } from '../codec/index.js'
-import type { Mempool } from '../mempool/mempool.js'
+import { accountBytesOf, type Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
 import type { ClientResult, CoreAction } from './types.js'
 
@@ -43,6 +45,21 @@ export class AccountRegistry {
   }
 
   submit(requestId: number, reg: AccountRegistration): void {
+    // a full pool refuses before a signature check is spent on it
+    const bytes = accountBytesOf(reg)
+    if (this.pool.isAccountsFull(bytes)) {
+      this.out.push({
+        type: 'client-result',
+        requestId,
+        result: {
+          ok: false,
+          code: 'POOL_FULL',
+          message: 'too many account registrations are pending; try again later',
+          httpStatus: 503,
+        },
+      })
+      return
+    }
     const check = checkRegistration(reg, this.chainId)
     if (!check.ok) {
       this.out.push({
@@ -57,7 +74,7 @@ export class AccountRegistry {
       this.out.push({ type: 'client-result', requestId, result: conflict })
       return
     }
-    this.keep(check.address, reg)
+    this.keep(check.address, reg, bytes)
     this.out.push({ type: 'publish', topic: 'accounts', message: reg })
     this.out.push({
       type: 'client-result',
@@ -68,13 +85,17 @@ export class AccountRegistry {
 
   /** A registration from the network (already validated). */
   onGossip(reg: AccountRegistration): void {
+    // a full pool drops it (before any signature check): a block made by a node that kept it
+    // still brings it to everyone
+    const bytes = accountBytesOf(reg)
+    if (this.pool.isAccountsFull(bytes)) return
     const check = checkRegistration(reg, this.chainId)
     if (!check.ok || this.conflict(check.address, reg.username) != null) return
-    this.keep(check.address, reg)
+    this.keep(check.address, reg, bytes)
   }
 
-  private keep(address: string, reg: AccountRegistration): void {
-    this.pool.addAccount(address, reg)
+  private keep(address: string, reg: AccountRegistration, bytes: number): void {
+    this.pool.addAccount(address, reg, bytes)
     this.out.push({ type: 'persist', ops: [{ op: 'account-pending-put', address, reg }] })
   }
 }

@@ -215,6 +215,10 @@ export class BlockRounds {
     this.h = this.freshHeight(head.height + 1)
   }
 
+  get timeouts(): Timeouts {
+    return this.cfg.timeouts
+  }
+
   static genesisHead(genesis: Genesis, genesisHash: Uint8Array, stateRoot: Uint8Array): Head {
     return { height: 0, hash: genesisHash, time: genesisTimeMs(genesis), stateRoot, finalAt: 0 }
   }
@@ -1147,8 +1151,8 @@ export class BlockRounds {
       finalAt: now,
     }
     this.h = this.freshHeight(header.height + 1)
-    if (this.syncing && this.head.height + 1 >= this.syncTarget) {
-      // within a block of the network: the gossip of the next height carries us from here
+    if (this.syncing && this.head.height + 1 >= this.claims.trusted()) {
+      // within a block of what we can trust: the gossip of the next height carries us from here
       this.syncing = false
       this.trace('caught up; back in consensus', { head: this.head.height })
     }
@@ -1176,16 +1180,17 @@ export class BlockRounds {
    */
   private catchUp(hint: PeerIdString, hinted = 0): void {
     const trusted = this.claims.trusted()
-    const target = Math.max(trusted, hinted)
-    if (target <= this.head.height || target <= this.syncTarget) return
-    this.syncTarget = target
     const threshold = this.cfg.syncThreshold ?? DEFAULT_SYNC_THRESHOLD
     if (!this.syncing && this.isValidator && trusted - this.head.height > threshold) {
-      // too far behind to vote usefully: catch up first
+      // too far behind to vote usefully, by what we can trust: catch up first
       this.syncing = true
       this.h.active = false
       this.trace('leaving consensus to catch up', { head: this.head.height, target: trusted })
     }
+    // fetch up to the highest head anyone named (once per target)
+    const target = Math.max(trusted, hinted)
+    if (target <= this.head.height || target <= this.syncTarget) return
+    this.syncTarget = target
     this.out.push({ type: 'sync-needed', height: target, hint })
   }
 

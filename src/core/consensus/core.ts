@@ -132,6 +132,11 @@ export class Core {
     )
   }
 
+  /** one re-announcement of a message is forwarded at most this often: half a round */
+  get relayGapMs(): number {
+    return this.blocks.timeouts.roundMs / 2
+  }
+
   get head(): Head {
     return this.blocks.head
   }

@@ -238,6 +238,15 @@ function checkBlockSync(ctx: ValidationContext, m: BlockSyncMessage): void {
         ignore('EQUIVOCATED_PROPOSAL', `round ${p.round} already has two proposals`)
     }
     // signed by the round's elected leader, whoever made the block
+    // a rotation round has one possible leader: a certificate for another is a forgery
+    if (
+      p.round > 0 &&
+      !ctx.unsafeElection &&
+      isValidatorId(ctx, p.electionCert!.candidate) &&
+      peerIdToString(p.electionCert!.candidate) !==
+        rotationLeader(ctx.validators, p.height, p.round)
+    )
+      reject('NOT_ROTATION_LEADER', `round ${p.round} is led by its rotation leader`)
     if (!verifyBlockPrepare(ctx.chainId, p))
       reject('BAD_SIGNATURE', 'block prepare not signed by the elected leader')
     try {

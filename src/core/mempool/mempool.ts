@@ -5,7 +5,12 @@
  * account registrations waiting for a block. Bounded in count and bytes for
  * admission; committed txs are never dropped (a client may have been told).
  */
-import type { AccountRegistration, Certificate, Tx } from '../codec/index.js'
+import {
+  type AccountRegistration,
+  AccountRegistrationCodec,
+  type Certificate,
+  type Tx,
+} from '../codec/index.js'
 import { toHex } from '../crypto/hash.js'
 
 export type PoolStatus = 'pending' | 'prepared' | 'committed'
@@ -28,9 +33,42 @@ export interface PoolEntry {
 export interface PoolLimits {
   maxTxs: number
   maxBytes: number
+  /** pending account registrations, at most (default MAX_PENDING_ACCOUNTS) */
+  maxAccounts?: number
+  /** their encoded bytes, at most (default MAX_PENDING_ACCOUNT_BYTES) */
+  maxAccountBytes?: number
 }
 
-export const DEFAULT_POOL_LIMITS: PoolLimits = { maxTxs: 50_000, maxBytes: 64 * 1024 * 1024 }
+/**
+ * Pending account registrations a node holds for the next blocks: 10,000
+ * (ten blocks of MAX_BLOCK_ACCOUNTS). Eviction: none — a registration leaves
+ * only when a block holds it or its key or username is taken by one; beyond
+ * the bound a new one is refused (a client gets POOL_FULL, 503; a gossiped
+ * one is dropped: a block made by another node still carries it to everyone).
+ * Penalty: none — each registration is signed by the key it registers and
+ * anyone may make keys, so a full pool says nothing about the relay that
+ * forwarded the last one; gossip rate limits bound how fast one peer fills it.
+ * Registrations restored from disk at start are kept even beyond the bound
+ * (they were admitted under it; only a lower bound in a new build overflows).
+ */
+export const MAX_PENDING_ACCOUNTS = 10_000
+/**
+ * Encoded bytes (AccountRegistrationCodec) of the pending registrations: 16 MiB.
+ * Same eviction and penalty as MAX_PENDING_ACCOUNTS.
+ */
+export const MAX_PENDING_ACCOUNT_BYTES = 16 * 1024 * 1024
+
+export const DEFAULT_POOL_LIMITS: PoolLimits = {
+  maxTxs: 50_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxAccounts: MAX_PENDING_ACCOUNTS,
+  maxAccountBytes: MAX_PENDING_ACCOUNT_BYTES,
+}
+
+/** What a registration counts against maxAccountBytes: its encoded size. */
+export function accountBytesOf(reg: AccountRegistration): number {
+  return AccountRegistrationCodec.encode(reg).length
+}
 
 export class Mempool {
   private readonly entries = new Map<string, PoolEntry>()
@@ -40,6 +78,9 @@ export class Mempool {
   private readonly bySender = new Map<string, Map<number, string>>()
   private readonly pendingAccountsByAddress = new Map<string, AccountRegistration>()
   private readonly pendingUsernames = new Map<string, string>()
+  /** address → encoded bytes of its pending registration */
+  private readonly pendingAccountBytes = new Map<string, number>()
+  private accountBytes = 0
   private bytes = 0
   private committedSeq = 0
   private counts = { pending: 0, prepared: 0, committed: 0 }
@@ -191,11 +232,36 @@ export class Mempool {
     return this.pendingUsernames.get(username)
   }
 
-  addAccount(address: string, reg: AccountRegistration): boolean {
+  /**
+   * Would one more registration of `bytes` overflow maxAccounts or
+   * maxAccountBytes? Admission asks this first: addAccount itself takes
+   * anything (a restart restores what was admitted, whatever the bounds).
+   */
+  isAccountsFull(bytes: number): boolean {
+    const maxAccounts = this.limits.maxAccounts ?? MAX_PENDING_ACCOUNTS
+    const maxAccountBytes = this.limits.maxAccountBytes ?? MAX_PENDING_ACCOUNT_BYTES
+    return (
+      this.pendingAccountsByAddress.size + 1 > maxAccounts ||
+      this.accountBytes + bytes > maxAccountBytes
+    )
+  }
+
+  /** Pending registrations and their encoded bytes. */
+  accountSizes(): { accounts: number; bytes: number } {
+    return { accounts: this.pendingAccountsByAddress.size, bytes: this.accountBytes }
+  }
+
+  /**
+   * Keep a registration; false when its address or username is pending
+   * already. Does not check the bounds (see isAccountsFull).
+   */
+  addAccount(address: string, reg: AccountRegistration, bytes = accountBytesOf(reg)): boolean {
     if (this.pendingAccountsByAddress.has(address) || this.pendingUsernames.has(reg.username))
       return false
     this.pendingAccountsByAddress.set(address, reg)
     this.pendingUsernames.set(reg.username, address)
+    this.pendingAccountBytes.set(address, bytes)
+    this.accountBytes += bytes
     return true
   }
 
@@ -203,6 +269,8 @@ export class Mempool {
     const reg = this.pendingAccountsByAddress.get(address)
     if (!reg) return undefined
     this.pendingAccountsByAddress.delete(address)
+    this.accountBytes -= this.pendingAccountBytes.get(address) ?? 0
+    this.pendingAccountBytes.delete(address)
     if (this.pendingUsernames.get(reg.username) === address)
       this.pendingUsernames.delete(reg.username)
     return reg

@@ -303,6 +303,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         ...Core.gateView(() => this.core),
         now: Date.now,
         gate: new GossipGate(),
+        relayGapMs: this.core.relayGapMs,
         claim: (validator, head) =>
           this.driver.push({ type: 'height-claim', now: Date.now(), validator, head }),
         misbehaving: (peer, reason) => this.misbehaving(peer, reason),
