@@ -3,6 +3,7 @@
  * config.json each), genesis.json naming them, a gas authority key and the
  * bootstrap list. What `testnet` writes and `devnet` starts.
  */
+import { randomBytes } from 'node:crypto'
 import { access, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Genesis } from '../core/chain/genesis.js'
@@ -11,6 +12,14 @@ import { CONFIG_FILE, type ConfigFile } from './config/node-config.js'
 import { FileError, writeJsonFile } from './files.js'
 import { accountKeyFile, generateAccountKey, writeAccountKey } from './keys/account-key.js'
 import { createNodeKey, nodeKeyPath } from './keys/node-key.js'
+
+/**
+ * A chain id no other network has: signatures bind the chain id, so two test networks that
+ * shared one would accept each other's txs and registrations.
+ */
+export function newChainId(prefix = 'bftchain-devnet'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`
+}
 
 export interface TestnetOptions {
   validators: number
@@ -94,7 +103,7 @@ export async function createTestnet(opts: TestnetOptions): Promise<Testnet> {
   await writeAccountKey(authorityKeyFile, authorityFile)
 
   const genesis = parseGenesis({
-    chainId: opts.chainId ?? 'bftchain-devnet',
+    chainId: opts.chainId ?? newChainId(),
     genesisTime: opts.genesisTime ?? new Date().toISOString(),
     validators: homes.map((h) => h.peerId),
     authorities: [

@@ -50,13 +50,13 @@ function tlv(tag: number, content: Uint8Array): Uint8Array {
 }
 
 /** An RSA SPKI with a made-up modulus of exactly `bits` bits (parsing does not factor it). */
-function rsaSpki(bits: number): Uint8Array {
+function rsaSpki(bits: number, e = Uint8Array.of(1, 0, 1)): Uint8Array {
   const n = new Xorshift(bits).bytes(Math.ceil(bits / 8))
   const topBits = bits % 8 || 8
   n[0] = ((n[0] as number) & ((1 << topBits) - 1)) | (1 << (topBits - 1))
   n[n.length - 1] = (n[n.length - 1] as number) | 1
   const modulus = tlv(0x02, (n[0] as number) & 0x80 ? concatBytes([0], n) : n)
-  const exponent = tlv(0x02, Uint8Array.of(1, 0, 1))
+  const exponent = tlv(0x02, e)
   const rsaKey = tlv(0x30, concatBytes(modulus, exponent))
   const algorithm = tlv(
     0x30,
@@ -318,12 +318,41 @@ describe('signerFromPrivateKey', () => {
   it.each([
     [2047, false],
     [2048, true],
-    [8192, true],
-    [8193, false],
+    [4096, true],
+    [4097, false],
+    [8192, false],
   ])('reads an RSA public key of %i bits: %s', (bits, ok) => {
     const spki = rsaSpki(bits)
     if (ok) expect(publicKeyObject('rsa', spki).asymmetricKeyDetails?.modulusLength).toBe(bits)
     else expect(() => publicKeyObject('rsa', spki)).toThrow(KeyError)
+  })
+
+  it('reads only RSA keys with the public exponent 65537 (a huge one makes every check dear)', () => {
+    expect(() => publicKeyObject('rsa', rsaSpki(2048, Uint8Array.of(3)))).toThrow(/65537/)
+    const huge = new Uint8Array(256).fill(0x7f)
+    huge[255] = 0xff
+    expect(() => publicKeyObject('rsa', rsaSpki(2048, huge))).toThrow(/65537/)
+    // and a signature under such a key never verifies
+    const e3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 })
+    const body = utf8.encode('cheap to make, dear to check')
+    const sig = new Uint8Array(
+      nodeSign('sha256', signingBytes(CHAIN_ID, SignKind.Tx, body), e3.privateKey),
+    )
+    expect(verify('rsa', der(e3.publicKey, 'spki'), CHAIN_ID, SignKind.Tx, body, sig)).toBe(false)
+  })
+
+  it('the verified-signature cache tells (key, signature) apart from a shifted split of them', () => {
+    const signer = signerFromPrivateKey('rsa', rsa.privateKey)
+    const body = utf8.encode('cached once')
+    const sig = sign(signer, CHAIN_ID, SignKind.Tx, body)
+    expect(verify('rsa', signer.publicKey, CHAIN_ID, SignKind.Tx, body, sig)).toBe(true)
+    // the key with the signature's first byte moved onto it, the signature one byte short:
+    // the same bytes end to end, a different (key, signature) pair, and no valid signature
+    const shiftedKey = concatBytes(signer.publicKey, sig.subarray(0, 1))
+    const shortSig = sig.subarray(1)
+    expect(verify('rsa', shiftedKey, CHAIN_ID, SignKind.Tx, body, shortSig)).toBe(false)
+    const truncated = sig.subarray(0, sig.length - 1)
+    expect(verify('rsa', signer.publicKey, CHAIN_ID, SignKind.Tx, body, truncated)).toBe(false)
   })
 
   it.each([

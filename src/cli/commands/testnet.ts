@@ -21,7 +21,10 @@ export function testnetCommand(program: Command): void {
       intOption,
       DEFAULT_API_BASE_PORT,
     )
-    .option('--chain-id <id>', 'chain id', 'bftchain-devnet')
+    .option(
+      '--chain-id <id>',
+      'chain id (default: bftchain-devnet-<8 random hex>, so no two networks share one; signatures bind it)',
+    )
     .option('--host <ip>', 'IP the nodes listen on and are reached at', '127.0.0.1')
     .option('--json', 'print one JSON document')
     .addHelpText(
@@ -37,7 +40,7 @@ Start each node with: bftchain start --home DIR/node<i>`,
         out: string
         basePort: number
         apiBasePort: number
-        chainId: string
+        chainId?: string
         host: string
         json?: boolean
       }) => {

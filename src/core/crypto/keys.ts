@@ -20,7 +20,13 @@ export const KEY_TYPES: readonly KeyType[] = ['ed25519', 'rsa']
 export const ED25519_PUBLIC_KEY_BYTES = 32
 export const ED25519_SIGNATURE_BYTES = 64
 export const RSA_MIN_BITS = 2048
-export const RSA_MAX_BITS = 8192
+/**
+ * An RSA check costs with the modulus squared and with the public exponent:
+ * 4096 bits and e = 65537 keep the dearest signature a peer can make us
+ * check within a few times an Ed25519 one (a huge exponent made it 56×).
+ */
+export const RSA_MAX_BITS = 4096
+export const RSA_PUBLIC_EXPONENT = 65537n
 
 const ED25519_SPKI_PREFIX = Uint8Array.from([
   0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
@@ -66,6 +72,9 @@ export function publicKeyObject(type: KeyType, publicKey: Uint8Array): KeyObject
           `RSA keys must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits, got ${bits}`,
         )
       }
+      const e = key.asymmetricKeyDetails?.publicExponent
+      if (e !== RSA_PUBLIC_EXPONENT)
+        throw new KeyError(`RSA keys must have the public exponent 65537, got ${String(e)}`)
     }
   } catch (err) {
     if (err instanceof KeyError) throw err
@@ -134,7 +143,9 @@ export function sign(
  * Signatures already found valid, so that checking the same one again (a tx
  * at admission and again in its block; a certificate seen twice) costs a
  * hash, not an Ed25519 verification (~0.2 ms here). Only successes are kept;
- * a bounded FIFO.
+ * a bounded FIFO. The key is a hash over the key type and each part with its
+ * length, so no shifted key, truncated signature or moved boundary between
+ * them can stand for another (key, signature, message).
  */
 const VERIFIED_CACHE_SIZE = 65_536
 const verified = new Set<string>()
@@ -145,7 +156,22 @@ function verifiedKey(
   message: Uint8Array,
   signature: Uint8Array,
 ): string {
-  return toHex(sha256(type === 'rsa' ? RSA_TAG : ED25519_TAG, publicKey, signature, message))
+  return toHex(
+    sha256(
+      type === 'rsa' ? RSA_TAG : ED25519_TAG,
+      lengthOf(publicKey),
+      publicKey,
+      lengthOf(signature),
+      signature,
+      lengthOf(message),
+      message,
+    ),
+  )
+}
+function lengthOf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, bytes.length)
+  return out
 }
 const ED25519_TAG = Uint8Array.of(0)
 const RSA_TAG = Uint8Array.of(1)
