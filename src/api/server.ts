@@ -11,8 +11,9 @@ import { EXPLORER_HTML, EXPLORER_JS } from './explorer.js'
 import { accountRoutes } from './routes/accounts.js'
 import { chainRoutes } from './routes/chain.js'
 import { evidenceRoutes } from './routes/evidence.js'
-import { transactionRoutes } from './routes/transactions.js'
+import { type TransactionRoutesOptions, transactionRoutes } from './routes/transactions.js'
 import { peersSchema, statusSchema, validatorsSchema } from './schemas.js'
+import type { TxWaiters } from './tx-waiters.js'
 
 /** What the API serves: a running node. */
 export type ApiNode = ChainNode
@@ -24,7 +25,16 @@ export interface ApiServer {
 
 export class ApiListenError extends Error {}
 
-export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
+export type ApiOptions = TransactionRoutesOptions
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the requests POST /transactions?wait= holds */
+    txWaiters: TxWaiters
+  }
+}
+
+export function buildApi(node: ApiNode, log: Logger, options: ApiOptions = {}): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 })
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
@@ -110,7 +120,7 @@ export function buildApi(node: ApiNode, log: Logger): FastifyInstance {
   })
 
   accountRoutes(app, node)
-  transactionRoutes(app, node)
+  app.decorate('txWaiters', transactionRoutes(app, node, options))
   chainRoutes(app, node)
   evidenceRoutes(app, node)
   return app
@@ -120,8 +130,9 @@ export async function startApi(
   node: ApiNode,
   address: { host: string; port: number },
   log: Logger,
+  options: ApiOptions = {},
 ): Promise<ApiServer> {
-  const app = buildApi(node, log)
+  const app = buildApi(node, log, options)
   try {
     await app.listen({ host: address.host, port: address.port })
   } catch (err) {

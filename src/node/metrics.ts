@@ -82,6 +82,28 @@ export class NodeMetrics {
       'equivocation evidence records held (bounded, persisted)',
       () => node.core.evidence.size,
     )
+    gauge('bftchain_core_queue_events', 'events waiting for the core', () => node.driver.queued)
+    const readCounter = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset()
+          this.inc(read())
+        },
+      })
+    }
+    readCounter(
+      'bftchain_core_dropped_network_events_total',
+      'network events dropped because the core queue was full',
+      () => node.driver.droppedNetworkEvents,
+    )
+    readCounter(
+      'bftchain_gossip_rate_limited_total',
+      'gossip messages ignored undecoded: their peer was over its rate on the topic',
+      () => node.gossip.stats.rateLimited,
+    )
 
     const blocks = new Counter({
       name: 'bftchain_blocks_final_total',

@@ -1,23 +1,32 @@
 /**
  * The foundation over real libp2p nodes in one process: discovery from a
  * single bootstrap peer, the six gossip topics, the vote protocol, and the
- * status handshake that keeps other chains out.
+ * status handshake that keeps other chains out; peer exchange dials only
+ * what a peer signed itself (or a genesis validator).
  */
+import { createServer, type Server } from 'node:net'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { signVote } from '../../src/core/chain/signatures.js'
 import { txHash } from '../../src/core/chain/tx.js'
-import type { WireCodec } from '../../src/core/codec/index.js'
+import type { PeerAddress, WireCodec } from '../../src/core/codec/index.js'
 import { Phase, RejectReason, VoteResult } from '../../src/core/codec/index.js'
-import { toHex } from '../../src/core/crypto/hash.js'
+import { sha256, toHex } from '../../src/core/crypto/hash.js'
 import { peerIdFromString } from '../../src/core/crypto/peer-id.js'
 import type { NodeIdentity } from '../../src/node/keys/node-key.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
 import { type GossipEvent, ingressHandlers } from '../../src/node/node/ingress.js'
+import { MAX_PEERS_PER_SOURCE } from '../../src/node/p2p/peer-table.js'
+import { STATUS_PROTOCOL } from '../../src/node/p2p/protocols.js'
 import { TOPIC_NAMES, type TopicName } from '../../src/node/p2p/topics.js'
 import * as msg from './helpers/messages.js'
 import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
 
 const net = new TestNet()
+const servers: Server[] = []
 
 type GossipMessage<K extends TopicName> = Extract<GossipEvent, { topic: K }>['message']
 /** the wire codec of each topic, as the nodes' gossip handlers use them */
@@ -26,7 +35,32 @@ const ingressCodecs = Object.fromEntries(
     ([topic, handler]) => [topic, handler.codec],
   ),
 ) as Record<TopicName, WireCodec<unknown>>
-afterEach(() => net.stopAll())
+afterEach(async () => {
+  await net.stopAll()
+  for (const server of servers.splice(0)) await new Promise((r) => server.close(r))
+})
+
+/** A TCP port on loopback that counts the connections made to it (a stand-in for any host). */
+async function countingPort(): Promise<{ port: number; connections: () => number }> {
+  let n = 0
+  const server = createServer((socket) => {
+    n++
+    socket.destroy()
+  })
+  servers.push(server)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const address = server.address()
+  return { port: typeof address === 'object' && address ? address.port : 0, connections: () => n }
+}
+
+/** A made-up peer (not a validator) and its own signed record of `addr`. */
+async function bogusPeer(label: string, addr: string) {
+  const key = await generateKeyPairFromSeed('Ed25519', sha256(new TextEncoder().encode(label)))
+  const peerId = peerIdFromPrivateKey(key)
+  const record = new PeerRecord({ peerId, multiaddrs: [multiaddr(addr)] })
+  const envelope = await RecordEnvelope.seal(record, key)
+  return { id: peerId.toString(), record: envelope.marshal() }
+}
 
 async function fourNodes(): Promise<{ ids: NodeIdentity[]; nodes: ChainNode[] }> {
   const ids = await Promise.all([0, 1, 2, 3].map((i) => identity(`p2p-${i}`)))
@@ -56,6 +90,75 @@ describe('p2p foundation', () => {
       expect(views.map((v) => v.peerId).sort()).toEqual(others)
       expect(views.every((v) => v.validator && v.height === 0)).toBe(true)
     }
+  })
+
+  it('observers find each other by exchange, through signed peer records only', async () => {
+    const [v0, v1, o0, o1] = await Promise.all(
+      ['px-v0', 'px-v1', 'px-o0', 'px-o1'].map((l) => identity(l)),
+    )
+    const genesis = makeGenesis([v0!, v1!])
+    const first = await net.startNode({ genesis, identity: v0! })
+    const boot = first.multiaddrs()
+    const nodes = [first]
+    for (const id of [v1!, o0!, o1!])
+      nodes.push(await net.startNode({ genesis, identity: id, bootstrap: boot }))
+    await waitFor('every node to see 3 chain peers', () =>
+      nodes.every((n) => n.peers.chainPeers().length === 3),
+    )
+    const [, , obs0, obs1] = nodes
+    expect(obs0!.role).toBe('observer')
+    // one observer dialled the other on what node 0 passed on: the other's signed record
+    const learnt = [obs1!.peers.wanted.get(o0!.peerId), obs0!.peers.wanted.get(o1!.peerId)].filter(
+      (e) => e != null,
+    )
+    expect(learnt.length).toBeGreaterThan(0)
+    for (const e of learnt) expect(e).toMatchObject({ source: 'exchange', certified: true })
+    // and node 0's status carries records
+    expect(first.peers.status().peers.some((p) => p.record != null)).toBe(true)
+  })
+
+  it('a status full of made-up peers takes at most 8 of them, and dials no unsigned address', async () => {
+    const ids = await Promise.all([0, 1].map((i) => identity(`px-flood-${i}`)))
+    const genesis = makeGenesis(ids)
+    const target = await net.startNode({ genesis, identity: ids[0]! })
+    const liar = await net.startNode({ genesis, identity: ids[1]!, bootstrap: target.multiaddrs() })
+    await waitFor('the handshake', () => target.peers.chainPeers().length === 1)
+
+    const unsignedHost = await countingPort()
+    const signedHost = await countingPort()
+    const statuses: PeerAddress[][] = [[], []]
+    for (let i = 0; i < 32; i++) {
+      // unsigned addresses of peers that are not validators: never to be dialled
+      const u = await bogusPeer(`px-unsigned-${i}`, '/ip4/127.0.0.1/tcp/1')
+      statuses[0]!.push({
+        peerId: peerIdFromString(u.id),
+        addrs: [multiaddr(`/ip4/127.0.0.1/tcp/${unsignedHost.port}`).bytes],
+      })
+      // made-up peers that did sign their records: at most 8 get in, and only what they signed
+      const s = await bogusPeer(`px-signed-${i}`, `/ip4/127.0.0.1/tcp/${signedHost.port}`)
+      statuses[1]!.push({
+        peerId: peerIdFromString(s.id),
+        addrs: [multiaddr(`/ip4/127.0.0.1/tcp/${unsignedHost.port}`).bytes],
+        record: s.record,
+      })
+    }
+    for (const peers of statuses) {
+      const remote = await liar.reqresp.request(target.peerId, STATUS_PROTOCOL, {
+        ...liar.peers.status(),
+        peers,
+      })
+      expect(remote.chainId).toBe(target.chainId)
+    }
+    await waitFor('the signed ones to be dialled', () => signedHost.connections() >= 8)
+    const learnt = [...target.peers.wanted.values()].filter((e) => e.learnedFrom === liar.peerId)
+    expect(learnt).toHaveLength(MAX_PEERS_PER_SOURCE)
+    expect(learnt.every((e) => e.certified)).toBe(true)
+    // three failed dials each, then they are forgotten
+    await waitFor(
+      'the made-up peers to be dropped',
+      () => target.peers.wanted.learntFrom(liar.peerId) === 0,
+    )
+    expect(unsignedHost.connections()).toBe(0)
   })
 
   it('a message published on each of the six topics reaches every other node', async () => {

@@ -20,6 +20,9 @@
  *
  * Twins (two honest nodes with one key) are not a strategy here: the
  * simulation builds them as two nodes (simulation.ts).
+ *
+ * The same class drives a real attacking process (test/support/attacker.ts):
+ * its host is then a ChainNode on the project's own libp2p stack.
  */
 import { blockHash } from '../../src/core/chain/block.js'
 import {
@@ -38,9 +41,9 @@ import {
 } from '../../src/core/codec/index.js'
 import type { Core } from '../../src/core/consensus/core.js'
 import type { CoreAction, Publish } from '../../src/core/consensus/types.js'
+import type { Signer } from '../../src/core/crypto/keys.js'
 import { peerIdFromString } from '../../src/core/crypto/peer-id.js'
 import { executeBlock } from '../../src/core/state/execute.js'
-import type { NodeIdentity } from '../unit/fixtures.js'
 import type { Topic } from './network.js'
 import type { Rng } from './rng.js'
 
@@ -89,7 +92,8 @@ export class Adversary {
   constructor(
     private readonly host: AdversaryHost,
     readonly node: number,
-    private readonly id: NodeIdentity,
+    /** the validator's key: what the strategies sign with */
+    private readonly id: { signer: Signer; peerIdString: string },
     readonly strategies: readonly Strategy[],
     private readonly rng: Rng,
   ) {

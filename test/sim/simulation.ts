@@ -41,6 +41,8 @@ import { Core } from '../../src/core/consensus/core.js'
 import { MAX_EVIDENCE } from '../../src/core/consensus/evidence.js'
 import { GossipGate, MAX_CHECKED, MAX_TARGETS } from '../../src/core/consensus/gossip-gate.js'
 import { livenessBoundMs } from '../../src/core/consensus/round-sync.js'
+import { TX_LOG_BODY_BYTES, TX_LOG_CAPACITY } from '../../src/core/consensus/tx-log.js'
+import { DEFAULT_MAX_WAITING, MAX_AWAITING_BODIES } from '../../src/core/consensus/tx-rounds.js'
 import type { CoreAction, CoreEvent, PersistOp, Publish } from '../../src/core/consensus/types.js'
 import type { ValidationContext } from '../../src/core/consensus/validation.js'
 import { toHex } from '../../src/core/crypto/hash.js'
@@ -1220,6 +1222,14 @@ export class Simulation implements NetworkHost, WorkloadHost {
     }
     const pool = core.pool.sizes()
     over('pool txs', pool.pending + pool.prepared + pool.committed, core.pool.limits.maxTxs)
+    const tx = core.txRounds.sizes()
+    over('seen tx bodies', tx.seen, 20_000)
+    over('seen tx bytes', tx.seenBytes, 32 * 1024 * 1024)
+    over('fetches of tx bodies', tx.awaitingBody, MAX_AWAITING_BODIES)
+    const log = core.txLog.sizes()
+    over('tx log records', log.records, TX_LOG_CAPACITY)
+    over('tx log body bytes', log.bodyBytes, TX_LOG_BODY_BYTES)
+    over('waiting txs', core.txRounds.waiting.size, DEFAULT_MAX_WAITING)
   }
 
   // ---------------------------------------------------------------- healing and the end

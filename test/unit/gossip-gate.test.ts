@@ -131,6 +131,25 @@ describe('tx rounds per target', () => {
     expect(verdict(() => validatePrePrepare(ctx, prePrepare(observer, burst + 1)))).toBe('accept')
   })
 
+  it('an observer target is held to its bytes too: 30 KiB txs run out long before the count', () => {
+    const now = { t: 0 }
+    const ctx = context(now)
+    const observer = nodeIdentity('bulky-observer')
+    const big = (nonce: number) => {
+      const tx = signedTx(alice, { nonce, data: new Uint8Array(30 * 1024) })
+      return signPrePrepare(observer.signer, CHAIN_ID, {
+        origin: observer.peerId,
+        target: observer.peerId,
+        txHash: txHash(tx),
+        tx,
+      })
+    }
+    let taken = 0
+    while (verdict(() => validatePrePrepare(ctx, big(taken))) === 'accept') taken++
+    expect(taken).toBe(Math.floor(OBSERVER_TARGET_BUDGET.bytesBurst / (30 * 1024 + 64)))
+    expect(taken).toBeLessThan(OBSERVER_TARGET_BUDGET.burst)
+  })
+
   it('a validator target has the larger budget, and another target is not held to the first’s', () => {
     const ctx = context({ t: 0 })
     const observer = nodeIdentity('quiet-observer')

@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { txHash } from '../../src/core/chain/tx.js'
-import { type Certificate, Phase, type Tx } from '../../src/core/codec/index.js'
+import {
+  AccountRegistrationCodec,
+  type Certificate,
+  Phase,
+  type Tx,
+} from '../../src/core/codec/index.js'
 import { toHex } from '../../src/core/crypto/hash.js'
-import { Mempool } from '../../src/core/mempool/mempool.js'
+import {
+  accountBytesOf,
+  DEFAULT_POOL_LIMITS,
+  MAX_PENDING_ACCOUNT_BYTES,
+  MAX_PENDING_ACCOUNTS,
+  Mempool,
+} from '../../src/core/mempool/mempool.js'
 import {
   type AccountIdentity,
   accountIdentity,
@@ -264,5 +275,61 @@ describe('Mempool pending accounts', () => {
     pool.addAccount(bob.address, registrationOf(bob, 'bob'))
     expect(pool.isFull(1)).toBe(false)
     expect(pool.sizes()).toEqual({ pending: 0, prepared: 0, committed: 0, accounts: 2, bytes: 0 })
+  })
+})
+
+describe('Mempool pending accounts: bounds', () => {
+  const carol = accountIdentity('carol')
+
+  it('defaults to 10,000 registrations and 16 MiB', () => {
+    expect(MAX_PENDING_ACCOUNTS).toBe(10_000)
+    expect(MAX_PENDING_ACCOUNT_BYTES).toBe(16 * 1024 * 1024)
+    expect(DEFAULT_POOL_LIMITS).toMatchObject({
+      maxAccounts: MAX_PENDING_ACCOUNTS,
+      maxAccountBytes: MAX_PENDING_ACCOUNT_BYTES,
+    })
+    // limits written before the account bounds existed get the defaults
+    const pool = new Mempool({ maxTxs: 1, maxBytes: 1 })
+    expect(pool.isAccountsFull(MAX_PENDING_ACCOUNT_BYTES)).toBe(false)
+    expect(pool.isAccountsFull(MAX_PENDING_ACCOUNT_BYTES + 1)).toBe(true)
+  })
+
+  it('is full by count and by encoded bytes, and frees both on removal', () => {
+    const regAlice = registrationOf(alice, 'alice')
+    const size = accountBytesOf(regAlice)
+    expect(size).toBe(AccountRegistrationCodec.encode(regAlice).length)
+    const pool = new Mempool({
+      maxTxs: 10,
+      maxBytes: 1000,
+      maxAccounts: 2,
+      maxAccountBytes: 3 * size,
+    })
+    expect(pool.isAccountsFull(size)).toBe(false)
+    pool.addAccount(alice.address, regAlice)
+    expect(pool.accountSizes()).toEqual({ accounts: 1, bytes: size })
+    expect(pool.isAccountsFull(2 * size)).toBe(false)
+    expect(pool.isAccountsFull(2 * size + 1)).toBe(true)
+    pool.addAccount(bob.address, registrationOf(bob, 'bob'))
+    // two of two: full whatever the size
+    expect(pool.isAccountsFull(0)).toBe(true)
+    // a refused duplicate counts nothing
+    expect(pool.addAccount(bob.address, registrationOf(bob, 'bob'))).toBe(false)
+    expect(pool.accountSizes().accounts).toBe(2)
+    pool.removeAccount(alice.address)
+    expect(pool.accountSizes()).toEqual({
+      accounts: 1,
+      bytes: accountBytesOf(registrationOf(bob, 'bob')),
+    })
+    expect(pool.isAccountsFull(size)).toBe(false)
+    pool.removeAccount(bob.address)
+    expect(pool.accountSizes()).toEqual({ accounts: 0, bytes: 0 })
+  })
+
+  it('takes restored registrations beyond the bounds (addAccount does not check them)', () => {
+    const pool = new Mempool({ maxTxs: 10, maxBytes: 1000, maxAccounts: 1, maxAccountBytes: 1 })
+    expect(pool.addAccount(alice.address, registrationOf(alice, 'alice'))).toBe(true)
+    expect(pool.addAccount(carol.address, registrationOf(carol, 'carol'))).toBe(true)
+    expect(pool.accountSizes().accounts).toBe(2)
+    expect(pool.isAccountsFull(0)).toBe(true)
   })
 })

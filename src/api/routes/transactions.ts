@@ -3,15 +3,19 @@
  * load) to this node, which becomes its round's target; optionally hold the
  * request until it is committed or final; read a tx's status and votes, and
  * for a tx in a final block, where it stands and how it ended (from the tx
- * index, long after the core's tx log has forgotten it).
+ * index, long after the core's tx log has forgotten it). Waiting requests
+ * are bounded (tx-waiters.ts MAX_WAITING_REQUESTS) and released when their
+ * client disconnects.
  */
 import type { FastifyInstance } from 'fastify'
 import { JsonFormError, txFromJson, txToJson } from '../../core/chain/json.js'
 import type { Tx } from '../../core/codec/index.js'
 import type { TxRecord } from '../../core/consensus/tx-log.js'
+import type { TxStatus } from '../../core/consensus/types.js'
 import type { ChainNode } from '../../node/node/chain-node.js'
 import { ChainQuery, type FinalTxView } from '../../node/node/chain-query.js'
 import { ApiError, errorBody, errorSchema } from '../errors.js'
+import { MAX_WAITING_REQUESTS, reached, TxWaiters, WAIT_RETRY_AFTER_S } from '../tx-waiters.js'
 import { HASH_PARAM, sendResult } from './common.js'
 
 const MAX_BATCH = 10_000
@@ -143,8 +147,23 @@ function parseTx(body: unknown, at: string): Tx {
   }
 }
 
-export function transactionRoutes(app: FastifyInstance, node: ChainNode): void {
+export interface TransactionRoutesOptions {
+  /** requests held by ?wait= at once (default MAX_WAITING_REQUESTS) */
+  maxWaitingRequests?: number
+}
+
+export function transactionRoutes(
+  app: FastifyInstance,
+  node: ChainNode,
+  options: TransactionRoutesOptions = {},
+): TxWaiters {
   const query = new ChainQuery(node.store, node.core)
+  const waiters = new TxWaiters(node, options.maxWaitingRequests ?? MAX_WAITING_REQUESTS)
+  // the server's close waits for open requests: answer the waiting ones first
+  app.addHook('preClose', (done) => {
+    waiters.close()
+    done()
+  })
 
   app.post(
     '/transactions',
@@ -177,19 +196,51 @@ export function transactionRoutes(app: FastifyInstance, node: ChainNode): void {
             ),
           )
       }
-      const result = await node.submitTx(parseTx(req.body, ''))
-      if (!result.ok) return sendResult(reply, result)
-      if (!wait) return reply.status(202).send({ hash: result.hash, status: result.status })
-      const record = await node.waitForTx(result.hash!, wait, timeoutMs ?? DEFAULT_WAIT_MS)
-      const status = record?.status ?? result.status
-      const reached =
-        status === 'failed' || status === wait || (wait === 'committed' && status === 'final')
-      return reply.status(reached ? 200 : 202).send({
-        hash: result.hash,
-        status,
-        reason: record?.reason ?? null,
-        block: record?.block ?? null,
-      })
+      const tx = parseTx(req.body, '')
+      if (!wait) {
+        const result = await node.submitTx(tx)
+        if (!result.ok) return sendResult(reply, result)
+        return reply.status(202).send({ hash: result.hash, status: result.status })
+      }
+      // a place to wait first: a refused request has submitted nothing
+      const slot = waiters.reserve()
+      if (slot == null) {
+        return reply
+          .status(503)
+          .header('retry-after', String(WAIT_RETRY_AFTER_S))
+          .send(
+            errorBody(
+              'TOO_MANY_WAITING',
+              `${waiters.max} requests are waiting already; try again later, or without wait=`,
+            ),
+          )
+      }
+      // a client that goes away frees its place at once
+      const gone = new AbortController()
+      const onClose = (): void => {
+        if (!reply.raw.writableEnded) gone.abort()
+      }
+      reply.raw.on('close', onClose)
+      try {
+        const result = await node.submitTx(tx)
+        if (!result.ok) return sendResult(reply, result)
+        const record = await slot.wait(
+          result.hash!,
+          wait,
+          timeoutMs ?? DEFAULT_WAIT_MS,
+          gone.signal,
+        )
+        const status = record?.status ?? (result.status as TxStatus)
+        return reply.status(reached(status, wait) ? 200 : 202).send({
+          hash: result.hash,
+          status,
+          reason: record?.reason ?? null,
+          block: record?.block ?? null,
+        })
+      } finally {
+        reply.raw.off('close', onClose)
+        slot.release()
+      }
     },
   )
 
@@ -210,4 +261,5 @@ export function transactionRoutes(app: FastifyInstance, node: ChainNode): void {
       return txJson(record, final)
     },
   )
+  return waiters
 }

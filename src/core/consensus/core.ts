@@ -242,8 +242,9 @@ export class Core {
    */
   static gateView(
     core: () => Core | null,
-  ): Pick<ValidationContext, 'height' | 'round' | 'proposal' | 'senderKey'> {
+  ): Pick<ValidationContext, 'height' | 'round' | 'proposal' | 'senderKey' | 'accountRoom'> {
     return {
+      accountRoom: (bytes) => !(core()?.pool.isAccountsFull(bytes) ?? false),
       height: () => core()?.blocks.height ?? 0,
       round: () => core()?.blocks.round ?? 0,
       proposal: (height, round) => core()?.blocks.proposalOf(height, round) ?? null,

@@ -20,15 +20,31 @@ import { sha256, toHex } from '../crypto/hash.js'
 export const MAX_CHECKED = 8_192
 export const MAX_TARGETS = 1_024
 
-/** PrePrepares a target may have validators answer: a burst, then a rate. */
+/**
+ * PrePrepares a target may have validators answer: a burst, then a rate, in
+ * rounds and in bytes of txs (each one a validator checks, answers with a
+ * signed vote, and relays).
+ */
 export interface TargetBudget {
   burst: number
   perSecond: number
+  bytesBurst: number
+  bytesPerSecond: number
 }
 
-/** a validator target runs up to 4,096 rounds at once; an observer is held to less */
-export const VALIDATOR_TARGET_BUDGET: TargetBudget = { burst: 4_096, perSecond: 4_096 }
-export const OBSERVER_TARGET_BUDGET: TargetBudget = { burst: 512, perSecond: 256 }
+/** a validator target runs up to 4,096 rounds at once; an observer is held to far less */
+export const VALIDATOR_TARGET_BUDGET: TargetBudget = {
+  burst: 4_096,
+  perSecond: 4_096,
+  bytesBurst: 64 * 1024 * 1024,
+  bytesPerSecond: 32 * 1024 * 1024,
+}
+export const OBSERVER_TARGET_BUDGET: TargetBudget = {
+  burst: 512,
+  perSecond: 256,
+  bytesBurst: 1024 * 1024,
+  bytesPerSecond: 512 * 1024,
+}
 
 /** A Map kept in least-recently-used order, bounded. */
 class Lru<K, V> {
@@ -58,7 +74,9 @@ class Lru<K, V> {
 export class GossipGate {
   /** content hash (relay left out) → the highest relay forwarded, and when */
   private readonly checked = new Lru<string, { relay: number; at: number }>(MAX_CHECKED)
-  private readonly buckets = new Lru<string, { tokens: number; at: number }>(MAX_TARGETS)
+  private readonly buckets = new Lru<string, { tokens: number; bytes: number; at: number }>(
+    MAX_TARGETS,
+  )
 
   /** The content hash of a message's bytes with its relay left out. */
   static contentKey(unrelayed: Uint8Array): string {
@@ -84,15 +102,19 @@ export class GossipGate {
     if (last === undefined || relay > last.relay) this.checked.set(key, { relay, at: now })
   }
 
-  /** Take one round from `target`'s budget; false when it has none left. */
-  takeRound(target: string, budget: TargetBudget, now: number): boolean {
+  /** Take one round of `bytes` from `target`'s budget; false when it has not enough left. */
+  takeRound(target: string, budget: TargetBudget, now: number, bytes = 0): boolean {
     let b = this.buckets.get(target)
-    if (b == null) b = { tokens: budget.burst, at: now }
-    const refill = ((now - b.at) / 1000) * budget.perSecond
-    b.tokens = Math.min(budget.burst, b.tokens + Math.max(0, refill))
+    if (b == null) b = { tokens: budget.burst, bytes: budget.bytesBurst, at: now }
+    const seconds = Math.max(0, now - b.at) / 1000
+    b.tokens = Math.min(budget.burst, b.tokens + seconds * budget.perSecond)
+    b.bytes = Math.min(budget.bytesBurst, b.bytes + seconds * budget.bytesPerSecond)
     b.at = now
-    const ok = b.tokens >= 1
-    if (ok) b.tokens -= 1
+    const ok = b.tokens >= 1 && b.bytes >= bytes
+    if (ok) {
+      b.tokens -= 1
+      b.bytes -= bytes
+    }
     this.buckets.set(target, b)
     return ok
   }

@@ -34,10 +34,21 @@ const RANK: Record<TxStatus, number> = {
   failed: 0,
 }
 
+/** Records kept, at most; the oldest go first. */
+export const TX_LOG_CAPACITY = 100_000
+/** Bytes of tx bodies the records hold, at most: beyond, the oldest records give up their body. */
+export const TX_LOG_BODY_BYTES = 64 * 1024 * 1024
+
 export class TxLog {
   private readonly records = new Map<string, TxRecord>()
+  /** records that hold a body, oldest first, with its size */
+  private readonly bodies = new Map<string, number>()
+  private bodyBytes = 0
 
-  constructor(private readonly capacity = 100_000) {}
+  constructor(
+    private readonly capacity = TX_LOG_CAPACITY,
+    private readonly maxBodyBytes = TX_LOG_BODY_BYTES,
+  ) {}
 
   get(hash: string): TxRecord | undefined {
     return this.records.get(hash)
@@ -60,10 +71,25 @@ export class TxLog {
       this.records.set(hash, r)
       if (this.records.size > this.capacity) {
         const oldest = this.records.keys().next().value
-        if (oldest !== undefined) this.records.delete(oldest)
+        if (oldest !== undefined) {
+          this.records.delete(oldest)
+          this.dropBody(oldest)
+        }
       }
     }
-    if (tx != null && r.tx == null) r.tx = tx
+    if (tx != null && r.tx == null) {
+      r.tx = tx
+      const bytes = tx.data.length + tx.signature.length + 128
+      this.bodies.set(hash, bytes)
+      this.bodyBytes += bytes
+      while (this.bodyBytes > this.maxBodyBytes) {
+        const oldest = this.bodies.keys().next().value
+        if (oldest === undefined) break
+        const record = this.records.get(oldest)
+        if (record != null) record.tx = null
+        this.dropBody(oldest)
+      }
+    }
     r.updatedAt = now
     return r
   }
@@ -79,6 +105,18 @@ export class TxLog {
     r.status = status
     r.reason = reason
     return true
+  }
+
+  private dropBody(hash: string): void {
+    const bytes = this.bodies.get(hash)
+    if (bytes === undefined) return
+    this.bodies.delete(hash)
+    this.bodyBytes -= bytes
+  }
+
+  /** How many records and body bytes are held (the simulation checks the bounds). */
+  sizes(): { records: number; bodyBytes: number } {
+    return { records: this.records.size, bodyBytes: this.bodyBytes }
   }
 
   /** Record the voters of a certificate as permits (when this node did not count them itself). */

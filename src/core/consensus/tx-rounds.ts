@@ -80,6 +80,8 @@ export interface TargetRound {
 }
 
 export const DEFAULT_MAX_WAITING = 10_000
+/** commit certificates whose tx body is being fetched, at most */
+export const MAX_AWAITING_BODIES = 10_000
 /** tx bodies kept from PrePrepares (signature checked), by count and bytes; oldest go first */
 const SEEN_TX_CAPACITY = 20_000
 const SEEN_TX_BYTES = 32 * 1024 * 1024
@@ -404,6 +406,11 @@ export class TxRounds {
     const tx = this.pool.get(hash)?.tx ?? this.seen.get(hash)?.tx ?? record.tx
     if (tx == null) {
       if (!this.awaitingBody.has(hash)) {
+        // bounded: the oldest fetch is given up (its tx still comes in a block from others)
+        if (this.awaitingBody.size >= MAX_AWAITING_BODIES) {
+          const oldest = this.awaitingBody.keys().next().value
+          if (oldest !== undefined) this.awaitingBody.delete(oldest)
+        }
         this.awaitingBody.set(hash, cert)
         this.out.push({ type: 'fetch-tx', hash, hint: from })
       }
@@ -490,6 +497,11 @@ export class TxRounds {
       this.seen.delete(oldest)
       this.seenBytes -= entry.bytes
     }
+  }
+
+  /** How much this node holds for tx rounds (the simulation checks the bounds). */
+  sizes(): { seen: number; seenBytes: number; awaitingBody: number } {
+    return { seen: this.seen.size, seenBytes: this.seenBytes, awaitingBody: this.awaitingBody.size }
   }
 
   /** A tx body this node can serve to a peer that lacks it. */

@@ -35,7 +35,12 @@ import type {
   PrePrepare,
   Prepare,
 } from '../codec/index.js'
-import { BlockSyncMessageCodec, ElectionMessageCodec, Phase } from '../codec/index.js'
+import {
+  AccountRegistrationCodec,
+  BlockSyncMessageCodec,
+  ElectionMessageCodec,
+  Phase,
+} from '../codec/index.js'
 import { bytesEqual, toHex } from '../crypto/hash.js'
 import type { KeyType } from '../crypto/keys.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
@@ -79,6 +84,8 @@ export interface ValidationContext {
   misbehaving?: (peer: PeerIdString, reason: string) => void
   /** an account's key, to check a tx's signature before it is forwarded */
   senderKey?: (address: string) => { keyType: KeyType; publicKey: Uint8Array } | null
+  /** whether a registration of this many bytes still fits the pool (else it is not forwarded) */
+  accountRoom?: (bytes: number) => boolean
   /** planted for a simulation hunt: the election without its rotation rule */
   unsafeElection?: boolean
 }
@@ -139,9 +146,13 @@ export function validatePrePrepare(ctx: ValidationContext, p: PrePrepare): void 
   const target = peerIdToString(p.target)
   if (ctx.gate != null && ctx.now != null) {
     const budget = ctx.validators.has(target) ? VALIDATOR_TARGET_BUDGET : OBSERVER_TARGET_BUDGET
-    if (!ctx.gate.takeRound(target, budget, ctx.now())) {
+    const bytes = tx.data.length + tx.signature.length
+    if (!ctx.gate.takeRound(target, budget, ctx.now(), bytes)) {
       ctx.misbehaving?.(target, 'more tx rounds than a target may run')
-      ignore('TARGET_BUDGET', `${target} runs more than ${budget.perSecond} rounds/s`)
+      ignore(
+        'TARGET_BUDGET',
+        `${target} runs more than ${budget.perSecond} rounds or ${budget.bytesPerSecond} bytes a second`,
+      )
     }
   }
   // a target admits a tx before its round: a bad signature under a key we know is its lie
@@ -160,6 +171,9 @@ export function validateCommit(ctx: ValidationContext, c: Commit): void {
 }
 
 export function validateAccount(ctx: ValidationContext, a: AccountRegistration): void {
+  // a full pool takes no more: dropped and not forwarded, before the signature is checked
+  if (ctx.accountRoom != null && !ctx.accountRoom(AccountRegistrationCodec.encode(a).length))
+    ignore('POOL_FULL', 'pending registrations are at their bound')
   const check = checkRegistration(a, ctx.chainId)
   if (!check.ok) reject(check.code, check.message)
 }

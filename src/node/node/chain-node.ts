@@ -121,6 +121,8 @@ export interface ValidatorsView {
 const BAD_VOTE_PENALTY = 10
 /** Reputation cost of going beyond a budget (rounds per target, a forged tx copy). */
 const MISBEHAVING_PENALTY = 5
+/** Reputation cost of equivocation evidence against a validator. */
+const EVIDENCE_PENALTY = 25
 
 export class ChainNode extends EventEmitter<NodeEvents> {
   readonly chainId: string
@@ -560,6 +562,12 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           round: action.evidence.round,
         })
         this.emit('evidence', action.evidence)
+        // proven Byzantine: its standing falls (a repeat offender is cut off)
+        this.reputation.penalize(
+          peerIdToString(action.evidence.offender),
+          EVIDENCE_PENALTY,
+          `signed two answers (${EvidenceKind[action.evidence.kind]})`,
+        )
         break
     }
   }

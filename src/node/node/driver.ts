@@ -27,6 +27,43 @@ const MAX_EVENTS_PER_CYCLE = 2_048
 const SLOW_STEP_MS = 100
 const SLOW_WRITE_MS = 1_000
 
+/**
+ * Bound of the driver's event queue for what the network feeds it: while the
+ * queue holds this many events (of any kind), a further network-fed event
+ * (NETWORK_EVENT_TYPES) is dropped, as if the message were lost — which the
+ * protocol tolerates (rounds time out, votes are re-announced, blocks come
+ * from history). About 50,000 events, a few tens of MB at most. Eviction:
+ * none (the newest network event is the one dropped; nothing queued is
+ * removed). Penalty: none — the queue is shared by every peer and the
+ * senders were already rate limited and validated at the gossip and
+ * request/response edge, so a drop says nothing about any one peer.
+ * Client requests, timers, ticks, fetched blocks and sync-done are always
+ * queued: they are bounded where they come from (HTTP limits, the core's
+ * timers, the syncer's window).
+ */
+export const MAX_QUEUED_NETWORK_EVENTS = 50_000
+/** log a warning about dropped network events at most this often */
+const DROP_WARN_EVERY_MS = 5_000
+
+/** The events that come from peers, which a full queue drops. */
+export const NETWORK_EVENT_TYPES: ReadonlySet<CoreEvent['type']> = new Set<CoreEvent['type']>([
+  'pre-prepare',
+  'prepare',
+  'commit',
+  'vote',
+  'account',
+  'election',
+  'block-sync',
+  'tx-fetched',
+  'height-claim',
+  'peer-height',
+])
+
+export interface CoreDriverOptions {
+  /** default MAX_QUEUED_NETWORK_EVENTS */
+  maxQueuedNetworkEvents?: number
+}
+
 export class CoreDriver {
   private readonly queue: CoreEvent[] = []
   private readonly waiting = new Map<number, (r: ClientResult) => void>()
@@ -40,13 +77,32 @@ export class CoreDriver {
   private pendingEffects: Effect[] = []
   /** effects stepped while a write was in flight: released after the writes before them */
   private writing = false
+  private readonly maxQueuedNetworkEvents: number
+  /** network events dropped because the queue was full, since start */
+  private dropped = 0
+  /** drops not yet reported in a warning, and when the last warning was */
+  private unreportedDrops = 0
+  private lastDropWarnAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly core: Core,
     private readonly effects: Effects,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+    options: CoreDriverOptions = {},
+  ) {
+    this.maxQueuedNetworkEvents = options.maxQueuedNetworkEvents ?? MAX_QUEUED_NETWORK_EVENTS
+  }
+
+  /** Network events dropped because the queue was full (MAX_QUEUED_NETWORK_EVENTS), since start. */
+  get droppedNetworkEvents(): number {
+    return this.dropped
+  }
+
+  /** Events waiting to be stepped. */
+  get queued(): number {
+    return this.queue.length
+  }
 
   start(): void {
     this.ticker = setInterval(() => this.push({ type: 'tick', now: this.now() }), TICK_MS)
@@ -69,11 +125,31 @@ export class CoreDriver {
 
   push(event: CoreEvent): void {
     if (this.stopped) return
+    if (this.queue.length >= this.maxQueuedNetworkEvents && NETWORK_EVENT_TYPES.has(event.type)) {
+      this.drop(event)
+      return
+    }
     this.queue.push(event)
     if (!this.stepping) {
       this.stepping = true
       setImmediate(() => this.step())
     }
+  }
+
+  /** A full queue drops a network event: count it, and say so now and then. */
+  private drop(event: CoreEvent): void {
+    this.dropped++
+    this.unreportedDrops++
+    const now = this.now()
+    if (now - this.lastDropWarnAt < DROP_WARN_EVERY_MS) return
+    this.log.warn('core event queue full; dropping network events', {
+      dropped: this.unreportedDrops,
+      total: this.dropped,
+      queued: this.queue.length,
+      last: event.type,
+    })
+    this.unreportedDrops = 0
+    this.lastDropWarnAt = now
   }
 
   /** A client request: resolves with the core's answer, after what it wrote is on disk. */

@@ -3,36 +3,47 @@
  * connection (a peer on another chain is disconnected and never redialled),
  * keeps the bootstrap peers and the peers learnt by exchange connected with
  * a capped exponential backoff, measures latency, and answers the debug
- * view of peers.
+ * view of peers. The table of wanted peers and the rules of peer exchange
+ * (bounds, eviction, signed peer records) are in peer-table.ts.
  */
 import { EventEmitter } from 'node:events'
 import type { ConnectionGater, IdentifyResult, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
-import { MAX_STATUS_PEERS, Role, type Status } from '../../core/codec/index.js'
-import { bytesEqual, toHex } from '../../core/crypto/hash.js'
 import {
-  peerIdFromString as peerIdBytes,
-  peerIdToString,
-  shortPeerId,
-} from '../../core/crypto/peer-id.js'
+  MAX_PEER_RECORD_BYTES,
+  MAX_STATUS_BYTES,
+  MAX_STATUS_PEERS,
+  Role,
+  type Status,
+} from '../../core/codec/index.js'
+import { bytesEqual, toHex } from '../../core/crypto/hash.js'
+import { peerIdFromString as peerIdBytes, shortPeerId } from '../../core/crypto/peer-id.js'
 import { peerIdOfAddr } from '../config/multiaddrs.js'
 import type { Logger } from '../log.js'
 import type { NodeLibp2p } from './create-libp2p.js'
 import { RequestError } from './errors.js'
 import type { GossipNetwork } from './gossip.js'
+import { learnPeers, PeerTable, usableAddrs } from './peer-table.js'
 import { STATUS_PROTOCOL } from './protocols.js'
 import type { Reputation } from './reputation.js'
 import type { ReqResp } from './reqresp.js'
 import { TOPIC_NAMES } from './topics.js'
 
-export const DIAL_BACKOFF_MIN_MS = 1_000
-export const DIAL_BACKOFF_MAX_MS = 30_000
+export {
+  DIAL_BACKOFF_MAX_MS,
+  DIAL_BACKOFF_MIN_MS,
+  MAX_EXCHANGE_DIAL_FAILURES,
+  MAX_PEERS_PER_SOURCE,
+  MAX_WANTED_PEERS,
+} from './peer-table.js'
+
 const KEEPALIVE_TICK_MS = 1_000
 const PING_EVERY_MS = 15_000
 /** heights move: ask every chain peer for its status this often */
 const STATUS_REFRESH_MS = 10_000
-const MAX_WANTED_PEERS = 64
+/** what the peers of our status may take: the rest of the message is far below 1 KiB */
+const STATUS_PEERS_BUDGET = MAX_STATUS_BYTES - 1024
 
 /** What a peer told us in its status. */
 export interface PeerChainStatus {
@@ -53,15 +64,6 @@ export interface PeerView {
   latencyMs: number | null
   score: number
   topics: string[]
-}
-
-interface Wanted {
-  addrs: Multiaddr[]
-  /** bootstrap peers are retried forever; exchanged ones are too while wanted */
-  source: 'bootstrap' | 'exchange'
-  failures: number
-  nextDialAt: number
-  dialing: boolean
 }
 
 export interface PeerManagerInit {
@@ -92,10 +94,13 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   private readonly wrongChain = new Set<string>()
   private readonly statuses = new Map<string, PeerChainStatus>()
   private readonly latency = new Map<string, number>()
-  private readonly wanted = new Map<string, Wanted>()
+  /** the peers we keep connected: bootstrap and learnt by exchange */
+  readonly wanted: PeerTable
   private readonly handshaking = new Set<string>()
   /** where each connected peer says it listens (identify) */
   private readonly listenAddrs = new Map<string, Multiaddr[]>()
+  /** each connected peer's own signed peer record (identify stored it), passed on in our status */
+  private readonly records = new Map<string, Uint8Array>()
   private timer: NodeJS.Timeout | null = null
   private pingTimer: NodeJS.Timeout | null = null
   private refreshTimer: NodeJS.Timeout | null = null
@@ -105,13 +110,18 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     super()
     this.libp2p = init.libp2p
     this.log = init.log
+    this.wanted = new PeerTable({ isConnected: (id) => this.isConnected(id) })
     const self = init.libp2p.peerId.toString()
     for (const addr of init.bootstrap) {
       const ma = multiaddr(addr)
       const id = peerIdOfAddr(ma)
       if (id == null || id === self) continue
-      this.want(id, [ma], 'bootstrap')
+      this.wanted.addBootstrap(id, [ma])
     }
+  }
+
+  private isConnected(peerId: string): boolean {
+    return this.libp2p.getConnections(peerIdFromString(peerId)).length > 0
   }
 
   /** The gate libp2p consults: wrong-chain and banned peers are refused both ways. */
@@ -154,14 +164,27 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     this.libp2p.removeEventListener('peer:identify', this.onIdentify)
   }
 
-  /** Our status with up to MAX_STATUS_PEERS peers we know how to reach (peer exchange). */
+  /**
+   * Our status with up to MAX_STATUS_PEERS peers we know how to reach (peer
+   * exchange), each with its own signed peer record when libp2p has one: a
+   * receiver dials only certified addresses, except a validator's.
+   */
   status(): Status {
     const peers: Status['peers'] = []
+    let bytes = 0
     for (const id of this.statuses.keys()) {
       if (peers.length >= MAX_STATUS_PEERS) break
       const addrs = this.dialableAddrs(id)
-      if (addrs.length === 0) continue
-      peers.push({ peerId: peerIdBytes(id), addrs: addrs.slice(0, 4).map((a) => a.bytes) })
+        .slice(0, 4)
+        .map((a) => a.bytes)
+      const record = this.records.get(id)
+      if (addrs.length === 0 && record == null) continue
+      const peerId = peerIdBytes(id)
+      const size =
+        peerId.length + addrs.reduce((n, a) => n + a.length + 2, 0) + (record?.length ?? 0) + 16
+      if (bytes + size > STATUS_PEERS_BUDGET) break
+      bytes += size
+      peers.push(record ? { peerId, addrs, record } : { peerId, addrs })
     }
     return { ...this.init.localStatus(), peers }
   }
@@ -204,27 +227,31 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
 
   private readonly onConnect = (event: CustomEvent<PeerId>): void => {
     const peerId = event.detail.toString()
-    const w = this.wanted.get(peerId)
-    if (w) {
-      w.failures = 0
-      w.nextDialAt = 0
-    }
+    this.wanted.connected(peerId)
     void this.handshake(peerId)
   }
 
   private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
-    const { peerId, listenAddrs } = event.detail
+    const { peerId } = event.detail
+    const id = peerId.toString()
     // only addresses another machine could dial: no wildcard, no port 0
-    const usable = listenAddrs.filter((a) => {
-      const text = a.toString()
-      return !text.includes('/0.0.0.0/') && !text.includes('/::/') && !text.endsWith('/tcp/0')
-    })
-    if (usable.length > 0) this.listenAddrs.set(peerId.toString(), usable.slice(0, 4))
+    const usable = usableAddrs(event.detail.listenAddrs, id)
+    if (usable.length > 0) this.listenAddrs.set(id, usable.slice(0, 4))
+    // identify certified the peer's signed record and stored it: keep it to pass on
+    this.libp2p.peerStore
+      .get(peerId)
+      .then((peer) => {
+        const record = peer.peerRecordEnvelope
+        if (record == null || record.length > MAX_PEER_RECORD_BYTES || !this.isConnected(id)) return
+        this.records.set(id, record)
+      })
+      .catch(() => {})
   }
 
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     const peerId = event.detail.toString()
     this.listenAddrs.delete(peerId)
+    this.records.delete(peerId)
     if (this.statuses.delete(peerId)) {
       this.log.info('peer left', { peer: shortPeerId(peerId) })
       this.emit('peer:leave', peerId)
@@ -267,7 +294,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     ) {
       if (!this.wrongChain.has(peerId)) {
         this.wrongChain.add(peerId)
-        this.wanted.delete(peerId)
+        this.wanted.remove(peerId)
         this.log.warn('peer is on another chain; disconnected and refused', {
           peer: shortPeerId(peerId),
           chainId: remote.chainId,
@@ -299,35 +326,24 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       this.pingOne(peerId)
     }
     this.emit('peer:status', peerId, status)
-    this.learn(remote.peers)
+    void this.learn(peerId, remote.peers)
   }
 
-  /** Peer exchange: remember the peers a remote knows, to dial them. */
-  private learn(peers: Status['peers']): void {
-    const self = this.libp2p.peerId.toString()
-    for (const p of peers) {
-      let id: string
-      try {
-        id = peerIdToString(p.peerId)
-      } catch {
-        continue
-      }
-      if (id === self || this.wanted.has(id) || this.isRefused(id)) continue
-      if (this.wanted.size >= MAX_WANTED_PEERS) break
-      const addrs: Multiaddr[] = []
-      for (const a of p.addrs) {
-        try {
-          addrs.push(multiaddr(a))
-        } catch {
-          /* a bad address from a peer is skipped, not fatal */
-        }
-      }
-      if (addrs.length > 0) this.want(id, addrs, 'exchange')
+  /** Peer exchange: remember the peers a remote knows, to dial them (peer-table.ts learnPeers). */
+  private async learn(from: string, peers: Status['peers']): Promise<void> {
+    if (peers.length === 0 || this.stopped) return
+    try {
+      const outcome = await learnPeers(this.wanted, from, peers, {
+        self: this.libp2p.peerId.toString(),
+        isValidator: this.init.isValidator,
+        isRefused: (id) => this.isRefused(id),
+        penalize: (id, amount, reason) => this.init.reputation.penalize(id, amount, reason),
+      })
+      if (outcome.certified + outcome.validators + outcome.badRecords > 0)
+        this.log.debug('peer exchange', { from: shortPeerId(from), ...outcome })
+    } catch (err) {
+      this.log.error('peer exchange failed', { from: shortPeerId(from), err })
     }
-  }
-
-  private want(peerId: string, addrs: Multiaddr[], source: Wanted['source']): void {
-    this.wanted.set(peerId, { addrs, source, failures: 0, nextDialAt: 0, dialing: false })
   }
 
   private dialableAddrs(peerId: string): Multiaddr[] {
@@ -337,10 +353,8 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   /** Dial wanted peers that are not connected, each with its own capped backoff. */
   private keepAlive(): void {
     if (this.stopped) return
-    const now = Date.now()
-    for (const [peerId, w] of this.wanted) {
-      if (w.dialing || w.nextDialAt > now || this.isRefused(peerId)) continue
-      if (this.libp2p.getConnections(peerIdFromString(peerId)).length > 0) continue
+    for (const w of this.wanted.due(Date.now(), (id) => this.isRefused(id))) {
+      const peerId = w.peerId
       w.dialing = true
       const target = w.addrs.map((a) => (peerIdOfAddr(a) ? a : a.encapsulate(`/p2p/${peerId}`)))
       this.libp2p
@@ -350,18 +364,20 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
           w.failures = 0
         })
         .catch((err: Error) => {
-          w.failures++
-          const backoff = Math.min(DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_MIN_MS * 2 ** (w.failures - 1))
-          w.nextDialAt = Date.now() + backoff
+          w.dialing = false
+          // the entry may have left the table meanwhile (another chain, replaced)
+          if (this.wanted.get(peerId) !== w) return
+          const { dropped, retryInMs } = this.wanted.dialFailed(peerId, Date.now())
           const fields = {
             peer: shortPeerId(peerId),
             addr: w.addrs[0]?.toString(),
             failures: w.failures,
-            retryInMs: backoff,
+            retryInMs,
             err: err.message,
           }
           // say it once at info, then quietly: a down peer must not flood the log
-          if (w.failures === 1 && w.source === 'bootstrap')
+          if (dropped) this.log.debug('exchanged peer unreachable; forgotten', fields)
+          else if (w.failures === 1 && w.source === 'bootstrap')
             this.log.info('cannot reach bootstrap peer; will retry', fields)
           else this.log.debug('dial failed', fields)
         })

@@ -5,6 +5,12 @@
  * gossipsub's application-specific score, so gossip routing agrees with it.
  */
 export const BAN_THRESHOLD = -100
+/**
+ * Peers with a score or a ban, at most: anyone can make identities, and a
+ * PrePrepare's target is penalised by its id. Beyond, the entry touched
+ * longest ago goes (a ban outlives a score: scores go first).
+ */
+export const MAX_REPUTATION_ENTRIES = 10_000
 export const BAN_MS = 10 * 60_000
 /** Penalties decay toward 0 by this fraction per minute. */
 const DECAY_PER_MINUTE = 0.1
@@ -37,7 +43,12 @@ export class Reputation {
   /** Lower a peer's score; true when this penalty bans it. */
   penalize(peerId: string, amount: number, reason: string): PenaltyEvent {
     const score = this.score(peerId) - Math.abs(amount)
+    this.scores.delete(peerId)
     this.scores.set(peerId, { score, at: this.now() })
+    if (this.scores.size > MAX_REPUTATION_ENTRIES) {
+      const oldest = this.scores.keys().next().value
+      if (oldest !== undefined) this.scores.delete(oldest)
+    }
     const banned = score <= BAN_THRESHOLD && !this.isBanned(peerId)
     if (banned) {
       this.ban(peerId)
@@ -47,7 +58,12 @@ export class Reputation {
   }
 
   ban(peerId: string, ms = BAN_MS): void {
+    this.bans.delete(peerId)
     this.bans.set(peerId, this.now() + ms)
+    if (this.bans.size > MAX_REPUTATION_ENTRIES) {
+      const oldest = this.bans.keys().next().value
+      if (oldest !== undefined) this.bans.delete(oldest)
+    }
   }
 
   isBanned(peerId: string): boolean {

@@ -195,7 +195,9 @@ export class ProcessGroup {
   /** Stop the tracked nodes, last started first, then remove the temp dirs. */
   async cleanup(): Promise<void> {
     for (const n of this.running.splice(0).reverse()) await stopNodeProcess(n)
-    for (const d of this.dirs.splice(0)) await rm(d, { recursive: true, force: true })
+    // BFTCHAIN_KEEP_TEST_DIRS=1 keeps them (their node.log files) to look at a failure
+    if (process.env.BFTCHAIN_KEEP_TEST_DIRS) console.log(`kept ${this.dirs.splice(0).join(' ')}`)
+    else for (const d of this.dirs.splice(0)) await rm(d, { recursive: true, force: true })
   }
 
   private untrack(n: NodeProcess): void {
