@@ -20,7 +20,7 @@ import type { NodeIdentity } from '../../src/node/keys/node-key.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
 import { type GossipEvent, ingressHandlers } from '../../src/node/node/ingress.js'
 import { MAX_PEERS_PER_SOURCE } from '../../src/node/p2p/peer-table.js'
-import { STATUS_PROTOCOL } from '../../src/node/p2p/protocols.js'
+import { STATUS_PROTOCOL, VOTE_PROTOCOL } from '../../src/node/p2p/protocols.js'
 import { TOPIC_NAMES, type TopicName } from '../../src/node/p2p/topics.js'
 import * as msg from './helpers/messages.js'
 import { identity, makeGenesis, TestNet, waitFor } from './helpers/net.js'
@@ -252,6 +252,55 @@ describe('p2p foundation', () => {
     const bad = await nodes[0]!.sendVote(ids[2]!.peerId, tampered)
     expect(bad).toEqual({ accepted: false, error: 'bad signature' })
     expect(votes).toHaveLength(1)
+  })
+
+  it('a batch of forged votes costs one signature check, and nothing once its sender is banned', async () => {
+    const { ids, nodes } = await fourNodes()
+    const chainId = nodes[0]!.chainId
+    const subject = txHash(msg.dataTx(chainId, 3))
+    const forged = Array.from({ length: 200 }, (_, i) => {
+      const v = signVote(ids[1]!.signer, chainId, {
+        phase: Phase.PRE_PREPARE,
+        subject,
+        height: 0,
+        round: 0,
+        result: VoteResult.PERMIT,
+        reason: RejectReason.NONE,
+        voter: peerIdFromString(ids[1]!.peerId),
+      })
+      return { ...v, signature: new Uint8Array(64).fill(i % 256) }
+    })
+    const target = ids[2]!.peerId
+    const reply = await nodes[1]!.reqresp.request(target, VOTE_PROTOCOL, { votes: forged })
+    expect(reply.refused[0]).toEqual({ index: 0, error: 'bad signature' })
+    expect(reply.refused).toHaveLength(200)
+    expect(new Set(reply.refused.slice(1).map((r) => r.error))).toEqual(
+      new Set(['not checked: the batch had a forged vote']),
+    )
+    // a few more such batches and the sender is banned: its next batch is not read at all
+    nodes[2]!.reputation.ban(ids[1]!.peerId)
+    const after = await nodes[1]!.reqresp
+      .request(target, VOTE_PROTOCOL, { votes: forged })
+      .catch((err: Error) => err)
+    // cut off (the stream is refused) or answered without a look
+    if (!(after instanceof Error)) expect(after.refused).toEqual([{ index: 0, error: 'banned' }])
+  })
+
+  it('a tx vote for a height or round is refused before its signature, and costs its voter', async () => {
+    const { ids, nodes } = await fourNodes()
+    const chainId = nodes[0]!.chainId
+    const poisoned = signVote(ids[1]!.signer, chainId, {
+      phase: Phase.PREPARE,
+      subject: txHash(msg.dataTx(chainId, 4)),
+      height: 7,
+      round: 3,
+      result: VoteResult.PERMIT,
+      reason: RejectReason.NONE,
+      voter: peerIdFromString(ids[1]!.peerId),
+    })
+    const reply = await nodes[1]!.sendVote(ids[2]!.peerId, poisoned)
+    expect(reply).toEqual({ accepted: false, error: 'a tx vote has height 0 and round 0' })
+    expect(nodes[2]!.reputation.score(ids[1]!.peerId)).toBeLessThan(0)
   })
 
   it('a node with a different genesis is disconnected and not redialled', async () => {
