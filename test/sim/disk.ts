@@ -10,6 +10,7 @@ import {
   type FinalizedBlock,
   FinalizedBlockCodec,
   PoolRecordCodec,
+  type SignState,
   SignStateCodec,
 } from '../../src/core/codec/index.js'
 import type { RestoredChain, RestoredPool } from '../../src/core/consensus/core.js'
@@ -112,6 +113,12 @@ export class SimDisk {
 
   blockBytes(height: number): Uint8Array | undefined {
     return this.kv.get('blocks')!.get(keyString(height)) as Uint8Array | undefined
+  }
+
+  /** What this validator last recorded signing (its SignState), decoded afresh. */
+  signState(): SignState | null {
+    const bytes = this.kv.get('meta')!.get(SIGN_STATE_KEY) as Uint8Array | undefined
+    return bytes == null ? null : SignStateCodec.decode(bytes)
   }
 
   /** What ChainNode.create hands to core.restoreChain (chain-store.ts loadChain). */

@@ -247,6 +247,43 @@ export class Invariants {
       )
   }
 
+  /**
+   * Write-ahead (DESIGN §8): what an honest shell sends under its validator's key is already in
+   * the SignState on its disk, so a crash right after the send cannot make it sign the slot again.
+   * `kind` names the SignState field that records the slot; `value` is what was signed there
+   * (empty for a reject, which the SignState records as `permitRejected`).
+   */
+  signedOnDisk(
+    node: number,
+    what: string,
+    height: number,
+    round: number,
+    kind: 'electionCandidate' | 'permitSubject' | 'commitSubject',
+    value: Uint8Array,
+    disk: SimDisk,
+  ): void {
+    // a height final on disk can never be signed at again: its SignState is rightly gone
+    if ((disk.head()?.height ?? 0) >= height) return
+    const s = disk.signState()
+    const before = s == null || s.height < height || (s.height === height && s.round < round)
+    if (before)
+      this.fail(
+        'Durability',
+        `n${node} sent its ${what} h${height} r${round} before its disk recorded signing it (disk: ${s == null ? 'nothing' : `h${s.height} r${s.round}`})`,
+        node,
+      )
+    if (s!.height !== height || s!.round !== round) return
+    // a reject is recorded as one, without its subject
+    if (kind === 'permitSubject' && value.length === 0 && s!.permitRejected === true) return
+    const recorded = s![kind]
+    if (recorded == null || toHex(recorded) !== toHex(value))
+      this.fail(
+        'Durability',
+        `n${node} sent its ${what} h${height} r${round} but its disk records ${recorded == null ? 'no such signature' : `another (${toHex(recorded).slice(0, 12)})`}`,
+        node,
+      )
+  }
+
   // ---------------------------------------------------------------- every step
 
   /** The core's head is the head on its disk: nothing final is only in memory. */

@@ -343,11 +343,11 @@ describe.runIf(custom == null)('the invariants catch a planted bug', () => {
     console.log(`twins of f + 1 validators: ${caught!.message.split('\n')[0]}`)
   })
 
-  it('a shell that sends before it writes: a restarted validator signs twice, or a tx told committed is lost', () => {
+  it('a shell that sends before it writes: a vote out before its record is on disk, a restarted validator signing twice, or a tx told committed lost', () => {
     const found = hunt({
       planted: 'send-before-persist',
       validators: 4,
-      want: ['Equivocation', 'No loss', 'Agreement'],
+      want: ['Durability', 'Equivocation', 'No loss', 'Agreement'],
       maxSeeds: 20,
     })
     expect(found, 'messages sent before their batch is on disk must be caught').not.toBeNull()

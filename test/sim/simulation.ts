@@ -29,6 +29,7 @@ import {
   AccountRegistrationCodec,
   FinalizedBlockCodec,
   GasGrantCodec,
+  Phase,
   ReceiptStatus,
   type Tx,
   TxCodec,
@@ -655,7 +656,13 @@ export class Simulation implements NetworkHost, WorkloadHost {
       this.digest.update(`${node.index}:${actions.map((a) => a.type).join(',')}\n`)
     const ops: PersistOp[] = []
     for (const a of actions) if (a.type === 'persist') ops.push(...a.ops)
-    if (ops.length > 0 && node.tornCrash && this.options.planted === 'send-before-persist') {
+    if (
+      node.tornCrash &&
+      this.options.planted === 'send-before-persist' &&
+      ops.some((op) => op.op === 'sign-state' || op.op === 'block-final')
+    ) {
+      // (only a batch whose loss matters: a signature, or a final block a client may be told of;
+      // a lost pool entry or evidence record harms nobody, and would hide the bug behind luck)
       // the planted shell bug: out go the messages, then the crash takes the batch with it
       for (const a of actions) this.execute(node, a)
       this.stats.tornCrashes++
@@ -700,6 +707,19 @@ export class Simulation implements NetworkHost, WorkloadHost {
         return
       case 'publish':
         this.noteSigned(i, a)
+        if (node.adversary == null && a.topic === 'election' && a.message.vote) {
+          const v = a.message.vote
+          if (peerIdToString(v.voter) === node.id.peerIdString)
+            this.checker.signedOnDisk(
+              i,
+              'election vote',
+              v.height,
+              v.round,
+              'electionCandidate',
+              v.candidate,
+              node.disk,
+            )
+        }
         this.net.publish(i, a)
         return
       case 'send-vote': {
@@ -713,6 +733,22 @@ export class Simulation implements NetworkHost, WorkloadHost {
           v.subject,
           i,
         )
+        if (
+          node.adversary == null &&
+          (v.phase === Phase.BLOCK_PERMIT || v.phase === Phase.BLOCK_COMMIT) &&
+          peerIdToString(v.voter) === node.id.peerIdString
+        ) {
+          const permit = v.phase === Phase.BLOCK_PERMIT
+          this.checker.signedOnDisk(
+            i,
+            `${Phase[v.phase]} vote`,
+            v.height,
+            v.round,
+            permit ? 'permitSubject' : 'commitSubject',
+            permit && v.result === VoteResult.REJECT ? new Uint8Array(0) : v.subject,
+            node.disk,
+          )
+        }
         this.net.sendVote(i, a.to, v)
         return
       }
