@@ -4,7 +4,7 @@
  *  - validator 3 of 4 replaced by an attacker holding its key: it captures
  *    elections and proposes nothing, floods proposals, signs two answers,
  *    poisons its tx votes, lies about its height and replays old messages;
- *  - a non-validator peer that lies in its status and floods PrePrepares;
+ *  - a non-validator peer that lies in its status and floods tx batches;
  *  - validator 3 run twice with one key (twins).
  * The honest validators keep finalising client txs, agree on every block,
  * stay under the memory bound of docs/THREAT-MODEL.md, and the attacker's
@@ -298,7 +298,7 @@ describe('Byzantine peers as processes', { timeout: 300_000 }, () => {
     }
   })
 
-  it('a non-validator that lies about its height and floods PrePrepares is cut off; the chain goes on', async () => {
+  it('a non-validator that lies about its height and floods tx batches is cut off; the chain goes on', async () => {
     const net = await group.testnet(4, { prefix: 'bftchain-liar-' })
     const genesis = await fastGenesis(net)
     const honest: NodeProcess[] = []

@@ -172,14 +172,14 @@ describe('p2p foundation', () => {
     for (const [i, n] of nodes.entries()) n.on('gossip', (e) => received[i]!.push(e))
 
     const tx = msg.dataTx(chainId, 0)
-    const hash = txHash(tx)
+    const batch = msg.txBatch(chainId, ids[0]!, [tx])
     const quorum = ids.slice(0, 3)
     // what each node publishes, and who: the nodes are validators and answer some of these
     // (an ElectionRequest draws ElectionVotes), so what must not come back is the message itself
     const sent: { [K in TopicName]: { from: number; message: GossipMessage<K> } } = {
-      tx: { from: 0, message: msg.prePrepare(chainId, ids[0]!, tx) },
-      prepare: { from: 1, message: msg.prepare(chainId, ids[1]!, quorum, hash) },
-      commit: { from: 2, message: msg.commit(chainId, quorum, hash) },
+      tx: { from: 0, message: batch },
+      prepare: { from: 1, message: msg.batchPrepare(chainId, ids[1]!, quorum, batch) },
+      commit: { from: 2, message: msg.batchCommit(chainId, quorum, batch) },
       'block-sync': { from: 3, message: msg.finalMessage(chainId, quorum, 1, 'block 1') },
       accounts: { from: 0, message: msg.accountRegistration(chainId, 'alice') },
       election: { from: 1, message: msg.electionRequest(chainId, ids[1]!, 1, 0) },
@@ -216,9 +216,9 @@ describe('p2p foundation', () => {
     )
     const delivered: GossipEvent[] = []
     nodes[1]!.on('gossip', (e) => delivered.push(e))
-    const hash = txHash(msg.dataTx(chainId, 7))
+    const batch = msg.txBatch(chainId, ids[0]!, [msg.dataTx(chainId, 7)])
     // two signers where the quorum of 4 is 3
-    await nodes[0]!.publish('commit', msg.commit(chainId, ids.slice(0, 2), hash))
+    await nodes[0]!.publish('commit', msg.batchCommit(chainId, ids.slice(0, 2), batch))
     await waitFor('the rejection', () => nodes[1]!.gossip.stats.rejected > 0)
     expect(delivered).toEqual([])
     expect(nodes[1]!.reputation.score(ids[0]!.peerId)).toBeLessThan(0)
@@ -229,11 +229,11 @@ describe('p2p foundation', () => {
     const chainId = nodes[0]!.chainId
     const votes: string[] = []
     nodes[2]!.on('vote', (_vote, from) => votes.push(from))
-    const subject = txHash(msg.dataTx(chainId, 1))
+    const subject = sha256(new TextEncoder().encode('a block'))
     const vote = signVote(ids[0]!.signer, chainId, {
-      phase: Phase.PRE_PREPARE,
+      phase: Phase.BLOCK_PERMIT,
       subject,
-      height: 0,
+      height: 1,
       round: 0,
       result: VoteResult.PERMIT,
       reason: RejectReason.NONE,
@@ -257,12 +257,12 @@ describe('p2p foundation', () => {
   it('a batch of forged votes costs one signature check, and nothing once its sender is banned', async () => {
     const { ids, nodes } = await fourNodes()
     const chainId = nodes[0]!.chainId
-    const subject = txHash(msg.dataTx(chainId, 3))
+    const subject = sha256(new TextEncoder().encode('another block'))
     const forged = Array.from({ length: 200 }, (_, i) => {
       const v = signVote(ids[1]!.signer, chainId, {
-        phase: Phase.PRE_PREPARE,
+        phase: Phase.BLOCK_PERMIT,
         subject,
-        height: 0,
+        height: 1,
         round: 0,
         result: VoteResult.PERMIT,
         reason: RejectReason.NONE,
@@ -271,7 +271,10 @@ describe('p2p foundation', () => {
       return { ...v, signature: new Uint8Array(64).fill(i % 256) }
     })
     const target = ids[2]!.peerId
-    const reply = await nodes[1]!.reqresp.request(target, VOTE_PROTOCOL, { votes: forged })
+    const reply = await nodes[1]!.reqresp.request(target, VOTE_PROTOCOL, {
+      votes: forged,
+      batchVotes: [],
+    })
     expect(reply.refused[0]).toEqual({ index: 0, error: 'bad signature' })
     expect(reply.refused).toHaveLength(200)
     expect(new Set(reply.refused.slice(1).map((r) => r.error))).toEqual(
@@ -280,13 +283,13 @@ describe('p2p foundation', () => {
     // a few more such batches and the sender is banned: its next batch is not read at all
     nodes[2]!.reputation.ban(ids[1]!.peerId)
     const after = await nodes[1]!.reqresp
-      .request(target, VOTE_PROTOCOL, { votes: forged })
+      .request(target, VOTE_PROTOCOL, { votes: forged, batchVotes: [] })
       .catch((err: Error) => err)
     // cut off (the stream is refused) or answered without a look
     if (!(after instanceof Error)) expect(after.refused).toEqual([{ index: 0, error: 'banned' }])
   })
 
-  it('a tx vote for a height or round is refused before its signature, and costs its voter', async () => {
+  it('a tx-phase vote outside a batch (it could only poison a certificate) is refused before its signature, and costs its voter', async () => {
     const { ids, nodes } = await fourNodes()
     const chainId = nodes[0]!.chainId
     const poisoned = signVote(ids[1]!.signer, chainId, {
@@ -299,7 +302,7 @@ describe('p2p foundation', () => {
       voter: peerIdFromString(ids[1]!.peerId),
     })
     const reply = await nodes[1]!.sendVote(ids[2]!.peerId, poisoned)
-    expect(reply).toEqual({ accepted: false, error: 'a tx vote has height 0 and round 0' })
+    expect(reply).toEqual({ accepted: false, error: 'tx votes are batch votes' })
     expect(nodes[2]!.reputation.score(ids[1]!.peerId)).toBeLessThan(0)
   })
 

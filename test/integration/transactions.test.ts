@@ -92,9 +92,8 @@ describe('transactions: pre-prepare, prepare, commit', () => {
     for (const n of nodes) {
       for (const h of hashes) {
         const inPool = n.core.pool.get(h)
-        // committed txs wait in the pool with their certificate until a block takes them
-        if (n.txRecord(h)?.status === 'committed')
-          expect(inPool?.commitCert?.signatures.length).toBeGreaterThanOrEqual(3)
+        // committed txs wait in the pool, committed, until a block takes them
+        if (n.txRecord(h)?.status === 'committed') expect(inPool?.status).toBe('committed')
       }
     }
     // the target counted q permits in each phase

@@ -26,12 +26,14 @@
  */
 import { blockHash } from '../../src/core/chain/block.js'
 import {
+  signBatchVote,
   signBlockPrepare,
   signElectionRequest,
   signElectionVote,
   signVote,
 } from '../../src/core/chain/signatures.js'
 import {
+  type BatchVote,
   type BlockPrepare,
   type BlockSyncMessage,
   Phase,
@@ -80,6 +82,7 @@ export interface AdversaryHost {
   /** raw bytes on a topic: what no codec would make */
   publishBytes(from: number, topic: Topic, bytes: Uint8Array): void
   sendVote(from: number, toPeer: string, vote: Vote): void
+  sendBatchVote(from: number, toPeer: string, vote: BatchVote): void
   trace(node: number, line: string): void
 }
 
@@ -149,6 +152,12 @@ export class Adversary {
         const vote = this.has('poison') ? this.poisoned(a.vote) : a.vote
         out.push({ ...a, vote })
         if (this.has('double-vote')) this.doubleVote(a.to, a.vote)
+        continue
+      }
+      if (a.type === 'send-batch-vote') {
+        const vote = this.has('poison') ? this.poisonedBatchVote(a.vote) : a.vote
+        out.push({ ...a, vote })
+        if (this.has('double-vote')) this.doubleBatchVote(a.to, a.vote)
         continue
       }
       if (
@@ -322,9 +331,27 @@ export class Adversary {
 
   private poisoned(v: Vote): Vote {
     this.count('poisoned votes')
-    if (v.phase === Phase.PRE_PREPARE || v.phase === Phase.PREPARE)
-      return this.resign(v, { height: 7, round: 3 })
     return this.resign(v, { round: v.round + 1 })
+  }
+
+  /** A batch vote for the right batch hash but another batch size: it must never be counted. */
+  private poisonedBatchVote(v: BatchVote): BatchVote {
+    this.count('poisoned votes')
+    const { signature: _, ...rest } = v
+    return signBatchVote(this.id.signer, this.host.chainId, { ...rest, count: v.count + 1 })
+  }
+
+  /** The same batch answered twice: all permitted, then all rejected (or the reverse). */
+  private doubleBatchVote(to: string, v: BatchVote): void {
+    const { signature: _, ...rest } = v
+    const all = Array.from({ length: v.count }, (_x, i) => i)
+    const second = signBatchVote(this.id.signer, this.host.chainId, {
+      ...rest,
+      rejected: v.rejected.length > 0 ? [] : all,
+      reasons: v.rejected.length > 0 ? [] : all.map(() => 4 /* NONCE_USED on the wire */),
+    })
+    this.host.sendBatchVote(this.node, to, second)
+    this.count('double votes')
   }
 
   private doubleVote(to: string, v: Vote): void {

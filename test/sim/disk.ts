@@ -151,8 +151,8 @@ export class SimDisk {
       const record = PoolRecordCodec.decode(v as Uint8Array)
       const kind = k.slice(0, 2)
       const id = k.slice(2)
-      if (kind === '01' && record.tx && record.commitCert) {
-        saved.committed.push({ hash: id, tx: record.tx, commitCert: record.commitCert })
+      if (kind === '01' && record.tx && record.batch) {
+        saved.committed.push({ hash: id, tx: record.tx, batch: record.batch })
       } else if (kind === '02' && record.account) {
         saved.pendingAccounts.push({ address: id, reg: record.account })
       }

@@ -10,8 +10,10 @@
  * dropped; what it REJECTs never reaches a core and, coming from an honest
  * node, is a bug reported to the host.
  */
-import { verifyVote } from '../../src/core/chain/signatures.js'
+import { verifyBatchVote, verifyVote } from '../../src/core/chain/signatures.js'
 import {
+  type BatchVote,
+  BatchVoteCodec,
   DecodeError,
   Phase,
   type Vote,
@@ -251,6 +253,48 @@ export class Network {
 
   // ---------------------------------------------------------------- votes
 
+  /** A batch vote to its target, with the checks ChainNode.onBatchVote makes. */
+  sendBatchVote(from: number, toPeer: string, vote: BatchVote): void {
+    this.stats.votesSent++
+    const to = this.host.route(from, toPeer)
+    if (to === from) {
+      this.host.refused(from, 'batch vote', 'sent to itself')
+      return
+    }
+    const bytes = BatchVoteCodec.encode(vote)
+    const sender = this.host.peerId(from)
+    const ctx = this.host.validation(to)
+    let why: string | null = null
+    try {
+      const v = BatchVoteCodec.decode(bytes)
+      if (peerIdToString(v.voter) !== sender) why = 'a vote must come from its voter'
+      else if (!ctx.validators.has(sender)) why = 'not a validator'
+      else if (!verifyBatchVote(ctx.chainId, v)) why = 'bad signature'
+    } catch (err) {
+      why = (err as Error).message
+    }
+    if (why != null) {
+      this.host.refused(from, 'batch vote', why)
+      return
+    }
+    if (!this.connected(from, to)) return
+    const epoch = this.host.epoch(to)
+    for (let c = this.copies(); c > 0; c--) {
+      this.host.clock.schedule(this.host.clock.now + this.delay(), to, 'batch-vote', () => {
+        if (!this.connected(from, to)) {
+          this.stats.cut++
+          return
+        }
+        this.host.deliver(
+          to,
+          epoch,
+          { type: 'batch-vote', vote: BatchVoteCodec.decode(bytes), from: sender },
+          `batch vote from n${from}`,
+        )
+      })
+    }
+  }
+
   sendVote(from: number, toPeer: string, vote: Vote): void {
     this.stats.votesSent++
     const to = this.host.route(from, toPeer)
@@ -265,11 +309,10 @@ export class Network {
     let why: string | null = null
     try {
       const v = VoteCodec.decode(bytes)
-      const txPhase = v.phase === Phase.PRE_PREPARE || v.phase === Phase.PREPARE
+      const blockPhase = v.phase === Phase.BLOCK_PERMIT || v.phase === Phase.BLOCK_COMMIT
       if (peerIdToString(v.voter) !== sender) why = 'a vote must come from its voter'
       else if (!ctx.validators.has(sender)) why = 'not a validator'
-      else if (txPhase && (v.height !== 0 || v.round !== 0))
-        why = 'a tx vote has height 0 and round 0'
+      else if (!blockPhase) why = 'tx votes are batch votes'
       else if (!verifyVote(ctx.chainId, v)) why = 'bad signature'
     } catch (err) {
       why = (err as Error).message

@@ -23,15 +23,18 @@
 import { createHash } from 'node:crypto'
 import { type Genesis, genesisTimeMs, parseGenesis } from '../../src/core/chain/genesis.js'
 import { txHash } from '../../src/core/chain/tx.js'
+import { batchDigest } from '../../src/core/chain/tx-batch.js'
 import { ValidatorSet } from '../../src/core/chain/validator-set.js'
 import {
   type AccountRegistration,
   AccountRegistrationCodec,
+  type BatchVote,
   FinalizedBlockCodec,
   GasGrantCodec,
   Phase,
   ReceiptStatus,
   type Tx,
+  TxBatchCodec,
   TxCodec,
   TxKind,
   type Vote,
@@ -43,7 +46,12 @@ import { MAX_EVIDENCE } from '../../src/core/consensus/evidence.js'
 import { GossipGate, MAX_CHECKED, MAX_TARGETS } from '../../src/core/consensus/gossip-gate.js'
 import { livenessBoundMs } from '../../src/core/consensus/round-sync.js'
 import { TX_LOG_BODY_BYTES, TX_LOG_CAPACITY } from '../../src/core/consensus/tx-log.js'
-import { DEFAULT_MAX_WAITING, MAX_AWAITING_BODIES } from '../../src/core/consensus/tx-rounds.js'
+import {
+  DEFAULT_MAX_WAITING,
+  MAX_AWAITING_BODIES,
+  SEEN_BATCH_BYTES,
+  SEEN_BATCHES,
+} from '../../src/core/consensus/tx-rounds.js'
 import type { CoreAction, CoreEvent, PersistOp, Publish } from '../../src/core/consensus/types.js'
 import type { ValidationContext } from '../../src/core/consensus/validation.js'
 import { toHex } from '../../src/core/crypto/hash.js'
@@ -525,6 +533,10 @@ export class Simulation implements NetworkHost, WorkloadHost {
     this.net.sendVote(from, toPeer, vote)
   }
 
+  sendBatchVote(from: number, toPeer: string, vote: BatchVote): void {
+    this.net.sendBatchVote(from, toPeer, vote)
+  }
+
   isUp(i: number): boolean {
     return this.nodes[i]!.up
   }
@@ -752,14 +764,17 @@ export class Simulation implements NetworkHost, WorkloadHost {
         this.net.sendVote(i, a.to, v)
         return
       }
+      case 'send-batch-vote':
+        this.net.sendBatchVote(i, a.to, a.vote)
+        return
       case 'client-result':
         this.workload.onClientResult(i, a.requestId, a.result)
         return
       case 'tx-status':
         this.workload.onTxStatus(i, a.hash, a.status, a.reason?.code ?? null)
         return
-      case 'fetch-tx':
-        this.fetchTx(node, a.hash, a.hint)
+      case 'fetch-batch':
+        this.fetchBatch(node, a.hash, a.hint)
         return
       case 'set-timer':
         this.setTimer(node, a.key, a.at)
@@ -981,7 +996,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
   }
 
   /** ChainNode.fetchTx: ask the hinted peer, then the others, for a tx body. */
-  private fetchTx(node: SimNode, hash: string, hint: string | null): void {
+  private fetchBatch(node: SimNode, hash: string, hint: string | null): void {
     const epoch = node.epoch
     const hinted = hint == null ? [] : [this.byPeer.get(hint)].filter((x): x is number => x != null)
     const order = [...new Set([...hinted, ...this.net.peersOf(node.index)])]
@@ -990,26 +1005,28 @@ export class Simulation implements NetworkHost, WorkloadHost {
     const attempt = (k: number): void => {
       if (node.core == null || node.epoch !== epoch) return
       if (k >= order.length) {
-        this.trace(node.index, `no peer could give tx ${hash.slice(0, 8)}`)
+        this.trace(node.index, `no peer could give batch ${hash.slice(0, 8)}`)
         return
       }
       const peer = order[k]!
       this.stats.txFetches++
       const through = this.net.requestGetsThrough(node.index, peer)
-      this.clock.schedule(this.clock.now + this.net.delay(), peer, 'tx:request', () => {
-        const body = through ? this.nodes[peer]!.core?.txBody(hash) : undefined
-        const bytes = body != null && toHex(txHash(body)) === hash ? TxCodec.encode(body) : null
+      this.clock.schedule(this.clock.now + this.net.delay(), peer, 'batch:request', () => {
+        const batch = through ? this.nodes[peer]!.core?.txRounds.batch(hash) : undefined
+        // what the server's answer is on the wire, and what the asker decodes afresh
+        const bytes = batch != null ? TxBatchCodec.encode(batch) : null
         const back = through ? this.net.delay() : REQUEST_TIMEOUT_MS
-        this.clock.schedule(this.clock.now + back, node.index, 'tx:response', () => {
+        this.clock.schedule(this.clock.now + back, node.index, 'batch:response', () => {
           if (node.core == null || node.epoch !== epoch) return
-          if (bytes == null) {
+          const got = bytes == null ? null : TxBatchCodec.decode(bytes)
+          if (got == null || batchDigest(got).hashHex !== hash) {
             attempt(k + 1)
             return
           }
           this.step(node, {
-            type: 'tx-fetched',
+            type: 'batch-fetched',
             now: this.clock.now,
-            tx: TxCodec.decode(bytes),
+            batch: got,
             from: this.peerId(peer),
           })
         })
@@ -1261,7 +1278,9 @@ export class Simulation implements NetworkHost, WorkloadHost {
     const tx = core.txRounds.sizes()
     over('seen tx bodies', tx.seen, 20_000)
     over('seen tx bytes', tx.seenBytes, 32 * 1024 * 1024)
-    over('fetches of tx bodies', tx.awaitingBody, MAX_AWAITING_BODIES)
+    over('seen batches', tx.batches, SEEN_BATCHES)
+    over('seen batch bytes', tx.batchBytes, SEEN_BATCH_BYTES)
+    over('fetches of batches', tx.awaitingBody, MAX_AWAITING_BODIES)
     const log = core.txLog.sizes()
     over('tx log records', log.records, TX_LOG_CAPACITY)
     over('tx log body bytes', log.bodyBytes, TX_LOG_BODY_BYTES)

@@ -6,9 +6,9 @@
  * (test/sim/byzantine.ts); two more belong to a process only:
  *
  *   status-lie   answers every status request with a head a million blocks ahead
- *   flood-txs    publishes PrePrepares (itself as target) of 30 KiB txs under keys
- *                nobody registered, 1,000 a second (an observer may run 256, and
- *                512 KiB of txs a second)
+ *   flood-txs    publishes tx batches (itself as target) of ten 30 KiB txs under
+ *                keys nobody registered, 100 batches (1,000 txs, 30 MB) a second
+ *                (an observer's budget is far smaller, in rounds and in bytes)
  *
  *   tsx test/support/attacker.ts --home DIR --genesis FILE --listen MA
  *       [--bootstrap MA ...] --strategies capture,flood,status-lie,...
@@ -16,9 +16,9 @@
  * Prints one JSON line {"peerId", "listen"} once it runs; runs until killed.
  */
 import { randomBytes } from 'node:crypto'
-import { signPrePrepare, signTx } from '../../src/core/chain/signatures.js'
-import { txHash } from '../../src/core/chain/tx.js'
-import { type PrePrepare, TxKind } from '../../src/core/codec/index.js'
+import { batchHeader, signTx, signTxBatch } from '../../src/core/chain/signatures.js'
+import { txLeafOf } from '../../src/core/chain/tx.js'
+import { type TxBatch, TxKind } from '../../src/core/codec/index.js'
 import type { CoreAction } from '../../src/core/consensus/types.js'
 import { addressOf, type Signer } from '../../src/core/crypto/keys.js'
 import { peerIdFromString } from '../../src/core/crypto/peer-id.js'
@@ -104,6 +104,9 @@ async function main(): Promise<void> {
       sendVote: (_from, to, vote) => {
         node.sendVote(to, vote).catch(() => {})
       },
+      sendBatchVote: (_from, to, vote) => {
+        node.sendBatchVote(to, vote).catch(() => {})
+      },
       trace: () => {},
     },
     0,
@@ -141,33 +144,28 @@ async function main(): Promise<void> {
 }
 
 /**
- * PrePrepares of unregistered senders' 30 KiB txs, 1,000 a second (30 MB/s), without end. They
- * are made before the node starts, so the flood costs this process little CPU (on a shared test
- * machine the honest nodes' CPU is what matters).
+ * Batches of unregistered senders' 30 KiB txs, ten to a batch, 100 batches (30 MB) a second,
+ * without end. They are made before the node starts, so the flood costs this process little CPU
+ * (on a shared test machine the honest nodes' CPU is what matters).
  */
-function floodMessages(node: ChainNode, signer: Signer, chainId: string): PrePrepare[] {
+function floodMessages(node: ChainNode, signer: Signer, chainId: string): TxBatch[] {
   const target = peerIdFromString(node.peerId)
   const key = generateAccountKey('ed25519')
   const data = randomBytes(30 * 1024)
-  return Array.from({ length: 2_000 }, (_, nonce) => {
-    const tx = signTx(key, {
-      chainId,
-      kind: TxKind.DATA,
-      from: addressOf(key.publicKey),
-      nonce,
-      gas: 0,
-      data,
-    })
-    return signPrePrepare(signer, chainId, { origin: target, target, txHash: txHash(tx), tx })
+  const tx = (nonce: number) =>
+    signTx(key, { chainId, kind: TxKind.DATA, from: addressOf(key.publicKey), nonce, gas: 0, data })
+  return Array.from({ length: 200 }, (_, b) => {
+    const txs = Array.from({ length: 10 }, (_, i) => tx(b * 10 + i))
+    return signTxBatch(signer, chainId, batchHeader(target, b + 1, txs.map(txLeafOf)), txs)
   })
 }
 
-function floodTxs(node: ChainNode, messages: PrePrepare[]): void {
+function floodTxs(node: ChainNode, batches: TxBatch[]): void {
   let next = 0
   setInterval(() => {
-    for (let i = 0; i < 20; i++) {
-      node.gossip.publish('tx', messages[next]!).catch(() => {})
-      next = (next + 1) % messages.length
+    for (let i = 0; i < 2; i++) {
+      node.gossip.publish('tx', batches[next]!).catch(() => {})
+      next = (next + 1) % batches.length
     }
   }, 20).unref()
 }

@@ -17,6 +17,7 @@ import {
   signBlockPrepare,
   signElectionRequest,
   signElectionVote,
+  verifyBatchVote,
   verifyVote,
 } from '../../src/core/chain/signatures.js'
 import { txHash } from '../../src/core/chain/tx.js'
@@ -49,11 +50,11 @@ import type {
 import {
   ValidationError,
   validateAccount,
+  validateBatchCommit,
+  validateBatchPrepare,
   validateBlockSync,
-  validateCommit,
   validateElection,
-  validatePrePrepare,
-  validatePrepare,
+  validateTxBatch,
 } from '../../src/core/consensus/validation.js'
 import { bytesEqual, fromHex, toHex } from '../../src/core/crypto/hash.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
@@ -178,7 +179,11 @@ class Net {
     for (const action of actions) {
       if (action.type === 'set-timer') {
         this.schedule({ at: action.at, seq: 0, kind: 'timer', core: i, key: action.key })
-      } else if (action.type === 'publish' || action.type === 'send-vote') {
+      } else if (
+        action.type === 'publish' ||
+        action.type === 'send-vote' ||
+        action.type === 'send-batch-vote'
+      ) {
         this.schedule({
           at: this.now + LATENCY,
           seq: 0,
@@ -254,7 +259,8 @@ class Net {
   private deliver(sent: Sent): void {
     const { from, action } = sent
     if (this.down.has(from)) return
-    if (action.type === 'send-vote') this.deliverTo(sent, this.indexOf(action.to))
+    if (action.type === 'send-vote' || action.type === 'send-batch-vote')
+      this.deliverTo(sent, this.indexOf(action.to))
     else for (let j = 0; j < this.cores.length; j++) if (j !== from) this.deliverTo(sent, j)
   }
 
@@ -275,6 +281,14 @@ class Net {
       this.step(to, { type: 'vote', vote: action.vote, from: sender })
       return
     }
+    if (action.type === 'send-batch-vote') {
+      if (!verifyBatchVote(CHAIN_ID, action.vote) || peerIdToString(action.vote.voter) !== sender) {
+        this.dropped.push({ sent, to, code: 'BAD_VOTE' })
+        return
+      }
+      this.step(to, { type: 'batch-vote', vote: action.vote, from: sender })
+      return
+    }
     if (action.type !== 'publish') return
     // as the node's topic validators, with the recipient's height
     const ctx = {
@@ -286,16 +300,16 @@ class Net {
     try {
       switch (action.topic) {
         case 'tx':
-          validatePrePrepare(ctx, action.message)
-          event = { type: 'pre-prepare', msg: action.message, from: sender }
+          validateTxBatch(ctx, action.message)
+          event = { type: 'tx-batch', batch: action.message, from: sender }
           break
         case 'prepare':
-          validatePrepare(ctx, action.message)
-          event = { type: 'prepare', msg: action.message, from: sender }
+          validateBatchPrepare(ctx, action.message)
+          event = { type: 'batch-prepare', msg: action.message, from: sender }
           break
         case 'commit':
-          validateCommit(ctx, action.message)
-          event = { type: 'commit', msg: action.message, from: sender }
+          validateBatchCommit(ctx, action.message)
+          event = { type: 'batch-commit', msg: action.message, from: sender }
           break
         case 'accounts':
           validateAccount(ctx, action.message)

@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest'
 import {
   AccountRecordCodec,
   AccountRegistrationCodec,
+  BatchCommitCodec,
+  BatchPrepareCodec,
+  BatchVoteCodec,
   BlockCodec,
   BlockHeaderCodec,
   BlockSyncMessageCodec,
   CertificateCodec,
-  CommitCodec,
   DecodeError,
   type DecodeErrorCode,
   ElectionCertificateCodec,
@@ -18,6 +20,7 @@ import {
   HistoryRequestCodec,
   HistoryResponseCodec,
   KeyType,
+  MAX_BATCH_TXS,
   MAX_BLOCK_ACCOUNTS,
   MAX_BLOCK_TXS,
   MAX_HISTORY_BLOCKS,
@@ -26,13 +29,13 @@ import {
   MAX_VALIDATORS_ON_WIRE,
   Phase,
   PoolRecordCodec,
-  PrePrepareCodec,
-  PrepareCodec,
   ReceiptsCodec,
   RejectReason,
   Role,
+  rejectReasonToWire,
   SignStateCodec,
   StatusCodec,
+  TxBatchCodec,
   TxCodec,
   TxKind,
   UnclaimedRecordCodec,
@@ -52,7 +55,6 @@ import {
   ed25519Signer,
   hashOf,
   type NodeIdentity,
-  nodeIdentity,
   signatureOf,
   validators,
   Xorshift,
@@ -63,7 +65,6 @@ import {
 const utf8 = new TextEncoder()
 const vals = validators(4)
 const [v0, v1, v2, v3] = vals as [NodeIdentity, NodeIdentity, NodeIdentity, NodeIdentity]
-const client = nodeIdentity('observer-0')
 const alice = ed25519Signer('alice')
 const bob = ed25519Signer('bob')
 const authority = ed25519Signer('authority')
@@ -156,8 +157,21 @@ const vote: M.Vote = {
   signature: signatureOf(v2, 'vote'),
 }
 
+const batchHash = hashOf('batch-1')
+
+const batchVote: M.BatchVote = {
+  phase: Phase.PRE_PREPARE,
+  batch: batchHash,
+  count: 3,
+  rejected: [1],
+  reasons: [rejectReasonToWire(RejectReason.NONCE_USED)],
+  voter: v2.peerId,
+  signature: signatureOf(v2, 'batch-vote'),
+}
+
 const voteBatch: M.VoteBatch = {
   votes: [vote, { ...vote, voter: v1.peerId, signature: signatureOf(v1, 'vote') }],
+  batchVotes: [batchVote],
 }
 
 const voteBatchReply: M.VoteBatchReply = { refused: [{ index: 1, error: 'stale round' }] }
@@ -165,22 +179,72 @@ const voteBatchReply: M.VoteBatchReply = { refused: [{ index: 1, error: 'stale r
 const prePrepareCert = certificate(Phase.PRE_PREPARE, txHash, 0, 0)
 const prepareCert = certificate(Phase.PREPARE, txHash, 0, 0, [v0, v1, v3])
 
-const prePrepare: M.PrePrepare = {
-  origin: client.peerId,
+const txBatch: M.TxBatch = {
   target: v0.peerId,
-  txHash: bytes(txHash),
-  tx: dataTx,
-  signature: signatureOf(v0, 'pre-prepare'),
+  seq: 12,
+  txs: [dataTx, dataTx],
+  signature: signatureOf(v0, 'tx-batch'),
 }
 
-const prepare: M.Prepare = {
-  target: v0.peerId,
-  txHash: bytes(txHash),
-  cert: prePrepareCert,
-  signature: signatureOf(v0, 'prepare'),
+function batchCert(phase: M.Phase, voters: NodeIdentity[] = [v0, v1, v2]): M.BatchCertificate {
+  return {
+    phase,
+    batch: batchHash,
+    count: 3,
+    votes: voters.map((v) => ({
+      ...batchVote,
+      phase,
+      rejected: [],
+      reasons: [],
+      voter: v.peerId,
+      signature: signatureOf(v, `batch-vote-${Phase[phase]}`),
+    })),
+  }
 }
 
-const commit: M.Commit = { txHash: bytes(txHash), cert: prepareCert }
+const batchPrepare: M.BatchPrepare = {
+  target: v0.peerId,
+  batch: batchHash,
+  cert: batchCert(Phase.PRE_PREPARE),
+}
+
+const batchCommit: M.BatchCommit = { batch: batchHash, cert: batchCert(Phase.PREPARE) }
+
+/** What a batch certificate must not be, for either message that carries one. */
+function batchCertInvalid<T>(get: (m: T) => M.BatchCertificate): Mutation<T>[] {
+  return [
+    [
+      'cert batch of 31 bytes',
+      (m) => {
+        get(m).batch = short(31)
+      },
+    ],
+    [
+      'cert without votes',
+      (m) => {
+        get(m).votes = []
+      },
+    ],
+    [
+      'a vote of the cert for another batch',
+      (m) => {
+        ;(get(m).votes[0] as M.BatchVote).batch = hashOf('batch-2')
+      },
+    ],
+    [
+      'a vote of the cert for another batch size',
+      (m) => {
+        ;(get(m).votes[0] as M.BatchVote).count = 4
+      },
+    ],
+    [
+      'a vote of the cert in a block phase',
+      (m) => {
+        ;(get(m).votes[0] as M.BatchVote).phase = Phase.BLOCK_COMMIT
+      },
+    ],
+  ]
+}
 
 const electionRequest: M.ElectionMessage = {
   request: { height: 12, round: 1, candidate: v1.peerId, signature: signatureOf(v1, 'request') },
@@ -572,9 +636,16 @@ const cases: Case[] = [
     voteBatch,
     [
       [
-        'no votes',
+        'no votes of either kind',
         (b) => {
           b.votes = []
+          b.batchVotes = []
+        },
+      ],
+      [
+        'a batch vote with a rejected index past its batch',
+        (b) => {
+          ;(b.batchVotes[0] as M.BatchVote).rejected = [7]
         },
       ],
       [
@@ -614,86 +685,150 @@ const cases: Case[] = [
     certInvalid((c: M.Certificate) => c),
     [sigsOver((c: M.Certificate) => c)],
   ),
-  wireCase('PrePrepare', PrePrepareCodec, prePrepare, [
+  wireCase(
+    'TxBatch',
+    TxBatchCodec,
+    txBatch,
     [
-      'txHash of 31 bytes',
-      (p) => {
-        p.txHash = short(31)
+      [
+        'no txs',
+        (b) => {
+          b.txs = []
+        },
+      ],
+      [
+        'target not a peer id',
+        (b) => {
+          b.target = short(38)
+        },
+      ],
+      [
+        'a tx with from of 33 bytes',
+        (b) => {
+          ;(b.txs[1] as M.Tx).from = short(33)
+        },
+      ],
+      [
+        'signature of 63 bytes',
+        (b) => {
+          b.signature = short(63)
+        },
+      ],
+    ],
+    [
+      [
+        `${MAX_BATCH_TXS + 1} txs`,
+        (b) => {
+          b.txs = Array.from({ length: MAX_BATCH_TXS + 1 }, () => dataTx)
+        },
+      ],
+    ],
+  ),
+  wireCase('BatchVote', BatchVoteCodec, batchVote, [
+    [
+      'a block phase',
+      (v) => {
+        v.phase = Phase.BLOCK_PERMIT
       },
     ],
     [
-      'txHash empty',
-      (p) => {
-        p.txHash = new Uint8Array(0)
+      'batch of 33 bytes',
+      (v) => {
+        v.batch = short(33)
       },
     ],
     [
-      'tx.from of 33 bytes',
-      (p) => {
-        ;(p.tx as M.Tx).from = short(33)
+      'count 0',
+      (v) => {
+        v.count = 0
       },
     ],
     [
-      'tx missing',
-      (p) => {
-        delete p.tx
+      `count ${MAX_BATCH_TXS + 1}`,
+      (v) => {
+        v.count = MAX_BATCH_TXS + 1
       },
     ],
     [
-      'origin not a peer id',
-      (p) => {
-        p.origin = short(38)
+      'a rejected index past the batch',
+      (v) => {
+        v.rejected = [3]
       },
     ],
     [
-      'target not a peer id',
-      (p) => {
-        p.target = short(38)
+      'rejected indexes not ascending',
+      (v) => {
+        v.rejected = [2, 1]
+        v.reasons = [v.reasons[0]!, v.reasons[0]!]
+      },
+    ],
+    [
+      'a rejected tx without its reason',
+      (v) => {
+        v.reasons = []
+      },
+    ],
+    [
+      'a reject reason of NONE',
+      (v) => {
+        v.reasons = [rejectReasonToWire(RejectReason.NONE)]
+      },
+    ],
+    [
+      'a reject reason no one knows',
+      (v) => {
+        v.reasons = [9_999]
+      },
+    ],
+    [
+      'voter not a peer id',
+      (v) => {
+        v.voter = short(38)
       },
     ],
   ]),
-  wireCase(
-    'Prepare',
-    PrepareCodec,
-    prepare,
+  wireCase('BatchPrepare', BatchPrepareCodec, batchPrepare, [
     [
-      [
-        'txHash of 33 bytes',
-        (p) => {
-          p.txHash = short(33)
-        },
-      ],
-      [
-        'cert missing',
-        (p) => {
-          delete p.cert
-        },
-      ],
-      ...certInvalid((p: M.Prepare) => p.cert as M.Certificate),
+      'cert missing',
+      (p) => {
+        delete p.cert
+      },
     ],
-    [sigsOver((p: M.Prepare) => p.cert as M.Certificate)],
-  ),
-  wireCase(
-    'Commit',
-    CommitCodec,
-    commit,
     [
-      [
-        'txHash of 31 bytes',
-        (c) => {
-          c.txHash = short(31)
-        },
-      ],
-      [
-        'cert missing',
-        (c) => {
-          delete c.cert
-        },
-      ],
-      ...certInvalid((c: M.Commit) => c.cert as M.Certificate),
+      'cert for another batch than the message',
+      (p) => {
+        p.batch = hashOf('batch-2')
+      },
     ],
-    [sigsOver((c: M.Commit) => c.cert as M.Certificate)],
-  ),
+    [
+      'PREPARE votes in a prepare',
+      (p) => {
+        p.cert = batchCert(Phase.PREPARE)
+      },
+    ],
+    ...batchCertInvalid((p: M.BatchPrepare) => p.cert as M.BatchCertificate),
+  ]),
+  wireCase('BatchCommit', BatchCommitCodec, batchCommit, [
+    [
+      'cert missing',
+      (c) => {
+        delete c.cert
+      },
+    ],
+    [
+      'batch of 31 bytes',
+      (c) => {
+        c.batch = short(31)
+      },
+    ],
+    [
+      'PRE_PREPARE votes in a commit',
+      (c) => {
+        c.cert = batchCert(Phase.PRE_PREPARE)
+      },
+    ],
+    ...batchCertInvalid((c: M.BatchCommit) => c.cert as M.BatchCertificate),
+  ]),
   wireCase('ElectionMessage (request)', ElectionMessageCodec, electionRequest, [
     [
       'candidate of 37 bytes',
@@ -1274,11 +1409,17 @@ const cases: Case[] = [
       ],
     ],
   ),
-  wireCase('PoolRecord (tx)', PoolRecordCodec, { tx: dataTx, commitCert: prepareCert }, [
+  wireCase('PoolRecord (tx)', PoolRecordCodec, { tx: dataTx, batch: batchHash }, [
     [
-      'a tx without its certificate',
+      'a tx without the batch that committed it',
       (r) => {
-        r.commitCert = undefined
+        r.batch = undefined
+      },
+    ],
+    [
+      'a batch hash of 31 bytes',
+      (r) => {
+        r.batch = short(31)
       },
     ],
     [

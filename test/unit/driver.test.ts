@@ -45,7 +45,7 @@ function recordingLogger(): { log: Logger; warnings: LogFields[] } {
 const effects = { persist: async () => {}, execute: () => {}, fatal: () => {} }
 const from = 'peer-a'
 const prepare = (i: number): CoreEvent =>
-  ({ type: 'prepare', now: i, msg: {} as never, from }) as CoreEvent
+  ({ type: 'batch-prepare', now: i, msg: {} as never, from }) as CoreEvent
 
 /** Let the driver's setImmediate cycles run until `check` holds. */
 async function until(check: () => boolean): Promise<void> {
@@ -59,14 +59,15 @@ describe('CoreDriver event queue', () => {
     expect([...NETWORK_EVENT_TYPES].sort()).toEqual(
       [
         'account',
+        'batch-commit',
+        'batch-fetched',
+        'batch-prepare',
+        'batch-vote',
         'block-sync',
-        'commit',
         'election',
         'height-claim',
         'peer-height',
-        'pre-prepare',
-        'prepare',
-        'tx-fetched',
+        'tx-batch',
         'vote',
       ].sort(),
     )
@@ -84,17 +85,18 @@ describe('CoreDriver event queue', () => {
     expect(driver.droppedNetworkEvents).toBe(15)
     // one warning for the burst, not fifteen
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toMatchObject({ dropped: 1, total: 1, queued: 10, last: 'prepare' })
+    expect(warnings[0]).toMatchObject({ dropped: 1, total: 1, queued: 10, last: 'batch-prepare' })
 
     // every other network-fed kind is dropped too
     const others: CoreEvent[] = [
       { type: 'vote', now, vote: {} as never, from },
       { type: 'height-claim', now, validator: from, head: 3 },
       { type: 'peer-height', now, height: 9, from },
-      { type: 'tx-fetched', now, tx: {} as never, from },
+      { type: 'batch-fetched', now, batch: {} as never, from },
+      { type: 'batch-vote', now, vote: {} as never, from },
     ]
     for (const e of others) driver.push(e)
-    expect(driver.droppedNetworkEvents).toBe(19)
+    expect(driver.droppedNetworkEvents).toBe(20)
 
     // the node's own events and client requests always get in
     driver.push({ type: 'tick', now })
@@ -122,7 +124,7 @@ describe('CoreDriver event queue', () => {
     // drained: network events are queued again
     driver.push(prepare(100))
     await until(() => stepped.length === 16)
-    expect(driver.droppedNetworkEvents).toBe(19)
+    expect(driver.droppedNetworkEvents).toBe(20)
 
     // a later flood warns again, once the quiet interval has passed, with the count since
     for (let i = 0; i < 12; i++) driver.push(prepare(200 + i))
@@ -130,7 +132,7 @@ describe('CoreDriver event queue', () => {
     now += 5_000
     driver.push(prepare(300))
     expect(warnings).toHaveLength(2)
-    expect(warnings[1]).toMatchObject({ dropped: 21, total: 22 })
+    expect(warnings[1]).toMatchObject({ dropped: 22, total: 23 })
     driver.stop()
   })
 })

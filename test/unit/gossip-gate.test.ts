@@ -5,8 +5,8 @@
  * reported.
  */
 import { describe, expect, it } from 'vitest'
-import { signElectionVote, signPrePrepare } from '../../src/core/chain/signatures.js'
-import { txHash } from '../../src/core/chain/tx.js'
+import { batchHeader, signElectionVote, signTxBatch } from '../../src/core/chain/signatures.js'
+import { txLeafOf } from '../../src/core/chain/tx.js'
 import { ValidatorSet } from '../../src/core/chain/validator-set.js'
 import type { ElectionMessage } from '../../src/core/codec/index.js'
 import {
@@ -18,7 +18,7 @@ import {
   type ValidationContext,
   ValidationError,
   validateElection,
-  validatePrePrepare,
+  validateTxBatch,
 } from '../../src/core/consensus/validation.js'
 import { accountIdentity, CHAIN_ID, nodeIdentity, signedTx, validators } from './fixtures.js'
 
@@ -105,14 +105,15 @@ describe('re-announced election votes', () => {
 
 describe('tx rounds per target', () => {
   const alice = accountIdentity('alice')
-  const prePrepare = (target: ReturnType<typeof nodeIdentity>, nonce: number) => {
-    const tx = signedTx(alice, { nonce })
-    return signPrePrepare(target.signer, CHAIN_ID, {
-      origin: target.peerId,
-      target: target.peerId,
-      txHash: txHash(tx),
-      tx,
-    })
+  /** A target's batch of one tx of alice's (its own signed round). */
+  const batchOf = (target: ReturnType<typeof nodeIdentity>, nonce: number, data?: Uint8Array) => {
+    const tx = signedTx(alice, data == null ? { nonce } : { nonce, data })
+    return signTxBatch(
+      target.signer,
+      CHAIN_ID,
+      batchHeader(target.peerId, nonce + 1, [txLeafOf(tx)]),
+      [tx],
+    )
   }
 
   it('an observer target beyond its burst is dropped and reported; its budget refills', () => {
@@ -122,30 +123,22 @@ describe('tx rounds per target', () => {
     const observer = nodeIdentity('flooding-observer')
     const burst = OBSERVER_TARGET_BUDGET.burst
     for (let i = 0; i < burst; i++)
-      expect(verdict(() => validatePrePrepare(ctx, prePrepare(observer, i)))).toBe('accept')
-    expect(verdict(() => validatePrePrepare(ctx, prePrepare(observer, burst)))).toBe(
+      expect(verdict(() => validateTxBatch(ctx, batchOf(observer, i)))).toBe('accept')
+    expect(verdict(() => validateTxBatch(ctx, batchOf(observer, burst)))).toBe(
       'ignore:TARGET_BUDGET',
     )
     expect(reported).toEqual([observer.peerIdString])
     now.t += 1_000
-    expect(verdict(() => validatePrePrepare(ctx, prePrepare(observer, burst + 1)))).toBe('accept')
+    expect(verdict(() => validateTxBatch(ctx, batchOf(observer, burst + 1)))).toBe('accept')
   })
 
   it('an observer target is held to its bytes too: 30 KiB txs run out long before the count', () => {
     const now = { t: 0 }
     const ctx = context(now)
     const observer = nodeIdentity('bulky-observer')
-    const big = (nonce: number) => {
-      const tx = signedTx(alice, { nonce, data: new Uint8Array(30 * 1024) })
-      return signPrePrepare(observer.signer, CHAIN_ID, {
-        origin: observer.peerId,
-        target: observer.peerId,
-        txHash: txHash(tx),
-        tx,
-      })
-    }
+    const big = (nonce: number) => batchOf(observer, nonce, new Uint8Array(30 * 1024))
     let taken = 0
-    while (verdict(() => validatePrePrepare(ctx, big(taken))) === 'accept') taken++
+    while (verdict(() => validateTxBatch(ctx, big(taken))) === 'accept') taken++
     expect(taken).toBe(Math.floor(OBSERVER_TARGET_BUDGET.bytesBurst / (30 * 1024 + 64)))
     expect(taken).toBeLessThan(OBSERVER_TARGET_BUDGET.burst)
   })
@@ -154,19 +147,19 @@ describe('tx rounds per target', () => {
     const ctx = context({ t: 0 })
     const observer = nodeIdentity('quiet-observer')
     for (let i = 0; i < OBSERVER_TARGET_BUDGET.burst + 10; i++)
-      expect(verdict(() => validatePrePrepare(ctx, prePrepare(ids[0]!, i)))).toBe('accept')
+      expect(verdict(() => validateTxBatch(ctx, batchOf(ids[0]!, i)))).toBe('accept')
     expect(VALIDATOR_TARGET_BUDGET.burst).toBeGreaterThan(OBSERVER_TARGET_BUDGET.burst)
-    expect(verdict(() => validatePrePrepare(ctx, prePrepare(observer, 0)))).toBe('accept')
+    expect(verdict(() => validateTxBatch(ctx, batchOf(observer, 0)))).toBe('accept')
   })
 
-  it('a forged PrePrepare does not spend the named target’s budget', () => {
+  it('a forged batch does not spend the named target’s budget', () => {
     const ctx = context({ t: 0 })
     const victim = nodeIdentity('victim-observer')
     for (let i = 0; i < OBSERVER_TARGET_BUDGET.burst + 5; i++) {
-      const forged = prePrepare(victim, i)
+      const forged = batchOf(victim, i)
       forged.signature = new Uint8Array(64).fill(3)
-      expect(verdict(() => validatePrePrepare(ctx, forged))).toBe('reject:BAD_SIGNATURE')
+      expect(verdict(() => validateTxBatch(ctx, forged))).toBe('reject:BAD_SIGNATURE')
     }
-    expect(verdict(() => validatePrePrepare(ctx, prePrepare(victim, 0)))).toBe('accept')
+    expect(verdict(() => validateTxBatch(ctx, batchOf(victim, 0)))).toBe('accept')
   })
 })

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { txHash } from '../../src/core/chain/tx.js'
-import {
-  AccountRegistrationCodec,
-  type Certificate,
-  Phase,
-  type Tx,
-} from '../../src/core/codec/index.js'
+import { AccountRegistrationCodec, type Tx } from '../../src/core/codec/index.js'
 import { toHex } from '../../src/core/crypto/hash.js'
 import {
   accountBytesOf,
@@ -14,14 +9,7 @@ import {
   MAX_PENDING_ACCOUNTS,
   Mempool,
 } from '../../src/core/mempool/mempool.js'
-import {
-  type AccountIdentity,
-  accountIdentity,
-  hashOf,
-  registrationOf,
-  signedTx,
-  validators,
-} from './fixtures.js'
+import { type AccountIdentity, accountIdentity, registrationOf, signedTx } from './fixtures.js'
 
 const alice = accountIdentity('alice')
 const bob = accountIdentity('bob')
@@ -35,18 +23,6 @@ function tx(
 ): { hash: string; tx: Tx } {
   const t = signedTx(who, { nonce, gas, data: new TextEncoder().encode(data) })
   return { hash: toHex(txHash(t)), tx: t }
-}
-
-/** A stand-in commit certificate (the pool stores it; it does not check it). */
-function certFor(hash: string): Certificate {
-  const [v0] = validators(1)
-  return {
-    phase: Phase.PREPARE,
-    subject: hashOf(hash),
-    height: 0,
-    round: 0,
-    signatures: [{ voter: v0!.peerId, signature: new Uint8Array(64) }],
-  }
 }
 
 describe('Mempool txs', () => {
@@ -72,13 +48,13 @@ describe('Mempool txs', () => {
     expect(pool.get(a.hash)?.status).toBe('prepared')
     expect(pool.sizes()).toMatchObject({ pending: 2, prepared: 1, committed: 0 })
 
-    expect(pool.markCommitted(a.hash, certFor(a.hash))?.status).toBe('committed')
+    expect(pool.markCommitted(a.hash)?.status).toBe('committed')
     expect(pool.sizes()).toMatchObject({ pending: 2, prepared: 0, committed: 1 })
     // a pending tx may be committed directly (its Commit came before its Prepare)
-    expect(pool.markCommitted(c.hash, certFor(c.hash))?.commitCert).toEqual(certFor(c.hash))
+    expect(pool.markCommitted(c.hash)?.committedSeq).toBe(2)
     expect(pool.sizes()).toMatchObject({ pending: 1, prepared: 0, committed: 2 })
     // committed again: refused, nothing moves
-    expect(pool.markCommitted(a.hash, certFor(a.hash))).toBeUndefined()
+    expect(pool.markCommitted(a.hash)).toBeUndefined()
     // a committed tx never goes back to prepared
     pool.markPrepared(a.hash)
     expect(pool.get(a.hash)?.status).toBe('committed')
@@ -113,7 +89,7 @@ describe('Mempool txs', () => {
     expect(pool.pendingGas(alice.address)).toBe(35)
     expect(pool.pendingGas(bob.address)).toBe(1000)
     expect(pool.pendingGas(accountIdentity('nobody').address)).toBe(0)
-    pool.markCommitted(a.hash, certFor(a.hash))
+    pool.markCommitted(a.hash)
     expect(pool.pendingGas(alice.address)).toBe(35)
     pool.remove(a.hash)
     expect(pool.pendingGas(alice.address)).toBe(25)
@@ -169,7 +145,7 @@ describe('Mempool txs', () => {
     for (const [i, t] of txs.entries()) pool.add(t.hash, t.tx, 1, i)
     // commit in an order other than arrival
     const order = [txs[2]!, txs[0]!, txs[3]!]
-    for (const t of order) pool.markCommitted(t.hash, certFor(t.hash))
+    for (const t of order) pool.markCommitted(t.hash)
     expect(pool.committed().map((e) => e.hash)).toEqual(order.map((t) => t.hash))
     const seqs = pool.committed().map((e) => e.committedSeq!)
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
@@ -196,7 +172,7 @@ describe('Mempool txs', () => {
     // out of order on purpose: the scan must stop at `young` and never reach it
     pool.add(lateOld.hash, lateOld.tx, 1, 50)
     pool.markPrepared(old1.hash)
-    pool.markCommitted(oldCommitted.hash, certFor(oldCommitted.hash))
+    pool.markCommitted(oldCommitted.hash)
 
     expect(pool.stale(500).map((e) => e.hash)).toEqual([old0.hash, old1.hash])
     // the bound is exclusive: an entry taken exactly at `before` is young
@@ -219,7 +195,7 @@ describe('Mempool txs', () => {
     // two txs of at most two: full whatever the size
     expect(pool.isFull(0)).toBe(true)
     // committed txs count too: they are never dropped
-    pool.markCommitted(b.hash, certFor(b.hash))
+    pool.markCommitted(b.hash)
     expect(pool.isFull(0)).toBe(true)
     pool.remove(a.hash)
     expect(pool.isFull(90)).toBe(false)

@@ -1,35 +1,46 @@
 /**
- * The three-phase tx vote (DESIGN §5) on n = 4 cores and an observer, wired
- * by a tiny deterministic router: publishes go to every other core that is
- * up, after the same validation the network applies (a message that fails
- * it is dropped); votes go to the addressed core after the signature and
- * voter checks the node makes. Time is a number the test moves.
+ * The three-phase vote on tx batches (DESIGN §5) on n = 4 cores and an
+ * observer, wired by a tiny deterministic router: publishes go to every other
+ * core that is up, after the same validation the network applies (a message
+ * that fails it is dropped); batch votes go to the addressed core after the
+ * signature and voter checks the node makes. Time is a number the test
+ * moves, and the timers the cores set fire only when the test moves it past
+ * them. Unless a test says otherwise the cores batch with `batchWaitMs: 0`,
+ * so each client tx goes out at once in a batch of its own.
  */
 import { describe, expect, it } from 'vitest'
-import { certificateFrom, verifyCertificate } from '../../src/core/chain/certificates.js'
+import { tallyBatch, verifyBatchCertificate } from '../../src/core/chain/certificates.js'
 import { genesisTimeMs } from '../../src/core/chain/genesis.js'
 import {
-  signPrePrepare,
-  signPrepare,
-  signVote,
-  verifyVote,
+  batchHeader,
+  signBatchVote,
+  signTxBatch,
+  verifyBatchVote,
 } from '../../src/core/chain/signatures.js'
-import { txHash } from '../../src/core/chain/tx.js'
+import { txHash, txLeafOf } from '../../src/core/chain/tx.js'
+import { batchDigest } from '../../src/core/chain/tx-batch.js'
 import { ValidatorSet } from '../../src/core/chain/validator-set.js'
 import {
-  type Certificate,
-  type Commit,
+  type BatchCertificate,
+  type BatchCommit,
+  type BatchPrepare,
+  type BatchVote,
   EvidenceKind,
   GasGrantCodec,
+  MAX_TX_BATCH_BYTES,
+  MAX_TX_DATA_BYTES,
   Phase,
-  type Prepare,
   RejectReason,
+  rejectReasonFromWire,
+  rejectReasonToWire,
   type Tx,
+  type TxBatch,
+  TxBatchCodec,
+  TxCodec,
   TxKind,
-  type Vote,
-  VoteResult,
 } from '../../src/core/codec/index.js'
 import { Core } from '../../src/core/consensus/core.js'
+import { MIN_GRACE_MS, type TargetRound } from '../../src/core/consensus/tx-rounds.js'
 import type {
   ClientResult,
   CoreAction,
@@ -40,17 +51,18 @@ import type {
 import {
   ValidationError,
   validateAccount,
-  validateCommit,
-  validatePrePrepare,
-  validatePrepare,
+  validateBatchCommit,
+  validateBatchPrepare,
+  validateTxBatch,
 } from '../../src/core/consensus/validation.js'
-import { fromHex, toHex } from '../../src/core/crypto/hash.js'
+import { toHex } from '../../src/core/crypto/hash.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
 import type { PoolLimits } from '../../src/core/mempool/mempool.js'
 import {
   type AccountIdentity,
   accountIdentity,
   CHAIN_ID,
+  hashOf,
   type NodeIdentity,
   nodeIdentity,
   registrationOf,
@@ -70,6 +82,7 @@ const validatorIds = validators(N)
 const observerId = nodeIdentity('observer')
 const authority = accountIdentity('authority')
 const alice = accountIdentity('alice')
+const bob = accountIdentity('bob')
 const genesis = testGenesis(
   validatorIds.map((v) => v.peerIdString),
   authority,
@@ -82,6 +95,7 @@ const ctx = { chainId: CHAIN_ID, validators: validatorSet }
 const T0 = genesisTimeMs(genesis) + 60_000
 /** the index of the observer core */
 const OBS = N
+const utf8 = new TextEncoder()
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 /** An event as a test writes it: the network adds the time. */
@@ -96,6 +110,9 @@ interface Sent {
 interface NetInit {
   poolLimits?: PoolLimits
   maxWaitingTxs?: number
+  /** default 0: every client tx goes out at once */
+  batchWaitMs?: number
+  batchTxs?: number
 }
 
 class Net {
@@ -109,6 +126,8 @@ class Net {
   readonly dropped: { sent: Sent; code: string }[] = []
   /** actions the `hold` predicate kept back, to be released by the test */
   readonly held: Sent[] = []
+  /** timers the cores set and that have not fired yet */
+  readonly timers: { core: number; key: string; at: number }[] = []
   hold: ((s: Sent) => boolean) | null = null
   now = T0
   private readonly queue: Sent[] = []
@@ -122,6 +141,8 @@ class Net {
           genesis,
           self: id.peerIdString,
           signer: id.signer,
+          batchWaitMs: init.batchWaitMs ?? 0,
+          ...(init.batchTxs ? { batchTxs: init.batchTxs } : {}),
           ...(init.poolLimits ? { poolLimits: init.poolLimits } : {}),
           ...(init.maxWaitingTxs ? { maxWaitingTxs: init.maxWaitingTxs } : {}),
         }),
@@ -135,19 +156,26 @@ class Net {
     return i
   }
 
+  peer(i: number): string {
+    return this.ids[i]!.peerIdString
+  }
+
   /** Feed one event to core `i` (nothing if it is down) and queue what it emits. */
   step(i: number, event: EventIn): CoreAction[] {
     if (this.down.has(i)) return []
     const actions = this.cores[i]!.step({ ...event, now: this.now } as CoreEvent)
     this.emitted[i]!.push(...actions)
-    for (const action of actions) this.queue.push({ from: i, action })
+    for (const action of actions) {
+      if (action.type === 'set-timer') this.timers.push({ core: i, key: action.key, at: action.at })
+      this.queue.push({ from: i, action })
+    }
     return actions
   }
 
   /** Deliver queued messages, first in first out, until none is left. */
   run(): void {
     for (let guard = 0; this.queue.length > 0; guard++) {
-      if (guard > 10_000) throw new Error('the network does not settle')
+      if (guard > 20_000) throw new Error('the network does not settle')
       this.deliver(this.queue.shift()!)
     }
   }
@@ -169,6 +197,21 @@ class Net {
   tick(): void {
     for (let i = 0; i < this.cores.length; i++) this.step(i, { type: 'tick' })
     this.run()
+  }
+
+  /** Move the clock to `t`, firing every timer due by then at its time, earliest first. */
+  advanceTo(t: number): void {
+    for (;;) {
+      const due = this.timers
+        .filter((x) => x.at <= t)
+        .sort((a, b) => a.at - b.at || a.core - b.core)[0]
+      if (due == null) break
+      this.timers.splice(this.timers.indexOf(due), 1)
+      this.now = Math.max(this.now, due.at)
+      this.step(due.core, { type: 'timer', key: due.key })
+      this.run()
+    }
+    this.now = t
   }
 
   /** A client submits `tx` to core `at`; returns its hash and the client result. */
@@ -198,15 +241,15 @@ class Net {
       this.held.push(s)
       return
     }
-    const sender = this.ids[from]!.peerIdString
-    if (action.type === 'send-vote') {
+    const sender = this.peer(from)
+    if (action.type === 'send-batch-vote') {
       const to = this.indexOf(action.to)
       // as the node: the vote must verify and come from its voter
-      if (!verifyVote(CHAIN_ID, action.vote) || peerIdToString(action.vote.voter) !== sender) {
+      if (!verifyBatchVote(CHAIN_ID, action.vote) || peerIdToString(action.vote.voter) !== sender) {
         this.dropped.push({ sent: s, code: 'BAD_VOTE' })
         return
       }
-      this.step(to, { type: 'vote', vote: action.vote, from: sender })
+      this.step(to, { type: 'batch-vote', vote: action.vote, from: sender })
       return
     }
     if (action.type !== 'publish') return
@@ -214,16 +257,16 @@ class Net {
     try {
       switch (action.topic) {
         case 'tx':
-          validatePrePrepare(ctx, action.message)
-          event = { type: 'pre-prepare', msg: action.message, from: sender }
+          validateTxBatch(ctx, action.message)
+          event = { type: 'tx-batch', batch: action.message, from: sender }
           break
         case 'prepare':
-          validatePrepare(ctx, action.message)
-          event = { type: 'prepare', msg: action.message, from: sender }
+          validateBatchPrepare(ctx, action.message)
+          event = { type: 'batch-prepare', msg: action.message, from: sender }
           break
         case 'commit':
-          validateCommit(ctx, action.message)
-          event = { type: 'commit', msg: action.message, from: sender }
+          validateBatchCommit(ctx, action.message)
+          event = { type: 'batch-commit', msg: action.message, from: sender }
           break
         case 'accounts':
           validateAccount(ctx, action.message)
@@ -248,16 +291,53 @@ class Net {
     )
   }
 
-  poolPuts(i: number, hash: string): Extract<PersistOp, { op: 'pool-put' }>[] {
+  poolPuts(i: number, hash?: string): Extract<PersistOp, { op: 'pool-put' }>[] {
     return this.emitted[i]!.flatMap((a) =>
       a.type === 'persist'
-        ? a.ops.flatMap((op) => (op.op === 'pool-put' && op.hash === hash ? [op] : []))
+        ? a.ops.flatMap((op) =>
+            op.op === 'pool-put' && (hash === undefined || op.hash === hash) ? [op] : [],
+          )
         : [],
     )
   }
 
   published(i: number, topic: string): CoreAction[] {
     return this.emitted[i]!.filter((a) => a.type === 'publish' && a.topic === topic)
+  }
+
+  /** The TxBatches core `i` published, in order. */
+  batches(i: number): TxBatch[] {
+    return this.emitted[i]!.flatMap((a) =>
+      a.type === 'publish' && a.topic === 'tx' ? [a.message] : [],
+    )
+  }
+
+  prepares(i: number): BatchPrepare[] {
+    return this.emitted[i]!.flatMap((a) =>
+      a.type === 'publish' && a.topic === 'prepare' ? [a.message] : [],
+    )
+  }
+
+  commits(i: number): BatchCommit[] {
+    return this.emitted[i]!.flatMap((a) =>
+      a.type === 'publish' && a.topic === 'commit' ? [a.message] : [],
+    )
+  }
+
+  /** The batch votes core `from` sent in `phase`, as emitted. */
+  votesSent(from: number, phase: Phase): BatchVote[] {
+    return this.emitted[from]!.flatMap((a) =>
+      a.type === 'send-batch-vote' && a.vote.phase === phase ? [a.vote] : [],
+    )
+  }
+
+  fetches(i: number): Extract<CoreAction, { type: 'fetch-batch' }>[] {
+    return this.emitted[i]!.flatMap((a) => (a.type === 'fetch-batch' ? [a] : []))
+  }
+
+  /** Core `i`'s running round (it is the target) that holds tx `hash`. */
+  roundOf(i: number, hash: string): TargetRound | undefined {
+    return [...this.cores[i]!.txRounds.rounds.values()].find((r) => r.txHashes.includes(hash))
   }
 }
 
@@ -270,33 +350,70 @@ function clientResult(actions: CoreAction[], requestId: number): ClientResult {
 const isVote =
   (phase: Phase, from?: number) =>
   (s: Sent): boolean =>
-    s.action.type === 'send-vote' &&
+    s.action.type === 'send-batch-vote' &&
     s.action.vote.phase === phase &&
     (from === undefined || s.from === from)
 
 const voteFrom =
   (from: number) =>
   (s: Sent): boolean =>
-    s.action.type === 'send-vote' && s.from === from
+    s.action.type === 'send-batch-vote' && s.from === from
 
-/** The vote `who` signs on a tx. */
-function voteBy(who: NodeIdentity, phase: Phase, subject: Uint8Array, why = RejectReason.NONE) {
-  return signVote(who.signer, CHAIN_ID, {
+const isPublish =
+  (topic: string) =>
+  (s: Sent): boolean =>
+    s.action.type === 'publish' && s.action.topic === topic
+
+/** The tx hashes of a batch, in batch order. */
+const hashesOf = (batch: TxBatch): string[] => batchDigest(batch).txHashesHex
+
+/** What a batch vote rejects: tx index → reason. */
+function rejectsOf(vote: BatchVote): Record<number, RejectReason | undefined> {
+  return Object.fromEntries(
+    vote.rejected.map((i, k) => [i, rejectReasonFromWire(vote.reasons[k]!)]),
+  )
+}
+
+/** The batch vote `who` signs: a permit of every tx but those in `rejects`. */
+function voteBy(
+  who: NodeIdentity,
+  phase: Phase,
+  batch: Uint8Array,
+  count: number,
+  rejects: Record<number, RejectReason> = {},
+): BatchVote {
+  const rejected = Object.keys(rejects)
+    .map(Number)
+    .sort((a, b) => a - b)
+  return signBatchVote(who.signer, CHAIN_ID, {
     phase,
-    subject,
-    height: 0,
-    round: 0,
-    result: why === RejectReason.NONE ? VoteResult.PERMIT : VoteResult.REJECT,
-    reason: why,
+    batch,
+    count,
+    rejected,
+    reasons: rejected.map((i) => rejectReasonToWire(rejects[i]!)),
     voter: who.peerId,
   })
 }
 
-/** The votes core `from` sent, as emitted. */
-function votesSent(net: Net, from: number, phase: Phase): Vote[] {
-  return net.emitted[from]!.flatMap((a) =>
-    a.type === 'send-vote' && a.vote.phase === phase ? [a.vote] : [],
+/** A batch of `txs` signed by `target`. */
+function batchBy(target: NodeIdentity, txs: Tx[], seq = 1): TxBatch {
+  return signTxBatch(
+    target.signer,
+    CHAIN_ID,
+    batchHeader(target.peerId, seq, txs.map(txLeafOf)),
+    txs,
   )
+}
+
+/** A certificate of the votes of `signers` on `batch` (all permits unless told). */
+function certOf(
+  phase: Phase,
+  signers: NodeIdentity[],
+  batch: Uint8Array,
+  count: number,
+  rejects: Record<number, RejectReason> = {},
+): BatchCertificate {
+  return { phase, batch, count, votes: signers.map((s) => voteBy(s, phase, batch, count, rejects)) }
 }
 
 /** A network where alice is registered everywhere. */
@@ -306,6 +423,16 @@ function netWithAlice(init: NetInit = {}): Net {
   expect(r).toMatchObject({ ok: true, address: alice.address })
   for (const core of net.cores) expect(core.pool.pendingAccount(alice.address)).toBeDefined()
   return net
+}
+
+function validationError(fn: () => void): ValidationError {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ValidationError) return err
+    throw new Error(`expected a ValidationError, got ${String(err)}`)
+  }
+  throw new Error('expected a ValidationError, but the message was accepted')
 }
 
 const ALL = [0, 1, 2, 3, OBS]
@@ -322,11 +449,20 @@ describe('a tx with a quorum of permits', () => {
     const { hash, result } = net.submit(target, tx)
     expect(result).toEqual({ ok: true, hash, status: 'pending' })
 
+    // one batch of this one tx, signed by the target
+    const batches = net.batches(target)
+    expect(batches).toHaveLength(1)
+    const batch = batches[0]!
+    expect(batch.txs).toEqual([tx])
+    expect(peerIdToString(batch.target)).toBe(net.peer(target))
+    expect(() => validateTxBatch(ctx, batch)).not.toThrow()
+    const d = batchDigest(batch)
+
     // the target went through every status, in order
     expect(net.statuses(target, hash)).toEqual(['pending', 'prepared', 'committed'])
     const record = net.cores[target]!.tx(hash)!
     expect(record.status).toBe('committed')
-    expect(record.target).toBe(net.ids[target]!.peerIdString)
+    expect(record.target).toBe(net.peer(target))
     // the target counted q permits per phase (the last answer came after the phase was over)
     for (const phase of ['prePrepare', 'prepare'] as const) {
       expect(record.votes[phase]).toHaveLength(Q)
@@ -334,9 +470,18 @@ describe('a tx with a quorum of permits', () => {
       expect(new Set(record.votes[phase].map((v) => v.voter)).size).toBe(Q)
       for (const v of record.votes[phase]) expect(validatorSet.has(v.voter)).toBe(true)
     }
-    expect(net.published(target, 'prepare')).toHaveLength(1)
-    expect(net.published(target, 'commit')).toHaveLength(1)
-    expect(net.cores[target]!.txRounds.rounds.has(hash)).toBe(false)
+    expect(net.prepares(target)).toHaveLength(1)
+    const commits = net.commits(target)
+    expect(commits).toHaveLength(1)
+    const tally = verifyBatchCertificate(
+      CHAIN_ID,
+      commits[0]!.cert!,
+      { phase: Phase.PREPARE, batch: d.hash, count: 1 },
+      validatorSet,
+    )
+    expect(tally.certified).toEqual([true])
+    expect(new Set(tally.voters).size).toBe(Q)
+    expect(net.cores[target]!.txRounds.rounds.size).toBe(0)
 
     for (const i of ALL) {
       const core = net.cores[i]!
@@ -345,26 +490,20 @@ describe('a tx with a quorum of permits', () => {
       expect(core.pool.committed().map((e) => e.hash)).toEqual([hash])
       const puts = net.poolPuts(i, hash)
       expect(puts, `pool-put of core ${i}`).toHaveLength(1)
-      const put = puts[0]!
-      expect(put.tx).toEqual(tx)
-      const signers = verifyCertificate(
-        CHAIN_ID,
-        put.commitCert,
-        { phase: Phase.PREPARE, subject: fromHex(hash) },
-        validatorSet,
-      )
-      expect(new Set(signers).size).toBe(Q)
-      expect(core.pool.get(hash)?.commitCert).toEqual(put.commitCert)
+      expect(puts[0]!.tx).toEqual(tx)
+      // the batch whose commit certificate committed it
+      expect(toHex(puts[0]!.batch)).toBe(d.hashHex)
+      expect(core.txRounds.batch(d.hashHex)).toBeDefined()
     }
     // an observer never votes
-    expect(net.emitted[OBS]!.filter((a) => a.type === 'send-vote')).toEqual([])
+    expect(net.emitted[OBS]!.filter((a) => a.type === 'send-batch-vote')).toEqual([])
     // every message that crossed the network passed validation
     expect(net.dropped).toEqual([])
   })
 
   it('moves a validator’s copy to prepared on the Prepare, before the Commit', () => {
     const net = netWithAlice()
-    net.hold = (s) => s.action.type === 'publish' && s.action.topic === 'commit'
+    net.hold = isPublish('commit')
     const { hash } = net.submit(0, signedTx(alice))
     for (const i of [1, 2, 3]) {
       expect(net.cores[i]!.pool.get(hash)?.status).toBe('prepared')
@@ -373,33 +512,8 @@ describe('a tx with a quorum of permits', () => {
       expect(net.cores[i]!.tx(hash)?.votes.prePrepare).toHaveLength(Q)
     }
     expect(net.cores[0]!.pool.get(hash)?.status).toBe('committed')
-    net.release()
+    expect(net.release()).toBe(1)
     for (const i of [1, 2, 3]) expect(net.cores[i]!.pool.get(hash)?.status).toBe('committed')
-  })
-
-  it('lets a validator that missed the PrePrepare fetch the body on Commit', () => {
-    const net = netWithAlice()
-    // core 3 misses the PrePrepare: it rejects the Prepare (UNKNOWN_TX) and fetches on Commit
-    net.hold = (s) => s.action.type === 'publish' && s.action.topic === 'tx'
-    const tx = signedTx(alice)
-    const { hash } = net.submit(0, tx)
-    net.hold = null
-    const [held] = net.held.splice(0)
-    const action = held!.action
-    if (action.type !== 'publish' || action.topic !== 'tx') throw new Error('expected a PrePrepare')
-    for (const j of [1, 2]) {
-      net.step(j, { type: 'pre-prepare', msg: action.message, from: net.ids[0]!.peerIdString })
-    }
-    net.run()
-    expect(net.cores[0]!.tx(hash)?.status).toBe('committed')
-    const rejects = votesSent(net, 3, Phase.PREPARE)
-    expect(rejects.map((v) => v.reason)).toEqual([RejectReason.UNKNOWN_TX])
-    const fetch = net.emitted[3]!.find((a) => a.type === 'fetch-tx')
-    expect(fetch).toEqual({ type: 'fetch-tx', hash, hint: net.ids[0]!.peerIdString })
-    expect(net.cores[3]!.pool.has(hash)).toBe(false)
-    net.step(3, { type: 'tx-fetched', tx, from: net.ids[0]!.peerIdString })
-    expect(net.cores[3]!.pool.get(hash)?.status).toBe('committed')
-    expect(net.poolPuts(3, hash)).toHaveLength(1)
   })
 
   it('answers a resubmission of the same tx without a second round', () => {
@@ -409,8 +523,9 @@ describe('a tx with a quorum of permits', () => {
     const { hash } = net.submit(0, tx)
     const again = net.submit(0, tx)
     expect(again.result).toEqual({ ok: true, hash, status: 'pending' })
-    expect(net.published(0, 'tx')).toHaveLength(1)
+    expect(net.batches(0)).toHaveLength(1)
     expect(net.cores[0]!.txRounds.rounds.size).toBe(1)
+    expect(net.cores[0]!.txRounds.waiting.size).toBe(0)
     expect(net.cores[0]!.pool.sizes().pending).toBe(1)
   })
 })
@@ -421,7 +536,7 @@ describe('a tx that more than n - q validators reject', () => {
   it.each([
     {
       how: 'its sender is unknown to two validators',
-      code: 'UNKNOWN_SENDER',
+      code: RejectReason.UNKNOWN_SENDER,
       rejecters: [2, 3],
       setup: (net: Net) => {
         net.down.add(2).add(3)
@@ -432,13 +547,13 @@ describe('a tx that more than n - q validators reject', () => {
     },
     {
       how: 'two validators hold a conflicting tx at the same nonce',
-      code: 'NONCE_USED',
+      code: RejectReason.NONCE_USED,
       rejecters: [2, 3],
       setup: (net: Net) => {
         expect(net.register(0, alice, 'alice').ok).toBe(true)
         // a conflicting tx reaches only cores 2 and 3 (0 and 1 are cut off meanwhile)
         net.down.add(0).add(1)
-        const conflict = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('other') })
+        const conflict = signedTx(alice, { nonce: 0, data: utf8.encode('other') })
         const { hash } = net.submit(2, conflict)
         net.down.clear()
         expect(net.cores[3]!.pool.get(hash)?.status).toBe('pending')
@@ -449,19 +564,22 @@ describe('a tx that more than n - q validators reject', () => {
     const net = new Net()
     setup(net)
     // hold the votes for core 0 to count them one by one
-    const toTarget = (s: Sent) =>
-      s.action.type === 'send-vote' && s.action.to === net.ids[0]!.peerIdString
+    const toTarget = (s: Sent) => s.action.type === 'send-batch-vote' && s.action.to === net.peer(0)
     net.hold = toTarget
     const tx = signedTx(alice, { nonce: 0 })
     const { hash, result } = net.submit(0, tx)
     expect(result).toMatchObject({ ok: true, status: 'pending' })
     net.hold = null
     expect(net.held).toHaveLength(3)
+    const [batch] = net.batches(0)
     for (const r of rejecters) {
-      const [vote] = votesSent(net, r, Phase.PRE_PREPARE).filter((v) => toHex(v.subject) === hash)
-      expect(vote?.result).toBe(VoteResult.REJECT)
-      expect(vote?.reason).toBe(code)
+      const [vote] = net
+        .votesSent(r, Phase.PRE_PREPARE)
+        .filter((v) => toHex(v.batch) === toHex(batchDigest(batch!).hash))
+      expect(vote?.count).toBe(1)
+      expect(rejectsOf(vote!)).toEqual({ 0: code })
     }
+    expect(net.votesSent(1, Phase.PRE_PREPARE).at(-1)?.rejected).toEqual([])
 
     // the first reject alone leaves a quorum possible
     net.release(voteFrom(rejecters[0]!))
@@ -477,7 +595,7 @@ describe('a tx that more than n - q validators reject', () => {
     const failed = net.emitted[0]!.filter((a) => a.type === 'tx-status' && a.hash === hash)
     expect(failed.at(-1)).toMatchObject({ status: 'failed', reason: { code } })
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
-    expect(net.cores[0]!.txRounds.rounds.has(hash)).toBe(false)
+    expect(net.cores[0]!.txRounds.rounds.size).toBe(0)
 
     // nothing is committed anywhere
     expect(net.published(0, 'prepare')).toEqual([])
@@ -504,9 +622,7 @@ describe('a tx that failed', () => {
     // the registration reaches cores 2 and 3 after all
     const [gossip] = net.published(0, 'accounts')
     if (gossip?.type !== 'publish' || gossip.topic !== 'accounts') throw new Error('no gossip')
-    for (const j of [2, 3]) {
-      net.step(j, { type: 'account', reg: gossip.message, from: net.ids[0]!.peerIdString })
-    }
+    for (const j of [2, 3]) net.step(j, { type: 'account', reg: gossip.message, from: net.peer(0) })
     const again = net.submit(0, tx)
     expect(again.result).toEqual({ ok: true, hash, status: 'pending' })
     const record = net.cores[0]!.tx(hash)!
@@ -514,7 +630,17 @@ describe('a tx that failed', () => {
     expect(record.reason).toBeNull()
     // the votes of the failed round are gone: only the new round's permits
     expect(record.votes.prePrepare.map((v) => v.result)).toEqual(['permit', 'permit', 'permit'])
-    for (const i of [0, 1, 2, 3]) expect(net.cores[i]!.pool.get(hash)?.status).toBe('committed')
+    // it ran in a second batch, a new one (another batch counter, so another hash)
+    const [first, second] = net.batches(0)
+    expect(second).toBeDefined()
+    expect(hashesOf(second!)).toEqual([hash])
+    expect(batchDigest(second!).hashHex).not.toBe(batchDigest(first!).hashHex)
+    for (const i of [0, 1, 2, 3]) {
+      expect(net.cores[i]!.pool.get(hash)?.status).toBe('committed')
+      expect(net.poolPuts(i, hash).map((p) => toHex(p.batch))).toEqual([
+        batchDigest(second!).hashHex,
+      ])
+    }
   })
 })
 
@@ -529,16 +655,19 @@ describe('duplicate votes', () => {
     // cores 2 and 3 answer this phase late
     net.hold = (s) => isVote(phase, 2)(s) || isVote(phase, 3)(s)
     const { hash } = net.submit(0, signedTx(alice))
-    const round = net.cores[0]!.txRounds.rounds.get(hash)!
+    const round = net.roundOf(0, hash)!
+    expect(round.phase).toBe(phase === Phase.PRE_PREPARE ? 'pre-prepare' : 'prepare')
     expect(net.cores[0]!.tx(hash)?.status).toBe(status)
-    expect(round.signMap.size).toBe(2)
+    expect(round.votes.size).toBe(2)
+    expect(round.txs[0]!.signMap.size).toBe(2)
 
     // core 1's vote of this phase, again
-    const [again] = votesSent(net, 1, phase)
-    net.step(0, { type: 'vote', vote: again!, from: net.ids[1]!.peerIdString })
+    const [again] = net.votesSent(1, phase)
+    net.step(0, { type: 'batch-vote', vote: again!, from: net.peer(1) })
     net.run()
-    expect(round.signMap.size).toBe(2)
-    expect(round.responseCount).toBe(2)
+    expect(round.votes.size).toBe(2)
+    expect(round.txs[0]!.signMap.size).toBe(2)
+    expect(round.txs[0]!.responseCount).toBe(2)
     expect(net.cores[0]!.tx(hash)?.status).toBe(status)
     expect(net.cores[0]!.tx(hash)?.votes[field]).toHaveLength(2)
     expect(net.cores[0]!.evidence.list()).toEqual([])
@@ -553,32 +682,31 @@ describe('duplicate votes', () => {
     const net = netWithAlice()
     net.hold = (s) => isVote(Phase.PRE_PREPARE, 2)(s) || isVote(Phase.PRE_PREPARE, 3)(s)
     const { hash } = net.submit(0, signedTx(alice))
-    const round = net.cores[0]!.txRounds.rounds.get(hash)!
-    expect(round.signMap.size).toBe(2)
+    const round = net.roundOf(0, hash)!
+    expect(round.txs[0]!.signMap.size).toBe(2)
 
     // core 1 now also rejects the same tx: a properly signed, contradictory vote
-    const reject = voteBy(
-      validatorIds[1]!,
-      Phase.PRE_PREPARE,
-      fromHex(hash),
-      RejectReason.NONCE_USED,
-    )
-    net.step(0, { type: 'vote', vote: reject, from: net.ids[1]!.peerIdString })
-    expect(round.responseCount).toBe(2)
-    expect(round.signMap.has(validatorIds[1]!.peerIdString)).toBe(true)
-    expect(round.rejects.size).toBe(0)
+    const reject = voteBy(validatorIds[1]!, Phase.PRE_PREPARE, batchDigest(round.batch).hash, 1, {
+      0: RejectReason.NONCE_USED,
+    })
+    net.step(0, { type: 'batch-vote', vote: reject, from: net.peer(1) })
+    expect(round.txs[0]!.responseCount).toBe(2)
+    expect(round.txs[0]!.signMap.has(net.peer(1))).toBe(true)
+    expect(round.txs[0]!.rejects.size).toBe(0)
     const evidence = net.cores[0]!.evidence.list()
     expect(evidence).toHaveLength(1)
-    expect(peerIdToString(evidence[0]!.offender)).toBe(validatorIds[1]!.peerIdString)
+    expect(peerIdToString(evidence[0]!.offender)).toBe(net.peer(1))
     expect(evidence[0]!.kind).toBe(EvidenceKind.TX_VOTE)
-    expect(evidence[0]!.firstVote!.result).toBe(VoteResult.PERMIT)
-    expect(evidence[0]!.secondVote!.result).toBe(VoteResult.REJECT)
-    expect(evidence[0]!.secondVote!.reason).toBe(RejectReason.NONCE_USED)
+    expect(evidence[0]!.firstBatchVote!.rejected).toEqual([])
+    expect(rejectsOf(evidence[0]!.secondBatchVote!)).toEqual({ 0: RejectReason.NONCE_USED })
+    expect(verifyBatchVote(CHAIN_ID, evidence[0]!.firstBatchVote!)).toBe(true)
+    expect(verifyBatchVote(CHAIN_ID, evidence[0]!.secondBatchVote!)).toBe(true)
 
-    // and again: still counted once (a second piece of evidence is fine, a second count is not)
-    net.step(0, { type: 'vote', vote: reject, from: net.ids[1]!.peerIdString })
-    expect(round.responseCount).toBe(2)
-    expect(round.rejects.size).toBe(0)
+    // and again: still counted once (no second piece of evidence for the same question either)
+    net.step(0, { type: 'batch-vote', vote: reject, from: net.peer(1) })
+    expect(round.txs[0]!.responseCount).toBe(2)
+    expect(round.txs[0]!.rejects.size).toBe(0)
+    expect(net.cores[0]!.evidence.list()).toHaveLength(1)
     expect(net.cores[0]!.tx(hash)?.status).toBe('pending')
   })
 })
@@ -586,35 +714,34 @@ describe('duplicate votes', () => {
 // ------------------------------------------------------------------ 3b. lying validators and peers
 
 describe('a Byzantine validator or peer in a tx round', () => {
-  it('a vote with a foreign height or round is not counted, so the certificate stays valid', () => {
+  it('a vote for another phase or another batch size is not counted, so the certificate stays valid', () => {
     const net = netWithAlice()
     net.hold = (s) => isVote(Phase.PRE_PREPARE, 2)(s) || isVote(Phase.PRE_PREPARE, 3)(s)
     const { hash } = net.submit(0, signedTx(alice))
-    const round = net.cores[0]!.txRounds.rounds.get(hash)!
-    expect(round.signMap.size).toBe(2)
-    // validator 2 signs a permit for the right tx, but at height 5, round 3: a poisoned vote
-    const poisoned = signVote(validatorIds[2]!.signer, CHAIN_ID, {
-      phase: Phase.PRE_PREPARE,
-      subject: fromHex(hash),
-      height: 5,
-      round: 3,
-      result: VoteResult.PERMIT,
-      reason: RejectReason.NONE,
-      voter: validatorIds[2]!.peerId,
-    })
-    expect(verifyVote(CHAIN_ID, poisoned)).toBe(true)
-    net.step(0, { type: 'vote', vote: poisoned, from: validatorIds[2]!.peerIdString })
-    expect(round.signMap.size).toBe(2)
-    expect(round.responseCount).toBe(2)
+    const round = net.roundOf(0, hash)!
+    const batchHash = batchDigest(round.batch).hash
+    expect(round.votes.size).toBe(2)
+    // validator 2 signs permits that name the right batch, but for the next phase, or as if
+    // the batch had 2 txs: poisoned votes, each properly signed
+    const poisoned = [
+      voteBy(validatorIds[2]!, Phase.PREPARE, batchHash, 1),
+      voteBy(validatorIds[2]!, Phase.PRE_PREPARE, batchHash, 2),
+    ]
+    for (const v of poisoned) {
+      expect(verifyBatchVote(CHAIN_ID, v)).toBe(true)
+      net.step(0, { type: 'batch-vote', vote: v, from: net.peer(2) })
+    }
+    expect(round.votes.size).toBe(2)
+    expect(round.txs[0]!.signMap.size).toBe(2)
+    expect(round.txs[0]!.responseCount).toBe(2)
     // the honest third permit makes a certificate every node accepts
     net.hold = null
     net.release(isVote(Phase.PRE_PREPARE, 3))
-    const [prepare] = net.published(0, 'tx').length ? net.published(0, 'prepare') : []
-    const msg = (prepare as Extract<CoreAction, { type: 'publish'; topic: 'prepare' }>).message
-    expect(() => validatePrepare(ctx, msg)).not.toThrow()
-    expect(msg.cert!.signatures.map((x) => peerIdToString(x.voter))).not.toContain(
-      validatorIds[2]!.peerIdString,
-    )
+    const [prepare] = net.prepares(0)
+    expect(prepare).toBeDefined()
+    expect(() => validateBatchPrepare(ctx, prepare!)).not.toThrow()
+    expect(prepare!.cert!.votes.map((v) => peerIdToString(v.voter))).not.toContain(net.peer(2))
+    expect(net.cores[0]!.tx(hash)?.status).toBe('committed')
   })
 
   it('a copy of a tx with a forged signature under its hash is neither kept nor committed', () => {
@@ -623,66 +750,79 @@ describe('a Byzantine validator or peer in a tx round', () => {
     const hash = toHex(txHash(tx))
     const forged: Tx = { ...tx, signature: new Uint8Array(tx.signature.length).fill(7) }
     expect(toHex(txHash(forged))).toBe(hash) // the hash leaves the signature out
-    // a peer (here: core 3 as target) publishes the forged copy first to validator 1
-    const target = validatorIds[3]!
-    const pp = signPrePrepare(target.signer, CHAIN_ID, {
-      origin: target.peerId,
-      target: target.peerId,
-      txHash: fromHex(hash),
-      tx: forged,
-    })
-    const actions = net.step(1, { type: 'pre-prepare', msg: pp, from: target.peerIdString })
-    const votes = actions.flatMap((a) => (a.type === 'send-vote' ? [a.vote] : []))
-    expect(votes.map((v) => v.reason)).toEqual([RejectReason.BAD_SIGNATURE])
+    // a target (here: core 3) batches the forged copy and gets it to validator 1
+    const batch = batchBy(validatorIds[3]!, [forged])
+    // a gate that knows alice's key refuses it (BAD_TX_SIGNATURE) ...
+    const gate = { ...ctx, ...Core.gateView(() => net.cores[1]!) }
+    expect(validationError(() => validateTxBatch(gate, batch)).code).toBe('BAD_TX_SIGNATURE')
+    // ... and the core, given it anyway, rejects it and keeps nothing of it
+    const actions = net.step(1, { type: 'tx-batch', batch, from: net.peer(3) })
+    const votes = actions.flatMap((a) => (a.type === 'send-batch-vote' ? [a.vote] : []))
+    expect(votes.map(rejectsOf)).toEqual([{ 0: RejectReason.BAD_SIGNATURE }])
     expect(net.cores[1]!.txBody(hash)).toBeUndefined()
     expect(net.cores[1]!.tx(hash)).toBeUndefined()
+    expect(net.cores[1]!.pool.has(hash)).toBe(false)
     // the genuine tx goes through its round, and validator 1 commits the genuine bytes
     net.submit(0, tx)
     expect(net.cores[1]!.pool.get(hash)?.status).toBe('committed')
     expect(net.cores[1]!.pool.get(hash)!.tx.signature).toEqual(tx.signature)
+    expect(net.cores[1]!.txBody(hash)!.signature).toEqual(tx.signature)
   })
 
-  it('a forged tx body served for a committed tx is refused and its server reported', () => {
+  it('a forged copy of a committed batch is refused and its server reported; the genuine one is taken', () => {
     const net = netWithAlice()
     const tx = signedTx(alice)
     const hash = toHex(txHash(tx))
-    // validator 2 learns of the tx from its Commit alone: q PREPARE permits of the others
-    const cert = certificateFrom(
-      [0, 1, 3].map((i) => voteBy(validatorIds[i]!, Phase.PREPARE, fromHex(hash))),
-    )
-    const commit: Commit = { txHash: fromHex(hash), cert }
-    expect(() => validateCommit(ctx, commit)).not.toThrow()
-    const asked = net.step(2, { type: 'commit', msg: commit, from: net.ids[0]!.peerIdString })
-    expect(asked.some((a) => a.type === 'fetch-tx' && a.hash === hash)).toBe(true)
-    const liar = net.ids[3]!.peerIdString
-    const forged: Tx = { ...tx, signature: new Uint8Array(tx.signature.length).fill(9) }
-    const after = net.step(2, { type: 'tx-fetched', tx: forged, from: liar })
+    const batch = batchBy(validatorIds[0]!, [tx])
+    const d = batchDigest(batch)
+    // validator 2 learns of the batch from its Commit alone: q PREPARE permits of the others
+    const commit: BatchCommit = {
+      batch: d.hash,
+      cert: certOf(
+        Phase.PREPARE,
+        [0, 1, 3].map((i) => validatorIds[i]!),
+        d.hash,
+        1,
+      ),
+    }
+    expect(() => validateBatchCommit(ctx, commit)).not.toThrow()
+    const asked = net.step(2, { type: 'batch-commit', msg: commit, from: net.peer(0) })
+    expect(asked).toContainEqual({ type: 'fetch-batch', hash: d.hashHex, hint: net.peer(0) })
+    expect(net.cores[2]!.pool.has(hash)).toBe(false)
+
+    // a liar serves the batch re-signed by itself: the same hash, not the target's signature
+    const liar = net.peer(3)
+    const resigned: TxBatch = {
+      ...batchBy(validatorIds[3]!, [tx]),
+      target: validatorIds[0]!.peerId,
+    }
+    expect(batchDigest(resigned).hashHex).toBe(d.hashHex)
+    const after = net.step(2, { type: 'batch-fetched', batch: resigned, from: liar })
     expect(after).toContainEqual(expect.objectContaining({ type: 'misbehaving', peer: liar }))
     expect(net.cores[2]!.pool.get(hash)).toBeUndefined()
-    // the genuine body, from an honest peer, is taken
-    net.step(2, { type: 'tx-fetched', tx, from: net.ids[0]!.peerIdString })
+    expect(net.cores[2]!.txRounds.batch(d.hashHex)).toBeUndefined()
+    expect(net.poolPuts(2, hash)).toEqual([])
+
+    // the genuine batch, from an honest peer, is taken
+    net.step(2, { type: 'batch-fetched', batch, from: net.peer(1) })
     expect(net.cores[2]!.pool.get(hash)?.status).toBe('committed')
     expect(net.cores[2]!.pool.get(hash)!.tx.signature).toEqual(tx.signature)
+    expect(net.poolPuts(2, hash).map((p) => toHex(p.batch))).toEqual([d.hashHex])
   })
 
-  it('keeps no body, log record or vote-worthy state for a PrePrepare of an unknown sender', () => {
+  it('keeps no body, log record or vote-worthy state for a batch tx of an unknown sender', () => {
     const net = netWithAlice()
     const stranger = accountIdentity('stranger')
     const tx = signedTx(stranger)
     const hash = toHex(txHash(tx))
-    const target = validatorIds[3]!
-    const pp = signPrePrepare(target.signer, CHAIN_ID, {
-      origin: target.peerId,
-      target: target.peerId,
-      txHash: fromHex(hash),
-      tx,
-    })
-    const actions = net.step(1, { type: 'pre-prepare', msg: pp, from: target.peerIdString })
-    expect(actions.flatMap((a) => (a.type === 'send-vote' ? [a.vote.reason] : []))).toEqual([
-      RejectReason.UNKNOWN_SENDER,
-    ])
+    const batch = batchBy(validatorIds[3]!, [tx])
+    const actions = net.step(1, { type: 'tx-batch', batch, from: net.peer(3) })
+    const votes = actions.flatMap((a) => (a.type === 'send-batch-vote' ? [a.vote] : []))
+    expect(votes.map(rejectsOf)).toEqual([{ 0: RejectReason.UNKNOWN_SENDER }])
+    expect(votes[0]!.batch).toEqual(batchDigest(batch).hash)
     expect(net.cores[1]!.txBody(hash)).toBeUndefined()
     expect(net.cores[1]!.tx(hash)).toBeUndefined()
+    expect(net.cores[1]!.pool.has(hash)).toBe(false)
   })
 })
 
@@ -693,16 +833,17 @@ describe('votes from outside the validator set', () => {
     const net = netWithAlice()
     net.hold = (s) => isVote(Phase.PRE_PREPARE, 2)(s) || isVote(Phase.PRE_PREPARE, 3)(s)
     const { hash } = net.submit(0, signedTx(alice))
-    const round = net.cores[0]!.txRounds.rounds.get(hash)!
-    expect(round.signMap.size).toBe(2)
+    const round = net.roundOf(0, hash)!
+    expect(round.txs[0]!.signMap.size).toBe(2)
 
     // straight to the core, past the router's checks: the signature itself is valid
-    const stray = voteBy(observerId, Phase.PRE_PREPARE, fromHex(hash))
-    expect(verifyVote(CHAIN_ID, stray)).toBe(true)
-    net.step(0, { type: 'vote', vote: stray, from: observerId.peerIdString })
+    const stray = voteBy(observerId, Phase.PRE_PREPARE, batchDigest(round.batch).hash, 1)
+    expect(verifyBatchVote(CHAIN_ID, stray)).toBe(true)
+    net.step(0, { type: 'batch-vote', vote: stray, from: observerId.peerIdString })
     net.run()
-    expect(round.signMap.size).toBe(2)
-    expect(round.responseCount).toBe(2)
+    expect(round.votes.size).toBe(2)
+    expect(round.txs[0]!.signMap.size).toBe(2)
+    expect(round.txs[0]!.responseCount).toBe(2)
     expect(net.cores[0]!.tx(hash)?.status).toBe('pending')
     expect(net.cores[0]!.tx(hash)?.votes.prePrepare.map((v) => v.voter)).not.toContain(
       observerId.peerIdString,
@@ -712,14 +853,18 @@ describe('votes from outside the validator set', () => {
 
   it('does not let a non-validator reject count toward failure either', () => {
     const net = netWithAlice()
-    net.hold = (s) => isVote(Phase.PRE_PREPARE)(s)
+    net.hold = isVote(Phase.PRE_PREPARE)
     const { hash } = net.submit(0, signedTx(alice))
+    const round = net.roundOf(0, hash)!
     const strangers = [observerId, nodeIdentity('stranger-a'), nodeIdentity('stranger-b')]
     for (const who of strangers) {
-      const v = voteBy(who, Phase.PRE_PREPARE, fromHex(hash), RejectReason.BAD_SIGNATURE)
-      net.step(0, { type: 'vote', vote: v, from: who.peerIdString })
+      const v = voteBy(who, Phase.PRE_PREPARE, batchDigest(round.batch).hash, 1, {
+        0: RejectReason.BAD_SIGNATURE,
+      })
+      net.step(0, { type: 'batch-vote', vote: v, from: who.peerIdString })
     }
-    expect(net.cores[0]!.txRounds.rounds.get(hash)?.rejects.size).toBe(0)
+    expect(round.txs[0]!.rejects.size).toBe(0)
+    expect(round.votes.size).toBe(1) // the target's own
     expect(net.cores[0]!.tx(hash)?.status).toBe('pending')
   })
 })
@@ -747,7 +892,7 @@ describe('the round deadline', () => {
     expect(record.reason?.message).toContain('no answer from 2 of 4 validators')
     expect(net.statuses(0, hash)).toEqual(['pending', 'failed'])
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
-    expect(net.cores[0]!.txRounds.rounds.has(hash)).toBe(false)
+    expect(net.cores[0]!.txRounds.rounds.size).toBe(0)
     for (const i of ALL) expect(net.poolPuts(i, hash)).toEqual([])
 
     // a validator that permitted keeps its copy until the round is long over
@@ -779,77 +924,101 @@ describe('the round deadline', () => {
 
 describe('forged certificates', () => {
   const target = validatorIds[0]!
-  const subject = txHash(signedTx(alice))
-  const other = txHash(signedTx(alice, { nonce: 9 }))
+  const batch = batchBy(target, [signedTx(alice)])
+  const subject = batchDigest(batch).hash
+  const other = batchDigest(batchBy(target, [signedTx(alice, { nonce: 9 })], 2)).hash
   const [v0, v1, v2, v3] = validatorIds as [NodeIdentity, NodeIdentity, NodeIdentity, NodeIdentity]
 
-  const cert = (phase: Phase, signers: NodeIdentity[], about = subject): Certificate =>
-    certificateFrom(signers.map((s) => voteBy(s, phase, about)))
-  const tampered = (c: Certificate): Certificate => {
-    const sig = new Uint8Array(c.signatures[1]!.signature)
+  const cert = (phase: Phase, signers: NodeIdentity[], about = subject): BatchCertificate =>
+    certOf(phase, signers, about, 1)
+  const tampered = (c: BatchCertificate): BatchCertificate => {
+    const sig = new Uint8Array(c.votes[1]!.signature)
     sig[0]! ^= 0x01
-    return {
-      ...c,
-      signatures: c.signatures.map((s, i) => (i === 1 ? { ...s, signature: sig } : s)),
-    }
+    return { ...c, votes: c.votes.map((v, i) => (i === 1 ? { ...v, signature: sig } : v)) }
   }
-  const rejectVotes = (phase: Phase): Certificate =>
-    certificateFrom([v0, v1, v2].map((s) => voteBy(s, phase, subject, RejectReason.NONCE_USED)))
+  /** one vote of the certificate replaced by `vote` */
+  const withVote = (c: BatchCertificate, index: number, vote: BatchVote): BatchCertificate => ({
+    ...c,
+    votes: c.votes.map((v, i) => (i === index ? vote : v)),
+  })
+  const rejectVotes = (phase: Phase): BatchCertificate =>
+    certOf(phase, [v0, v1, v2], subject, 1, { 0: RejectReason.NONCE_USED })
+  /** a signed reject with its rejected list stripped after signing: it reads as a permit */
+  const turnedPermit = (phase: Phase): BatchVote => ({
+    ...voteBy(v2, phase, subject, 1, { 0: RejectReason.NONCE_USED }),
+    rejected: [],
+    reasons: [],
+  })
 
-  const prepareWith = (c: Certificate): Prepare =>
-    signPrepare(target.signer, CHAIN_ID, { target: target.peerId, txHash: subject, cert: c })
-  const commitWith = (c: Certificate): Commit => ({ txHash: subject, cert: c })
-
-  function validationError(fn: () => void): ValidationError {
-    try {
-      fn()
-    } catch (err) {
-      if (err instanceof ValidationError) return err
-      throw new Error(`expected a ValidationError, got ${String(err)}`)
-    }
-    throw new Error('expected a ValidationError, but the message was accepted')
-  }
+  const prepareWith = (c: BatchCertificate): BatchPrepare => ({
+    target: target.peerId,
+    batch: subject,
+    cert: c,
+  })
+  const commitWith = (c: BatchCertificate): BatchCommit => ({ batch: subject, cert: c })
 
   const forgeries = (right: Phase, wrong: Phase) => [
-    { name: 'too few signers', code: 'CERT_TOO_FEW_SIGNERS', cert: cert(right, [v0, v1]) },
+    { name: 'too few voters', code: 'CERT_TOO_FEW_SIGNERS', cert: cert(right, [v0, v1]) },
+    { name: 'a duplicated voter', code: 'CERT_DUPLICATE_SIGNER', cert: cert(right, [v0, v1, v1]) },
     {
-      name: 'a duplicated signer',
-      code: 'CERT_DUPLICATE_SIGNER',
-      cert: cert(right, [v0, v1, v1]),
-    },
-    {
-      name: 'a non-validator signer',
+      name: 'a non-validator voter',
       code: 'CERT_NOT_A_VALIDATOR',
       cert: cert(right, [v0, v1, observerId]),
     },
     { name: 'the wrong phase', code: 'CERT_WRONG_PHASE', cert: cert(wrong, [v0, v1, v2]) },
+    { name: 'another batch', code: 'CERT_WRONG_SUBJECT', cert: cert(right, [v0, v1, v2], other) },
     {
-      name: 'another subject',
+      name: 'a vote for another batch',
       code: 'CERT_WRONG_SUBJECT',
-      cert: cert(right, [v0, v1, v2], other),
+      cert: withVote(cert(right, [v0, v1, v2]), 2, voteBy(v2, right, other, 1)),
+    },
+    {
+      name: 'a vote for another batch size',
+      code: 'CERT_WRONG_SUBJECT',
+      cert: withVote(cert(right, [v0, v1, v2]), 2, voteBy(v2, right, subject, 2)),
+    },
+    {
+      name: 'a vote of another phase',
+      code: 'CERT_WRONG_SUBJECT',
+      cert: withVote(cert(right, [v0, v1, v2]), 2, voteBy(v2, wrong, subject, 1)),
     },
     {
       name: 'a tampered signature',
       code: 'CERT_BAD_SIGNATURE',
       cert: tampered(cert(right, [v0, v1, v2])),
     },
-    { name: 'signed rejects', code: 'CERT_BAD_SIGNATURE', cert: rejectVotes(right) },
+    {
+      name: 'a reject turned into a permit',
+      code: 'CERT_BAD_SIGNATURE',
+      cert: withVote(cert(right, [v0, v1, v2]), 2, turnedPermit(right)),
+    },
+    { name: 'signed rejects', code: 'CERT_TOO_FEW_SIGNERS', cert: rejectVotes(right) },
   ]
 
   it('accepts a well-formed Prepare and Commit (the forgeries differ from these in one way)', () => {
     expect(() =>
-      validatePrepare(ctx, prepareWith(cert(Phase.PRE_PREPARE, [v0, v1, v2]))),
+      validateBatchPrepare(ctx, prepareWith(cert(Phase.PRE_PREPARE, [v0, v1, v2]))),
     ).not.toThrow()
     expect(() =>
-      validatePrepare(ctx, prepareWith(cert(Phase.PRE_PREPARE, [v3, v1, v2, v0]))),
+      validateBatchPrepare(ctx, prepareWith(cert(Phase.PRE_PREPARE, [v3, v1, v2, v0]))),
     ).not.toThrow()
-    expect(() => validateCommit(ctx, commitWith(cert(Phase.PREPARE, [v1, v2, v3])))).not.toThrow()
+    expect(() =>
+      validateBatchCommit(ctx, commitWith(cert(Phase.PREPARE, [v1, v2, v3]))),
+    ).not.toThrow()
+    // q permits and one reject: still q permits for the tx
+    const mixed = withVote(
+      cert(Phase.PREPARE, [v0, v1, v2, v3]),
+      3,
+      voteBy(v3, Phase.PREPARE, subject, 1, { 0: RejectReason.UNKNOWN_TX }),
+    )
+    expect(() => validateBatchCommit(ctx, commitWith(mixed))).not.toThrow()
+    expect(tallyBatch(mixed, Q)).toMatchObject({ permits: [3], certified: [true] })
   })
 
   it.each(forgeries(Phase.PRE_PREPARE, Phase.PREPARE))(
     'rejects a Prepare whose certificate has $name ($code)',
     ({ code, cert: c }) => {
-      const err = validationError(() => validatePrepare(ctx, prepareWith(c)))
+      const err = validationError(() => validateBatchPrepare(ctx, prepareWith(c)))
       expect(err.action).toBe('reject')
       expect(err.code).toBe(code)
     },
@@ -858,41 +1027,48 @@ describe('forged certificates', () => {
   it.each(forgeries(Phase.PREPARE, Phase.PRE_PREPARE))(
     'rejects a Commit whose certificate has $name ($code)',
     ({ code, cert: c }) => {
-      const err = validationError(() => validateCommit(ctx, commitWith(c)))
+      const err = validationError(() => validateBatchCommit(ctx, commitWith(c)))
       expect(err.action).toBe('reject')
       expect(err.code).toBe(code)
     },
   )
 
-  it('rejects a Prepare not signed by the target it names', () => {
-    const p = signPrepare(v1.signer, CHAIN_ID, {
-      target: target.peerId,
-      txHash: subject,
-      cert: cert(Phase.PRE_PREPARE, [v0, v1, v2]),
-    })
-    const err = validationError(() => validatePrepare(ctx, p))
+  it('rejects a batch not signed by the target it names (the Prepare’s certificate is bound to it)', () => {
+    // BatchPrepare carries no signature of its own: it names a batch whose hash covers the
+    // target, and the batch is what the target signs
+    const byAnother = signTxBatch(
+      v1.signer,
+      CHAIN_ID,
+      batchHeader(target.peerId, 1, batch.txs.map(txLeafOf)),
+      batch.txs,
+    )
+    expect(batchDigest(byAnother).hashHex).toBe(batchDigest(batch).hashHex)
+    const err = validationError(() => validateTxBatch(ctx, byAnother))
     expect(err.action).toBe('reject')
     expect(err.code).toBe('BAD_SIGNATURE')
+    expect(() => validateTxBatch(ctx, batch)).not.toThrow()
   })
 
   it('drops a forged Prepare in the network, so no validator votes on it', () => {
     const net = netWithAlice()
     const tx = signedTx(alice)
-    net.hold = (s) => s.action.type === 'send-vote'
+    net.hold = (s) => s.action.type === 'send-batch-vote'
     const { hash } = net.submit(0, tx)
     net.hold = null
     net.held.splice(0)
-    // core 0 publishes a Prepare whose certificate has only two signers
-    const forged = signPrepare(target.signer, CHAIN_ID, {
+    const [published] = net.batches(0)
+    const d = batchDigest(published!)
+    // core 0 publishes a Prepare whose certificate has only two voters
+    const forged: BatchPrepare = {
       target: target.peerId,
-      txHash: fromHex(hash),
-      cert: certificateFrom([v0, v1].map((s) => voteBy(s, Phase.PRE_PREPARE, fromHex(hash)))),
-    })
+      batch: d.hash,
+      cert: certOf(Phase.PRE_PREPARE, [v0, v1], d.hash, 1),
+    }
     net.inject(0, { type: 'publish', topic: 'prepare', message: forged })
     net.run()
-    expect(net.dropped.map((d) => d.code)).toEqual(['CERT_TOO_FEW_SIGNERS'])
+    expect(net.dropped.map((x) => x.code)).toEqual(['CERT_TOO_FEW_SIGNERS'])
     for (const i of [1, 2, 3]) {
-      expect(votesSent(net, i, Phase.PREPARE)).toEqual([])
+      expect(net.votesSent(i, Phase.PREPARE)).toEqual([])
       expect(net.cores[i]!.pool.get(hash)?.status).toBe('pending')
     }
   })
@@ -902,7 +1078,6 @@ describe('forged certificates', () => {
 
 describe('admission of a client tx', () => {
   const stranger = accountIdentity('stranger')
-  const utf8 = new TextEncoder()
 
   interface Case {
     name: string
@@ -998,15 +1173,18 @@ describe('admission of a client tx', () => {
     const tx = arrange(net)
     const core = net.cores[0]!
     const sizesBefore = core.pool.sizes()
-    const publishedBefore = net.published(0, 'tx').length
+    const batchesBefore = net.batches(0).length
+    const timersBefore = net.timers.length
     const { hash, result } = net.submit(0, tx)
     expect(result).toMatchObject({ ok: false, code, httpStatus: httpStatus ?? 400 })
     if (!result.ok) expect(result.message.length).toBeGreaterThan(0)
-    // nothing entered the pool, no round started, nothing went out
+    // nothing entered the pool, no round started or waits, nothing went out
     expect(core.pool.has(hash)).toBe(false)
     expect(core.pool.sizes()).toEqual(sizesBefore)
-    expect(core.txRounds.rounds.has(hash)).toBe(false)
-    expect(net.published(0, 'tx')).toHaveLength(publishedBefore)
+    expect(net.roundOf(0, hash)).toBeUndefined()
+    expect(core.txRounds.waiting.has(hash)).toBe(false)
+    expect(net.batches(0)).toHaveLength(batchesBefore)
+    expect(net.timers).toHaveLength(timersBefore)
   })
 
   it('admits what the refusals lack: the right key, a free nonce, covered gas, an authority grant', () => {
@@ -1027,35 +1205,31 @@ describe('admission of a client tx', () => {
 // ------------------------------------------------------------------ 8. restore
 
 describe('restore', () => {
-  function committedOn(net: Net, i: number) {
-    const put = net.emitted[i]!.flatMap((a) =>
-      a.type === 'persist' ? a.ops.filter((op) => op.op === 'pool-put') : [],
-    )
-    return put as Extract<PersistOp, { op: 'pool-put' }>[]
-  }
+  const accountsPut = (net: Net, i: number) =>
+    net.emitted[i]!.flatMap((a) =>
+      a.type === 'persist' ? a.ops.filter((op) => op.op === 'account-pending-put') : [],
+    ) as Extract<PersistOp, { op: 'account-pending-put' }>[]
 
   it('brings back a committed tx and the pending accounts from the persisted ops', () => {
     const net = netWithAlice()
     const tx = signedTx(alice)
     const { hash } = net.submit(0, tx)
-    const puts = committedOn(net, 1)
+    const puts = net.poolPuts(1)
     expect(puts).toHaveLength(1)
-    const accounts = net.emitted[1]!.flatMap((a) =>
-      a.type === 'persist' ? a.ops.filter((op) => op.op === 'account-pending-put') : [],
-    ) as Extract<PersistOp, { op: 'account-pending-put' }>[]
+    expect(toHex(puts[0]!.batch)).toBe(batchDigest(net.batches(0)[0]!).hashHex)
+    const accounts = accountsPut(net, 1)
     expect(accounts.map((a) => a.address)).toEqual([alice.address])
 
     const id = validatorIds[1]!
     const restarted = new Core({ seed: 1, genesis, self: id.peerIdString, signer: id.signer })
     restarted.restore(
       {
-        committed: puts.map(({ hash, tx, commitCert }) => ({ hash, tx, commitCert })),
+        committed: puts.map(({ hash, tx, batch }) => ({ hash, tx, batch })),
         pendingAccounts: accounts.map(({ address, reg }) => ({ address, reg })),
       },
       T0 + 5_000,
     )
     expect(restarted.pool.get(hash)?.status).toBe('committed')
-    expect(restarted.pool.get(hash)?.commitCert).toEqual(puts[0]!.commitCert)
     expect(restarted.pool.committed().map((e) => e.hash)).toEqual([hash])
     expect(restarted.tx(hash)?.status).toBe('committed')
     expect(restarted.txBody(hash)).toEqual(tx)
@@ -1069,7 +1243,7 @@ describe('restore', () => {
       type: 'client-tx',
       now: T0 + 100 * TX_ROUND_MS,
       requestId: 1,
-      tx: signedTx(alice, { nonce: 0, data: new TextEncoder().encode('again') }),
+      tx: signedTx(alice, { nonce: 0, data: utf8.encode('again') }),
     })
     expect(clientResult(replay, 1)).toMatchObject({ ok: false, code: 'NONCE_USED' })
     // the same tx again is answered as committed, not run again
@@ -1080,7 +1254,8 @@ describe('restore', () => {
       tx,
     })
     expect(clientResult(same, 2)).toEqual({ ok: true, hash, status: 'committed' })
-    expect(same.some((a) => a.type === 'publish')).toBe(false)
+    expect(same.some((a) => a.type === 'publish' || a.type === 'set-timer')).toBe(false)
+    expect(restarted.txRounds.waiting.size).toBe(0)
   })
 
   it('counts restored txs toward the pool’s byte bound as before the restart', () => {
@@ -1092,11 +1267,7 @@ describe('restore', () => {
     const restarted = new Core({ seed: 1, genesis, self: id.peerIdString, signer: id.signer })
     restarted.restore(
       {
-        committed: committedOn(net, 1).map(({ hash, tx, commitCert }) => ({
-          hash,
-          tx,
-          commitCert,
-        })),
+        committed: net.poolPuts(1).map(({ hash, tx, batch }) => ({ hash, tx, batch })),
         pendingAccounts: [],
       },
       T0,
@@ -1108,20 +1279,15 @@ describe('restore', () => {
 
 // ------------------------------------------------------------------ the round window
 
-describe('a target runs a window of rounds and queues the rest', () => {
+describe('a target runs a window of batches and queues the rest', () => {
   /** every vote addressed to core 0: none of its rounds can end while they are held */
   const votesToTarget = (s: Sent): boolean =>
-    s.action.type === 'send-vote' && s.action.to === validatorIds[0]!.peerIdString
-
-  /** the tx hashes of the PrePrepares core `i` published, in order */
-  const prePrepared = (net: Net, i: number): string[] =>
-    net
-      .published(i, 'tx')
-      .map((a) => (a.type === 'publish' && a.topic === 'tx' ? toHex(a.message.txHash) : ''))
+    s.action.type === 'send-batch-vote' && s.action.to === validatorIds[0]!.peerIdString
 
   it('starts at most the window, answers every tx pending, and starts the rest in order as rounds end', () => {
     const net = netWithAlice()
-    const window = net.cores[0]!.txRounds.window.size
+    const rounds = net.cores[0]!.txRounds
+    const window = rounds.window.size
     const extra = 5
     net.hold = votesToTarget
     const orderedHashes: string[] = []
@@ -1130,8 +1296,8 @@ describe('a target runs a window of rounds and queues the rest', () => {
       expect(result).toEqual({ ok: true, hash, status: 'pending' })
       orderedHashes.push(hash)
     }
-    const rounds = net.cores[0]!.txRounds
-    expect(prePrepared(net, 0)).toEqual(orderedHashes.slice(0, window))
+    // one batch per tx while the window has room (batchWaitMs 0), then they wait
+    expect(net.batches(0).map(hashesOf)).toEqual(orderedHashes.slice(0, window).map((h) => [h]))
     expect(rounds.rounds.size).toBe(window)
     expect([...rounds.waiting.keys()]).toEqual(orderedHashes.slice(window))
     // a waiting tx is held in the target's pool (its nonce is taken) but nowhere else yet
@@ -1141,15 +1307,19 @@ describe('a target runs a window of rounds and queues the rest', () => {
 
     net.hold = null
     net.release()
-    // every round ended, the waiting ones started in arrival order, and all committed everywhere
-    expect(prePrepared(net, 0)).toEqual(orderedHashes)
+    // every round ended; the waiting txs went out together, in arrival order, in the batch
+    // that the first free slot started; and all committed everywhere
+    expect(net.batches(0).map(hashesOf)).toEqual([
+      ...orderedHashes.slice(0, window).map((h) => [h]),
+      orderedHashes.slice(window),
+    ])
     expect(rounds.rounds.size).toBe(0)
     expect(rounds.waiting.size).toBe(0)
     for (const hash of orderedHashes)
       for (const i of ALL) expect(net.cores[i]!.tx(hash)?.status, `core ${i}`).toBe('committed')
   })
 
-  it('runs a waiting round’s deadline from its start, and halves the window on a timeout', () => {
+  it('runs a waiting batch’s deadline from its start, and halves the window on a timeout', () => {
     const net = netWithAlice()
     const rounds = net.cores[0]!.txRounds
     const window = rounds.window.size
@@ -1164,12 +1334,14 @@ describe('a target runs a window of rounds and queues the rest', () => {
     // the running rounds reach their deadline without a vote; they fail
     net.now += TX_ROUND_MS
     net.tick()
-    for (const hash of hashes.slice(0, window))
+    for (const hash of hashes.slice(0, window)) {
       expect(net.cores[0]!.tx(hash)?.status).toBe('failed')
+      expect(net.cores[0]!.tx(hash)?.reason?.code).toBe('TIMEOUT')
+    }
     expect(rounds.window.size).toBe(window / 2)
     // the waiting tx started only now: pending, with a full round ahead of it
     expect(net.cores[0]!.tx(last)?.status).toBe('pending')
-    expect(rounds.rounds.get(last)?.deadline).toBe(net.now + TX_ROUND_MS)
+    expect(net.roundOf(0, last)?.deadline).toBe(net.now + TX_ROUND_MS)
 
     // and it commits once the votes flow
     net.hold = null
@@ -1184,6 +1356,7 @@ describe('a target runs a window of rounds and queues the rest', () => {
     net.hold = votesToTarget
     for (let nonce = 0; nonce < window + 2; nonce++)
       expect(net.submit(0, signedTx(alice, { nonce })).result).toMatchObject({ ok: true })
+    expect(rounds.waiting.size).toBe(2)
     const tx = signedTx(alice, { nonce: window + 2 })
     const { hash, result } = net.submit(0, tx)
     expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503 })
@@ -1204,12 +1377,497 @@ describe('a target runs a window of rounds and queues the rest', () => {
     expect(rounds.waiting.has(hash)).toBe(true)
     // the same tx through core 2: its round commits (only votes to core 0 are held)
     net.submit(2, tx)
+    expect(net.batches(2).map(hashesOf)).toEqual([[hash]])
     expect(net.cores[0]!.tx(hash)?.status).toBe('committed')
     net.hold = null
     net.release()
     // core 0 never ran a round of its own for it
-    const own = prePrepared(net, 0).filter((h) => h === hash)
-    expect(own).toEqual([])
+    expect(net.batches(0).flatMap(hashesOf)).not.toContain(hash)
+    expect(net.batches(0)).toHaveLength(window)
     expect(rounds.waiting.has(hash)).toBe(false)
+    expect(net.cores[0]!.pool.get(hash)?.status).toBe('committed')
+  })
+})
+
+// ------------------------------------------------------------------ 9. batching
+
+describe('batching', () => {
+  const WAIT = 10
+
+  it('sends the client txs that arrive within batchWaitMs in one TxBatch, and commits them in one round', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    const txs = [0, 1, 2].map((nonce) => signedTx(alice, { nonce }))
+    const hashes: string[] = []
+    for (const [k, tx] of txs.entries()) {
+      net.now = T0 + 3 * k // within WAIT of the first
+      const { hash, result } = net.submit(0, tx)
+      expect(result).toEqual({ ok: true, hash, status: 'pending' })
+      hashes.push(hash)
+    }
+    // nothing went out yet: the batch timer waits for the first tx's WAIT to pass
+    expect(net.batches(0)).toEqual([])
+    expect([...net.cores[0]!.txRounds.waiting.keys()]).toEqual(hashes)
+    const timers = net.emitted[0]!.filter((a) => a.type === 'set-timer' && a.key === 'tx-batch')
+    expect(timers).toEqual([{ type: 'set-timer', key: 'tx-batch', at: T0 + WAIT }])
+    net.advanceTo(T0 + WAIT - 1)
+    expect(net.batches(0)).toEqual([])
+
+    net.advanceTo(T0 + WAIT)
+    const batches = net.batches(0)
+    expect(batches).toHaveLength(1)
+    const batch = batches[0]!
+    expect(batch.txs).toEqual(txs)
+    const d = batchDigest(batch)
+    expect(d.txHashesHex).toEqual(hashes)
+
+    // one round: one Prepare and one Commit, certifying all three txs
+    expect(net.prepares(0)).toHaveLength(1)
+    const commits = net.commits(0)
+    expect(commits).toHaveLength(1)
+    const tally = verifyBatchCertificate(
+      CHAIN_ID,
+      commits[0]!.cert!,
+      { phase: Phase.PREPARE, batch: d.hash, count: 3 },
+      validatorSet,
+    )
+    expect(tally.certified).toEqual([true, true, true])
+    // each validator answered each phase with one vote for the whole batch
+    for (const i of [1, 2, 3]) {
+      for (const phase of [Phase.PRE_PREPARE, Phase.PREPARE]) {
+        const votes = net.votesSent(i, phase)
+        expect(votes).toHaveLength(1)
+        expect(votes[0]).toMatchObject({ count: 3, rejected: [], reasons: [] })
+        expect(votes[0]!.batch).toEqual(d.hash)
+      }
+    }
+    for (const hash of hashes) {
+      expect(net.statuses(0, hash)).toEqual(['pending', 'prepared', 'committed'])
+      expect(net.cores[0]!.tx(hash)?.votes.prePrepare).toHaveLength(Q)
+      for (const i of ALL) {
+        expect(net.cores[i]!.pool.get(hash)?.status, `core ${i}`).toBe('committed')
+        expect(net.poolPuts(i, hash).map((p) => toHex(p.batch))).toEqual([d.hashHex])
+      }
+    }
+    // committed in batch order
+    for (const i of ALL) expect(net.cores[i]!.pool.committed().map((e) => e.hash)).toEqual(hashes)
+    expect(net.cores[0]!.txRounds.rounds.size).toBe(0)
+    expect(net.cores[0]!.txRounds.waiting.size).toBe(0)
+    expect(net.dropped).toEqual([])
+  })
+
+  it('fails alone, with its reason, a tx of the batch that more than n - q validators reject; the others commit', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    // bob's registration reaches only cores 0, 1 and the observer
+    net.down.add(2).add(3)
+    expect(net.register(0, bob, 'bob').ok).toBe(true)
+    net.down.clear()
+    expect(net.cores[2]!.pool.pendingAccount(bob.address)).toBeUndefined()
+    const txs = [
+      signedTx(alice, { nonce: 0 }),
+      signedTx(bob, { nonce: 0 }),
+      signedTx(alice, { nonce: 1 }),
+    ]
+    const [a, b, c] = txs.map((tx) => net.submit(0, tx).hash) as [string, string, string]
+    net.advanceTo(T0 + WAIT)
+
+    const [batch] = net.batches(0)
+    expect(batch?.txs).toEqual(txs)
+    const d = batchDigest(batch!)
+    // validators 2 and 3 reject bob's tx alone, with its reason
+    for (const i of [2, 3]) {
+      const [vote] = net.votesSent(i, Phase.PRE_PREPARE)
+      expect(rejectsOf(vote!)).toEqual({ 1: RejectReason.UNKNOWN_SENDER })
+    }
+    expect(net.votesSent(1, Phase.PRE_PREPARE)[0]!.rejected).toEqual([])
+
+    const failed = net.cores[0]!.tx(b)!
+    expect(failed.status).toBe('failed')
+    expect(failed.reason?.code).toBe('UNKNOWN_SENDER')
+    expect(failed.reason?.message).toContain('rejected by 2 of 4 validators')
+    expect(net.statuses(0, b)).toEqual(['pending', 'failed'])
+    expect(net.cores[0]!.pool.has(b)).toBe(false)
+
+    // the Prepare certifies a and c only; the validators' PREPARE votes say b is not prepared
+    const [prepare] = net.prepares(0)
+    expect(tallyBatch(prepare!.cert!, Q).certified).toEqual([true, false, true])
+    for (const i of [1, 2, 3]) {
+      const [vote] = net.votesSent(i, Phase.PREPARE)
+      expect(rejectsOf(vote!)).toEqual({ 1: RejectReason.NOT_PREPARED })
+    }
+    const [commit] = net.commits(0)
+    const tally = verifyBatchCertificate(
+      CHAIN_ID,
+      commit!.cert!,
+      { phase: Phase.PREPARE, batch: d.hash, count: 3 },
+      validatorSet,
+    )
+    expect(tally.certified).toEqual([true, false, true])
+
+    for (const hash of [a, c]) {
+      expect(net.statuses(0, hash)).toEqual(['pending', 'prepared', 'committed'])
+      expect(net.cores[0]!.tx(hash)?.reason).toBeNull()
+    }
+    for (const i of ALL) {
+      expect(
+        net.cores[i]!.pool.committed().map((e) => e.hash),
+        `core ${i}`,
+      ).toEqual([a, c])
+      expect(net.cores[i]!.pool.get(b)?.status).not.toBe('committed')
+      expect(net.poolPuts(i).map((p) => p.hash)).toEqual([a, c])
+    }
+  })
+
+  it('ends a phase at the grace after q validators answered, failing alone the tx still short of q permits', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    // bob's registration reaches only cores 0, 1 and the observer; validator 3 is down
+    net.down.add(2).add(3)
+    expect(net.register(0, bob, 'bob').ok).toBe(true)
+    net.down.delete(2)
+    const a = net.submit(0, signedTx(alice, { nonce: 0 })).hash
+    const b = net.submit(0, signedTx(bob, { nonce: 0 })).hash
+    net.advanceTo(T0 + WAIT)
+    // 0, 1 and 2 answered: a has q permits, b has 2 permits and 1 reject, 3 is silent
+    const round = net.roundOf(0, a)!
+    expect(round.phase).toBe('pre-prepare')
+    expect(round.votes.size).toBe(Q)
+    expect(round.quorumAt).toBe(T0 + WAIT)
+    const grace = { core: 0, key: `tx-grace:${round.hash}`, at: T0 + WAIT + MIN_GRACE_MS }
+    expect(net.timers).toContainEqual(grace)
+    expect(net.prepares(0)).toEqual([])
+    net.advanceTo(grace.at - 1)
+    expect(net.prepares(0)).toEqual([])
+    expect(net.cores[0]!.tx(b)?.status).toBe('pending')
+
+    // the grace is over: b fails with its reason, a goes on and commits
+    net.advanceTo(grace.at)
+    const failed = net.cores[0]!.tx(b)!
+    expect(failed.status).toBe('failed')
+    expect(failed.reason?.code).toBe('UNKNOWN_SENDER')
+    expect(failed.reason?.message).toContain('rejected by 1 of 4 validators')
+    expect(tallyBatch(net.prepares(0)[0]!.cert!, Q).certified).toEqual([true, false])
+    expect(net.cores[0]!.tx(a)?.status).toBe('committed')
+    for (const i of [0, 1, 2, OBS]) {
+      expect(
+        net.cores[i]!.pool.committed().map((e) => e.hash),
+        `core ${i}`,
+      ).toEqual([a])
+    }
+  })
+
+  it('cuts a batch at batchTxs txs and sends the rest in the next', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT, batchTxs: 3 })
+    const hashes = Array.from(
+      { length: 7 },
+      (_, nonce) => net.submit(0, signedTx(alice, { nonce })).hash,
+    )
+    // two full batches went out at once, the seventh tx waits for the timer
+    expect(net.batches(0).map(hashesOf)).toEqual([hashes.slice(0, 3), hashes.slice(3, 6)])
+    expect([...net.cores[0]!.txRounds.waiting.keys()]).toEqual([hashes[6]])
+    net.advanceTo(T0 + WAIT)
+    const batches = net.batches(0).map(hashesOf)
+    expect(batches).toEqual([hashes.slice(0, 3), hashes.slice(3, 6), hashes.slice(6)])
+    expect(net.commits(0)).toHaveLength(3)
+    for (const hash of hashes)
+      for (const i of ALL)
+        expect(net.cores[i]!.pool.get(hash)?.status, `core ${i}`).toBe('committed')
+    for (const i of ALL) expect(net.cores[i]!.pool.committed().map((e) => e.hash)).toEqual(hashes)
+  })
+
+  it('cuts a batch before it would pass MAX_TX_BATCH_BYTES and sends the rest in the next', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    // only the target's side matters here: no one votes
+    net.down.add(1).add(2).add(3).add(OBS)
+    const big = (nonce: number): Tx =>
+      signedTx(alice, { nonce, data: new Uint8Array(MAX_TX_DATA_BYTES).fill(nonce & 0xff) })
+    const bytes = TxCodec.encode(big(0)).length
+    const fit = Math.floor(MAX_TX_BATCH_BYTES / bytes)
+    expect(fit).toBeLessThan(512) // the byte bound, not the default batchTxs, cuts it
+    const txs = Array.from({ length: fit + 2 }, (_, nonce) => big(nonce))
+    for (const tx of txs) expect(net.submit(0, tx).result).toMatchObject({ ok: true })
+    expect(net.batches(0)).toEqual([])
+    net.advanceTo(T0 + WAIT)
+
+    const batches = net.batches(0)
+    expect(batches).toHaveLength(2)
+    const [first, second] = batches as [TxBatch, TxBatch]
+    // the first is as full as the bound allows: one tx more would pass it
+    expect(TxBatchCodec.encode(first).length).toBeLessThanOrEqual(MAX_TX_BATCH_BYTES)
+    const next = txs[first.txs.length]!
+    expect(TxBatchCodec.encode({ ...first, txs: [...first.txs, next] }).length).toBeGreaterThan(
+      MAX_TX_BATCH_BYTES,
+    )
+    // and a node decodes it: it is within the codec's limit
+    expect(TxBatchCodec.decode(TxBatchCodec.encode(first)).txs).toHaveLength(first.txs.length)
+    // the rest, in arrival order, in the second
+    expect([...first.txs, ...second.txs]).toEqual(txs)
+    expect(second.txs.length).toBeGreaterThan(0)
+    expect(() => validateTxBatch(ctx, first)).not.toThrow()
+    expect(() => validateTxBatch(ctx, second)).not.toThrow()
+  })
+
+  it('a validator that missed the batch asks for it on the Prepare and commits on the Commit once it arrives', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    // the TxBatch reaches validators 1 and 2 only (3 and the observer miss it)
+    net.hold = isPublish('tx')
+    const txs = [signedTx(alice, { nonce: 0 }), signedTx(alice, { nonce: 1 })]
+    const hashes = txs.map((tx) => net.submit(0, tx).hash)
+    net.advanceTo(T0 + WAIT)
+    net.hold = null
+    const [held] = net.held.splice(0)
+    const action = held!.action
+    if (action.type !== 'publish' || action.topic !== 'tx') throw new Error('expected a TxBatch')
+    const d = batchDigest(action.message)
+    for (const j of [1, 2])
+      net.step(j, { type: 'tx-batch', batch: action.message, from: net.peer(0) })
+    net.run()
+    for (const hash of hashes) expect(net.cores[0]!.tx(hash)?.status).toBe('committed')
+
+    // validator 3 never saw the batch: it has nothing to vote on the Prepare, and asks for it
+    // then, naming the peer that sent the Prepare (the observer, which does not vote, too)
+    expect(net.votesSent(3, Phase.PREPARE)).toEqual([])
+    for (const i of [3, OBS]) {
+      expect(net.fetches(i)).toEqual([{ type: 'fetch-batch', hash: d.hashHex, hint: net.peer(0) }])
+      for (const hash of hashes) expect(net.cores[i]!.pool.has(hash)).toBe(false)
+      expect(net.poolPuts(i)).toEqual([])
+    }
+    // the batch, as a peer that holds it serves it
+    const served = net.cores[1]!.txRounds.batch(d.hashHex)
+    expect(served).toBeDefined()
+    for (const i of [3, OBS]) {
+      net.step(i, { type: 'batch-fetched', batch: served!, from: net.peer(1) })
+      for (const hash of hashes) {
+        expect(net.cores[i]!.pool.get(hash)?.status, `core ${i}`).toBe('committed')
+        expect(net.cores[i]!.tx(hash)?.status).toBe('committed')
+      }
+      expect(net.poolPuts(i).map((p) => [p.hash, toHex(p.batch)])).toEqual(
+        hashes.map((h) => [h, d.hashHex]),
+      )
+      // it now holds the batch, to serve it in turn; a second copy changes nothing
+      expect(net.cores[i]!.txRounds.batch(d.hashHex)).toBeDefined()
+      net.step(i, { type: 'batch-fetched', batch: served!, from: net.peer(2) })
+      expect(net.poolPuts(i)).toHaveLength(2)
+    }
+  })
+
+  it('refuses, before it counts or stores anything, a batch vote that names no batch of its or names it with the wrong size', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    net.hold = (s) => isVote(Phase.PRE_PREPARE, 2)(s) || isVote(Phase.PRE_PREPARE, 3)(s)
+    const txs = [signedTx(alice, { nonce: 0 }), signedTx(alice, { nonce: 1 })]
+    const hashes = txs.map((tx) => net.submit(0, tx).hash)
+    net.advanceTo(T0 + WAIT)
+    const round = net.roundOf(0, hashes[0]!)!
+    const d = batchDigest(round.batch)
+    expect(round.votes.size).toBe(2)
+    const v2 = validatorIds[2]!
+    const logBefore = hashes.map((h) => net.cores[0]!.tx(h)!.votes.prePrepare.length)
+    // properly signed by validator 2: rejecting everything, in a batch that does not exist,
+    // and in this batch as if it had one tx or three
+    const wrong = [
+      voteBy(v2, Phase.PRE_PREPARE, hashOf('no such batch'), 2, {
+        0: RejectReason.NONCE_USED,
+        1: RejectReason.NONCE_USED,
+      }),
+      voteBy(v2, Phase.PRE_PREPARE, d.hash, 1, { 0: RejectReason.NONCE_USED }),
+      voteBy(v2, Phase.PRE_PREPARE, d.hash, 3, {
+        0: RejectReason.NONCE_USED,
+        1: RejectReason.NONCE_USED,
+      }),
+    ]
+    for (const v of wrong) {
+      expect(verifyBatchVote(CHAIN_ID, v)).toBe(true)
+      const out = net.step(0, { type: 'batch-vote', vote: v, from: v2.peerIdString })
+      expect(out.filter((a) => a.type !== 'trace')).toEqual([])
+    }
+    expect(round.votes.has(v2.peerIdString)).toBe(false)
+    expect(round.txs.map((t) => t.rejects.size)).toEqual([0, 0])
+    expect(hashes.map((h) => net.cores[0]!.tx(h)!.votes.prePrepare.length)).toEqual(logBefore)
+    expect(net.cores[0]!.evidence.list()).toEqual([])
+    // a vote whose batch was changed after signing does not get past the node's check
+    const honest = net.held.find(isVote(Phase.PRE_PREPARE, 2))!
+    if (honest.action.type !== 'send-batch-vote') throw new Error('expected a batch vote')
+    const relabelled = { ...honest.action.vote, batch: hashOf('another batch') }
+    expect(verifyBatchVote(CHAIN_ID, relabelled)).toBe(false)
+    net.hold = null
+    net.inject(2, { ...honest.action, vote: relabelled })
+    net.run()
+    expect(net.dropped.map((x) => x.code)).toEqual(['BAD_VOTE'])
+    expect(round.votes.has(v2.peerIdString)).toBe(false)
+
+    // validator 2's honest vote still counts: nothing of the wrong ones stood in for it
+    net.release(isVote(Phase.PRE_PREPARE, 2))
+    expect(net.cores[0]!.evidence.list()).toEqual([])
+    for (const hash of hashes) expect(net.cores[0]!.tx(hash)?.status).toBe('committed')
+    expect(tallyBatch(net.prepares(0)[0]!.cert!, Q).voters).toContain(v2.peerIdString)
+  })
+
+  it('refuses, before anything is stored, a batch whose target signature does not hold', () => {
+    const net = netWithAlice()
+    const txs = [signedTx(alice, { nonce: 0 }), signedTx(alice, { nonce: 1 })]
+    const genuine = batchBy(validatorIds[0]!, txs)
+    const d = batchDigest(genuine)
+    // signed by core 1 in core 0's name; and core 0's batch with a tx added after signing
+    const inTheNameOf = signTxBatch(validatorIds[1]!.signer, CHAIN_ID, d.header, txs)
+    const extended: TxBatch = { ...genuine, txs: [...txs, signedTx(alice, { nonce: 2 })] }
+    for (const forged of [inTheNameOf, extended]) {
+      expect(validationError(() => validateTxBatch(ctx, forged))).toMatchObject({
+        action: 'reject',
+        code: 'BAD_SIGNATURE',
+      })
+      net.inject(1, { type: 'publish', topic: 'tx', message: forged })
+    }
+    net.run()
+    expect(net.dropped.map((x) => x.code)).toEqual(['BAD_SIGNATURE', 'BAD_SIGNATURE'])
+    for (const i of ALL) {
+      expect(net.cores[i]!.txRounds.batch(d.hashHex)).toBeUndefined()
+      expect(net.cores[i]!.txRounds.batch(batchDigest(extended).hashHex)).toBeUndefined()
+      for (const tx of extended.txs) {
+        const hash = toHex(txHash(tx))
+        expect(net.cores[i]!.tx(hash)).toBeUndefined()
+        expect(net.cores[i]!.pool.has(hash)).toBe(false)
+      }
+      expect(net.emitted[i]!.filter((a) => a.type === 'send-batch-vote')).toEqual([])
+    }
+    // nor does a fetched copy whose signature fails get stored in place of the batch
+    const commit: BatchCommit = {
+      batch: d.hash,
+      cert: certOf(
+        Phase.PREPARE,
+        [0, 1, 2].map((i) => validatorIds[i]!),
+        d.hash,
+        2,
+      ),
+    }
+    net.step(3, { type: 'batch-commit', msg: commit, from: net.peer(0) })
+    const out = net.step(3, { type: 'batch-fetched', batch: inTheNameOf, from: net.peer(1) })
+    expect(out).toContainEqual(expect.objectContaining({ type: 'misbehaving', peer: net.peer(1) }))
+    expect(net.cores[3]!.txRounds.batch(d.hashHex)).toBeUndefined()
+    expect(net.poolPuts(3)).toEqual([])
+    // the genuine one is still awaited, and taken
+    net.step(3, { type: 'batch-fetched', batch: genuine, from: net.peer(0) })
+    expect(net.poolPuts(3).map((p) => p.hash)).toEqual(txs.map((tx) => toHex(txHash(tx))))
+  })
+})
+
+// ------------------------------------------------------------------ forged copies of a batch
+
+describe('a batch is its bytes: a forged copy is another batch', () => {
+  it('a copy with a forged tx signature fails the target’s signature; a Byzantine target’s second batch is another hash, and its forged bytes are never committed', () => {
+    const net = netWithAlice()
+    const tx = signedTx(alice)
+    const hash = toHex(txHash(tx))
+    const forgedTx = { ...tx, signature: new Uint8Array(tx.signature.length).fill(7) }
+    const genuine = batchBy(validatorIds[3]!, [tx])
+    const d = batchDigest(genuine)
+    // a relay swaps the tx's signature: the header binds it, so the target's signature fails
+    const relayed: TxBatch = { ...genuine, txs: [forgedTx] }
+    expect(batchDigest(relayed).hashHex).not.toBe(d.hashHex)
+    expect(validationError(() => validateTxBatch(ctx, relayed)).code).toBe('BAD_SIGNATURE')
+    // a Byzantine target (core 3) signs a second batch with the forged copy for validator 1
+    const copy = batchBy(validatorIds[3]!, [forgedTx])
+    expect(batchDigest(copy).hashHex).not.toBe(d.hashHex)
+    const votes = net.step(1, { type: 'tx-batch', batch: copy, from: net.peer(3) })
+    expect(votes.flatMap((a) => (a.type === 'send-batch-vote' ? [rejectsOf(a.vote)] : []))).toEqual(
+      [{ 0: RejectReason.BAD_SIGNATURE }],
+    )
+    // the others permitted the genuine batch: its commit certificate names the genuine hash
+    const commit: BatchCommit = {
+      batch: d.hash,
+      cert: certOf(
+        Phase.PREPARE,
+        [0, 2, 3].map((i) => validatorIds[i]!),
+        d.hash,
+        1,
+      ),
+    }
+    expect(() => validateBatchCommit(ctx, commit)).not.toThrow()
+    const onCommit = net.step(1, { type: 'batch-commit', msg: commit, from: net.peer(3) })
+    // validator 1 never saw that batch: it asks for it and commits nothing meanwhile
+    expect(onCommit).toContainEqual({ type: 'fetch-batch', hash: d.hashHex, hint: net.peer(3) })
+    expect(net.poolPuts(1, hash)).toEqual([])
+    expect(net.cores[1]!.pool.get(hash)?.status).not.toBe('committed')
+    // the genuine batch comes: the genuine bytes are committed
+    net.step(1, { type: 'batch-fetched', batch: genuine, from: net.peer(2) })
+    expect(net.cores[1]!.pool.get(hash)?.status).toBe('committed')
+    expect(net.poolPuts(1, hash).map((p) => p.tx.signature)).toEqual([tx.signature])
+  })
+
+  it('a fetched copy that is another batch is not taken; one under a forged target signature is refused and its server reported; the genuine one is taken', () => {
+    const net = netWithAlice()
+    const tx = signedTx(alice)
+    const hash = toHex(txHash(tx))
+    const batch = batchBy(validatorIds[0]!, [tx])
+    const d = batchDigest(batch)
+    const commit: BatchCommit = {
+      batch: d.hash,
+      cert: certOf(
+        Phase.PREPARE,
+        [0, 1, 3].map((i) => validatorIds[i]!),
+        d.hash,
+        1,
+      ),
+    }
+    net.step(2, { type: 'batch-commit', msg: commit, from: net.peer(0) })
+    const liar = net.peer(3)
+    // a copy with a forged tx signature is another batch: nothing asked for it
+    const copy: TxBatch = {
+      ...batch,
+      txs: [{ ...tx, signature: new Uint8Array(tx.signature.length).fill(9) }],
+    }
+    expect(batchDigest(copy).hashHex).not.toBe(d.hashHex)
+    expect(net.step(2, { type: 'batch-fetched', batch: copy, from: liar })).toEqual([])
+    expect(net.cores[2]!.txRounds.batch(batchDigest(copy).hashHex)).toBeUndefined()
+    // the asked-for bytes under a forged target signature: refused, its server reported
+    const unsigned: TxBatch = { ...batch, signature: new Uint8Array(batch.signature.length) }
+    expect(batchDigest(unsigned).hashHex).toBe(d.hashHex)
+    const after = net.step(2, { type: 'batch-fetched', batch: unsigned, from: liar })
+    expect(after).toContainEqual(expect.objectContaining({ type: 'misbehaving', peer: liar }))
+    expect(net.cores[2]!.txRounds.batch(d.hashHex)).toBeUndefined()
+    expect(net.cores[2]!.pool.get(hash)?.status).not.toBe('committed')
+    net.step(2, { type: 'batch-fetched', batch, from: net.peer(1) })
+    expect(net.cores[2]!.pool.get(hash)?.status).toBe('committed')
+    expect(net.cores[2]!.txRounds.batch(d.hashHex)?.signature).toEqual(batch.signature)
+  })
+
+  it('a batch fetched on the Prepare (which asks for it) is kept for the Commit, without a second fetch', () => {
+    const net = netWithAlice()
+    const tx = signedTx(alice)
+    const hash = toHex(txHash(tx))
+    const batch = batchBy(validatorIds[0]!, [tx])
+    const d = batchDigest(batch)
+    const signers = [0, 1, 2].map((i) => validatorIds[i]!)
+    const prepare: BatchPrepare = {
+      target: validatorIds[0]!.peerId,
+      batch: d.hash,
+      cert: certOf(Phase.PRE_PREPARE, signers, d.hash, 1),
+    }
+    const onPrepare = net.step(3, { type: 'batch-prepare', msg: prepare, from: net.peer(0) })
+    expect(onPrepare).toContainEqual({ type: 'fetch-batch', hash: d.hashHex, hint: net.peer(0) })
+    // it has nothing to vote on yet
+    expect(onPrepare.filter((a) => a.type === 'send-batch-vote')).toEqual([])
+    net.step(3, { type: 'batch-fetched', batch, from: net.peer(0) })
+    const commit: BatchCommit = { batch: d.hash, cert: certOf(Phase.PREPARE, signers, d.hash, 1) }
+    const onCommit = net.step(3, { type: 'batch-commit', msg: commit, from: net.peer(0) })
+    expect(onCommit.filter((a) => a.type === 'fetch-batch')).toEqual([])
+    expect(net.cores[3]!.pool.get(hash)?.status).toBe('committed')
+  })
+
+  it('a Prepare that names another target than its batch’s is dropped: no vote goes to it', () => {
+    const net = netWithAlice()
+    const tx = signedTx(alice)
+    const batch = batchBy(validatorIds[0]!, [tx])
+    const d = batchDigest(batch)
+    net.step(3, { type: 'tx-batch', batch, from: net.peer(0) })
+    const signers = [0, 1, 2].map((i) => validatorIds[i]!)
+    const lie: BatchPrepare = {
+      target: validatorIds[2]!.peerId,
+      batch: d.hash,
+      cert: certOf(Phase.PRE_PREPARE, signers, d.hash, 1),
+    }
+    expect(net.step(3, { type: 'batch-prepare', msg: lie, from: net.peer(2) })).toEqual([])
+    const honest: BatchPrepare = { ...lie, target: validatorIds[0]!.peerId }
+    const votes = net
+      .step(3, { type: 'batch-prepare', msg: honest, from: net.peer(0) })
+      .filter((a) => a.type === 'send-batch-vote')
+    expect(votes.map((a) => a.type === 'send-batch-vote' && a.to)).toEqual([net.peer(0)])
   })
 })

@@ -3,6 +3,7 @@
  * node checks every certificate before acting on it (DESIGN §5, §6).
  */
 import type {
+  BatchCertificate,
   Certificate,
   ElectionCertificate,
   Phase,
@@ -12,7 +13,7 @@ import type {
 import { RejectReason, VoteResult } from '../codec/index.js'
 import { bytesEqual } from '../crypto/hash.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
-import { verifyElectionVote, verifyVote } from './signatures.js'
+import { verifyBatchVote, verifyElectionVote, verifyVote } from './signatures.js'
 import type { ValidatorSet } from './validator-set.js'
 
 export type CertificateErrorCode =
@@ -65,7 +66,7 @@ export function certifiedVote(cert: Certificate, voter: Uint8Array, signature: U
 function checkSigners(
   signatures: VoteSignature[],
   validators: ValidatorSet,
-  verifyOne: (s: VoteSignature) => boolean,
+  verifyOne: (s: VoteSignature, index: number) => boolean,
 ): PeerIdString[] {
   if (signatures.length < validators.quorum) {
     throw new CertificateError(
@@ -84,7 +85,7 @@ function checkSigners(
     if (!validators.has(id)) throw new CertificateError('NOT_A_VALIDATOR', id)
     if (seen.has(id)) throw new CertificateError('DUPLICATE_SIGNER', id)
     seen.add(id)
-    if (!verifyOne(s)) throw new CertificateError('BAD_SIGNATURE', id)
+    if (!verifyOne(s, i)) throw new CertificateError('BAD_SIGNATURE', id)
   })
   return [...seen]
 }
@@ -154,4 +155,54 @@ export function certificateFrom(votes: Vote[]): Certificate {
     round: first.round,
     signatures: votes.map((v) => ({ voter: v.voter, signature: v.signature })),
   }
+}
+
+/** What a batch certificate shows: who voted, and for each tx who permits it. */
+export interface BatchTally {
+  voters: PeerIdString[]
+  /** per tx, how many of the votes permit it */
+  permits: number[]
+  /** per tx: q permits */
+  certified: boolean[]
+}
+
+/** Count a batch certificate's votes per tx (its votes are assumed checked). */
+export function tallyBatch(cert: BatchCertificate, quorum: number): BatchTally {
+  const permits = new Array<number>(cert.count).fill(cert.votes.length)
+  for (const v of cert.votes) for (const i of v.rejected) permits[i]! -= 1
+  return {
+    voters: cert.votes.map((v) => peerIdToString(v.voter)),
+    permits,
+    certified: permits.map((p) => p >= quorum),
+  }
+}
+
+/**
+ * Check a batch certificate: the expected phase, batch and size, at least q votes of distinct
+ * validators, every signature valid, and at least one tx with q permits. Cheap checks first.
+ * Returns the tally. Throws CertificateError.
+ */
+export function verifyBatchCertificate(
+  chainId: string,
+  cert: BatchCertificate,
+  expect: { phase: Phase; batch: Uint8Array; count?: number },
+  validators: ValidatorSet,
+): BatchTally {
+  if (cert.phase !== expect.phase)
+    throw new CertificateError('WRONG_PHASE', `${cert.phase} != ${expect.phase}`)
+  if (!bytesEqual(cert.batch, expect.batch)) throw new CertificateError('WRONG_SUBJECT')
+  if (expect.count !== undefined && cert.count !== expect.count)
+    throw new CertificateError('WRONG_SUBJECT', `${cert.count} txs, not ${expect.count}`)
+  for (const v of cert.votes)
+    if (v.phase !== cert.phase || v.count !== cert.count || !bytesEqual(v.batch, cert.batch))
+      throw new CertificateError('WRONG_SUBJECT', 'a vote for another statement')
+  const tally = tallyBatch(cert, validators.quorum)
+  if (!tally.certified.some(Boolean))
+    throw new CertificateError('TOO_FEW_SIGNERS', 'no tx has a quorum of permits')
+  checkSigners(
+    cert.votes.map((v) => ({ voter: v.voter, signature: v.signature })),
+    validators,
+    (_s, i) => verifyBatchVote(chainId, cert.votes[i]!),
+  )
+  return tally
 }

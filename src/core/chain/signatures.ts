@@ -8,19 +8,21 @@ import {
   type AccountRegistration,
   AccountRegistrationCodec,
   type Add,
+  type BatchHeader,
+  type BatchVote,
   type BlockPrepare,
   type ElectionRequest,
   type ElectionVote,
-  type PrePrepare,
-  type Prepare,
   type ProposalStatement,
   type Tx,
+  type TxBatch,
   TxCodec,
   type Vote,
   VoteCodec,
   KeyType as WireKeyType,
 } from '../codec/index.js'
 import * as M from '../codec/messages.js'
+import { listRoot, sha256 } from '../crypto/hash.js'
 import { type KeyType, type Signer, sign, verify } from '../crypto/keys.js'
 import { peerIdToPublicKey } from '../crypto/peer-id.js'
 import { SignKind } from '../crypto/signing.js'
@@ -42,9 +44,7 @@ export const txBody = (tx: Tx): Uint8Array => TxCodec.encode({ ...tx, signature:
 export const accountBody = (a: AccountRegistration): Uint8Array =>
   AccountRegistrationCodec.encode({ ...a, signature: EMPTY })
 export const voteBody = (v: Vote): Uint8Array => VoteCodec.encode({ ...v, signature: EMPTY })
-const prePrepareBody = (p: PrePrepare): Uint8Array =>
-  M.PrePrepare.encode({ ...p, signature: EMPTY })
-const prepareBody = (p: Prepare): Uint8Array => M.Prepare.encode({ ...p, signature: EMPTY })
+const batchVoteBody = (v: BatchVote): Uint8Array => M.BatchVote.encode({ ...v, signature: EMPTY })
 const electionRequestBody = (r: ElectionRequest): Uint8Array =>
   M.ElectionRequest.encode({ ...r, signature: EMPTY })
 const electionVoteBody = (v: ElectionVote): Uint8Array =>
@@ -130,29 +130,58 @@ export function verifyVote(chainId: string, v: Vote): boolean {
   return verifyByPeer(v.voter, chainId, SignKind.Vote, voteBody(v), v.signature)
 }
 
-export function signPrePrepare(
+/**
+ * A batch's header: the target, its batch counter, and the root of its txs' leaves (chain/tx.ts
+ * txLeaf: each tx's hash with its signature). The target signs it, and the batch's hash is its
+ * sha256, so a vote or certificate names the whole batch, down to every tx's bytes.
+ */
+export function batchHeader(target: Uint8Array, seq: number, txLeaves: Uint8Array[]): BatchHeader {
+  return { target, seq, txsRoot: listRoot(txLeaves), count: txLeaves.length }
+}
+
+export function batchHashOf(header: BatchHeader): Uint8Array {
+  return sha256(M.BatchHeader.encode(header))
+}
+
+export function signTxBatch(
   signer: Signer,
   chainId: string,
-  p: Unsigned<PrePrepare>,
-): PrePrepare {
-  const unsigned = { ...p, signature: EMPTY }
+  header: BatchHeader,
+  txs: Tx[],
+): TxBatch {
   return {
-    ...unsigned,
-    signature: sign(signer, chainId, SignKind.PrePrepare, prePrepareBody(unsigned)),
+    target: header.target,
+    seq: header.seq,
+    txs,
+    signature: sign(signer, chainId, SignKind.TxBatch, M.BatchHeader.encode(header)),
   }
 }
 
-export function verifyPrePrepare(chainId: string, p: PrePrepare): boolean {
-  return verifyByPeer(p.target, chainId, SignKind.PrePrepare, prePrepareBody(p), p.signature)
+/** Signed by its target (the caller supplies the header it computed from the txs). */
+export function verifyTxBatch(
+  chainId: string,
+  header: BatchHeader,
+  signature: Uint8Array,
+): boolean {
+  return verifyByPeer(
+    header.target,
+    chainId,
+    SignKind.TxBatch,
+    M.BatchHeader.encode(header),
+    signature,
+  )
 }
 
-export function signPrepare(signer: Signer, chainId: string, p: Unsigned<Prepare>): Prepare {
-  const unsigned = { ...p, signature: EMPTY }
-  return { ...unsigned, signature: sign(signer, chainId, SignKind.Prepare, prepareBody(unsigned)) }
+export function signBatchVote(signer: Signer, chainId: string, v: Unsigned<BatchVote>): BatchVote {
+  const unsigned = { ...v, signature: EMPTY }
+  return {
+    ...unsigned,
+    signature: sign(signer, chainId, SignKind.BatchVote, batchVoteBody(unsigned)),
+  }
 }
 
-export function verifyPrepare(chainId: string, p: Prepare): boolean {
-  return verifyByPeer(p.target, chainId, SignKind.Prepare, prepareBody(p), p.signature)
+export function verifyBatchVote(chainId: string, v: BatchVote): boolean {
+  return verifyByPeer(v.voter, chainId, SignKind.BatchVote, batchVoteBody(v), v.signature)
 }
 
 export function signElectionRequest(

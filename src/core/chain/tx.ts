@@ -10,3 +10,20 @@ import { txBody } from './signatures.js'
 export function txHash(tx: Tx): Uint8Array {
   return sha256(txBody(tx))
 }
+
+/**
+ * A tx's leaf in its batch's header: its hash and its signature, hashed together. The header
+ * so binds the exact bytes of every tx, signature included, and the target's signature over it
+ * cannot be reused for a copy in which anyone swapped a tx's signature for a forged one.
+ */
+export function txLeaf(hash: Uint8Array, signature: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(hash.length + signature.length)
+  bytes.set(hash, 0)
+  bytes.set(signature, hash.length)
+  return sha256(bytes)
+}
+
+/** txLeaf of a tx whose hash is not at hand. */
+export function txLeafOf(tx: Tx): Uint8Array {
+  return txLeaf(txHash(tx), tx.signature)
+}

@@ -3,7 +3,7 @@
  * repeated-field bounds and shape check. Everything that comes from a peer,
  * a client or the disk is decoded through these.
  */
-import { HASH_BYTES } from '../crypto/hash.js'
+import { bytesEqual, HASH_BYTES } from '../crypto/hash.js'
 import { ED25519_SIGNATURE_BYTES } from '../crypto/keys.js'
 import { isEd25519PeerIdBytes } from '../crypto/peer-id.js'
 import * as L from './limits.js'
@@ -14,6 +14,20 @@ export * from './errors.js'
 export * from './limits.js'
 export * from './messages.js'
 export type { WireCodec } from './wire.js'
+
+// ------------------------------------------------------------------ reject reasons by number
+
+/** The reject reasons in wire order (a batch vote carries them as numbers). */
+const REJECT_REASONS = Object.values(M.RejectReason) as M.RejectReason[]
+
+export function rejectReasonToWire(r: M.RejectReason): number {
+  return REJECT_REASONS.indexOf(r)
+}
+
+/** The reason a wire number names; undefined for a number no reason has. */
+export function rejectReasonFromWire(n: number): M.RejectReason | undefined {
+  return REJECT_REASONS[n]
+}
 
 // ------------------------------------------------------------------ shared shape checks
 
@@ -168,27 +182,75 @@ export const AccountRegistrationCodec = wireCodec(
 
 export const VoteCodec = wireCodec('Vote', M.Vote, L.MAX_VOTE_BYTES, {}, checkVote)
 
+/** A batch vote's shape: its rejected indexes ascending and within the batch, a reason each. */
+function checkBatchVote(v: M.BatchVote, at = 'batchVote'): void {
+  need(
+    v.phase === M.Phase.PRE_PREPARE || v.phase === M.Phase.PREPARE,
+    `${at}.phase is not a tx phase`,
+  )
+  hash(v.batch, `${at}.batch`)
+  need(v.count > 0, `${at}.count is 0`)
+  needMax(v.count, L.MAX_BATCH_TXS, `${at}.count`)
+  need(v.rejected.length === v.reasons.length, `${at}: one reason per rejected tx`)
+  needMax(v.rejected.length, v.count, `${at}.rejected`)
+  for (let i = 0; i < v.rejected.length; i++) {
+    need(v.rejected[i]! < v.count, `${at}.rejected[${i}] is past the batch`)
+    need(i === 0 || v.rejected[i]! > v.rejected[i - 1]!, `${at}.rejected is not ascending`)
+    const why = rejectReasonFromWire(v.reasons[i]!)
+    need(why != null && why !== M.RejectReason.NONE, `${at}.reasons[${i}] is not a reject reason`)
+  }
+  peerId(v.voter, `${at}.voter`)
+  nodeSignature(v.signature, `${at}.signature`)
+}
+
+function checkBatchCertificate(c: M.BatchCertificate, at = 'cert'): void {
+  need(
+    c.phase === M.Phase.PRE_PREPARE || c.phase === M.Phase.PREPARE,
+    `${at}.phase is not a tx phase`,
+  )
+  hash(c.batch, `${at}.batch`)
+  need(c.votes.length > 0, `${at}.votes is empty`)
+  needMax(c.votes.length, L.MAX_VALIDATORS_ON_WIRE, `${at}.votes`)
+  c.votes.forEach((v, i) => {
+    checkBatchVote(v, `${at}.votes[${i}]`)
+    need(
+      v.phase === c.phase && v.count === c.count,
+      `${at}.votes[${i}] is for another phase or batch size`,
+    )
+    need(bytesEqual(v.batch, c.batch), `${at}.votes[${i}] is for another batch`)
+  })
+}
+
+const batchVoteLimits = { rejected: L.MAX_BATCH_TXS, reasons: L.MAX_BATCH_TXS }
+
 export const VoteBatchCodec = wireCodec(
   'VoteBatch',
   M.VoteBatch,
-  L.MAX_VOTE_BATCH * (L.MAX_VOTE_BYTES + 4),
-  { votes: L.MAX_VOTE_BATCH },
+  L.MAX_VOTE_BATCH * (L.MAX_VOTE_BYTES + 4) +
+    L.MAX_BATCH_VOTES_PER_REQUEST * (L.MAX_BATCH_VOTE_BYTES + 4),
+  {
+    votes: L.MAX_VOTE_BATCH,
+    batchVotes: L.MAX_BATCH_VOTES_PER_REQUEST,
+    batchVotes$: batchVoteLimits,
+  },
   (b) => {
-    need(b.votes.length > 0, 'votes is empty')
+    need(b.votes.length + b.batchVotes.length > 0, 'votes is empty')
     needMax(b.votes.length, L.MAX_VOTE_BATCH, 'votes')
+    needMax(b.batchVotes.length, L.MAX_BATCH_VOTES_PER_REQUEST, 'batchVotes')
     for (const v of b.votes) checkVote(v)
+    for (const v of b.batchVotes) checkBatchVote(v)
   },
 )
 
 export const VoteBatchReplyCodec = wireCodec(
   'VoteBatchReply',
   M.VoteBatchReply,
-  L.MAX_VOTE_BATCH * 300,
-  { refused: L.MAX_VOTE_BATCH },
+  (L.MAX_VOTE_BATCH + L.MAX_BATCH_VOTES_PER_REQUEST) * 300,
+  { refused: L.MAX_VOTE_BATCH + L.MAX_BATCH_VOTES_PER_REQUEST },
   (r) => {
-    needMax(r.refused.length, L.MAX_VOTE_BATCH, 'refused')
+    needMax(r.refused.length, L.MAX_VOTE_BATCH + L.MAX_BATCH_VOTES_PER_REQUEST, 'refused')
     for (const x of r.refused) {
-      need(x.index < L.MAX_VOTE_BATCH, 'refused index out of range')
+      need(x.index < L.MAX_VOTE_BATCH + L.MAX_BATCH_VOTES_PER_REQUEST, 'refused index out of range')
       need(x.error.length > 0, 'a refusal has an error')
       needMax(x.error.length, 256, 'error characters')
     }
@@ -203,44 +265,57 @@ export const CertificateCodec = wireCodec(
   (c) => checkCertificate(c),
 )
 
-export const PrePrepareCodec = wireCodec(
-  'PrePrepare',
-  M.PrePrepare,
-  L.MAX_TX_BYTES + 256,
-  {},
-  (p) => {
-    peerId(p.origin, 'origin')
-    peerId(p.target, 'target')
-    hash(p.txHash, 'txHash')
-    needPresent(p.tx, 'tx')
-    checkTx(p.tx)
-    nodeSignature(p.signature)
+export const TxBatchCodec = wireCodec(
+  'TxBatch',
+  M.TxBatch,
+  L.MAX_TX_BATCH_BYTES,
+  { txs: L.MAX_BATCH_TXS },
+  (b) => {
+    peerId(b.target, 'target')
+    need(b.txs.length > 0, 'txs is empty')
+    needMax(b.txs.length, L.MAX_BATCH_TXS, 'txs')
+    for (const [i, tx] of b.txs.entries()) checkTx(tx, `txs[${i}]`)
+    nodeSignature(b.signature)
   },
 )
 
-export const PrepareCodec = wireCodec(
-  'Prepare',
-  M.Prepare,
-  L.MAX_CERTIFICATE_BYTES + 256,
-  { cert: sigLimits },
+export const BatchVoteCodec = wireCodec(
+  'BatchVote',
+  M.BatchVote,
+  L.MAX_BATCH_VOTE_BYTES,
+  batchVoteLimits,
+  (v) => checkBatchVote(v),
+)
+
+const batchCertLimits = { votes: L.MAX_VALIDATORS_ON_WIRE, votes$: batchVoteLimits }
+const MAX_BATCH_CERT_BYTES = 64 + 64 * (L.MAX_BATCH_VOTE_BYTES + 8)
+
+export const BatchPrepareCodec = wireCodec(
+  'BatchPrepare',
+  M.BatchPrepare,
+  MAX_BATCH_CERT_BYTES + 128,
+  { cert: batchCertLimits },
   (p) => {
     peerId(p.target, 'target')
-    hash(p.txHash, 'txHash')
+    hash(p.batch, 'batch')
     needPresent(p.cert, 'cert')
-    checkCertificate(p.cert)
-    nodeSignature(p.signature)
+    checkBatchCertificate(p.cert)
+    need(bytesEqual(p.cert.batch, p.batch), 'cert is for another batch')
+    need(p.cert.phase === M.Phase.PRE_PREPARE, 'a prepare carries PRE_PREPARE votes')
   },
 )
 
-export const CommitCodec = wireCodec(
-  'Commit',
-  M.Commit,
-  L.MAX_CERTIFICATE_BYTES + 128,
-  { cert: sigLimits },
+export const BatchCommitCodec = wireCodec(
+  'BatchCommit',
+  M.BatchCommit,
+  MAX_BATCH_CERT_BYTES + 64,
+  { cert: batchCertLimits },
   (c) => {
-    hash(c.txHash, 'txHash')
+    hash(c.batch, 'batch')
     needPresent(c.cert, 'cert')
-    checkCertificate(c.cert)
+    checkBatchCertificate(c.cert)
+    need(bytesEqual(c.cert.batch, c.batch), 'cert is for another batch')
+    need(c.cert.phase === M.Phase.PREPARE, 'a commit carries PREPARE votes')
   },
 )
 
@@ -327,8 +402,13 @@ export const StatusCodec = wireCodec(
 )
 
 export const HistoryRequestCodec = wireCodec('HistoryRequest', M.HistoryRequest, 128, {}, (r) => {
+  need(r.txHash == null || r.batchHash == null, 'a tx or a batch, not both')
   if (r.txHash != null) {
     hash(r.txHash, 'txHash')
+    return
+  }
+  if (r.batchHash != null) {
+    hash(r.batchHash, 'batchHash')
     return
   }
   need(r.fromHeight >= 1, 'fromHeight must be >= 1')
@@ -343,6 +423,7 @@ export const HistoryResponseCodec = wireCodec(
   {
     blocks: L.MAX_HISTORY_BLOCKS,
     blocks$: { block: blockLimits, commitCert: sigLimits },
+    batch: { txs: L.MAX_BATCH_TXS },
   },
   (r) => {
     needMax(r.blocks.length, L.MAX_HISTORY_BLOCKS, 'blocks')
@@ -353,22 +434,29 @@ export const HistoryResponseCodec = wireCodec(
       checkCertificate(b.commitCert, 'blocks[].commitCert')
     }
     if (r.tx != null) checkTx(r.tx)
+    if (r.batch != null) {
+      peerId(r.batch.target, 'batch.target')
+      needMax(r.batch.txs.length, L.MAX_BATCH_TXS, 'batch.txs')
+      for (const [i, tx] of r.batch.txs.entries()) checkTx(tx, `batch.txs[${i}]`)
+      nodeSignature(r.batch.signature, 'batch.signature')
+    }
     needMax(r.error.length, 256, 'error characters')
-    need(r.tx == null || r.blocks.length === 0, 'blocks and tx are exclusive')
-    need(r.error.length === 0 || (r.tx == null && r.blocks.length === 0), 'an error comes alone')
+    const parts = [r.blocks.length > 0, r.tx != null, r.batch != null].filter(Boolean).length
+    need(parts <= 1, 'blocks, tx and batch are exclusive')
+    need(r.error.length === 0 || parts === 0, 'an error comes alone')
   },
 )
 
 export const PoolRecordCodec = wireCodec(
   'PoolRecord',
   M.PoolRecord,
-  L.MAX_TX_BYTES + L.MAX_CERTIFICATE_BYTES + L.MAX_ACCOUNT_BYTES,
-  { commitCert: sigLimits },
+  L.MAX_TX_BYTES + L.MAX_ACCOUNT_BYTES + 64,
+  {},
   (r) => {
     exactlyOne([r.tx, r.account], 'tx, account')
-    need((r.tx == null) === (r.commitCert == null), 'a pooled tx comes with its commit certificate')
+    need((r.tx == null) === (r.batch == null), 'a pooled tx comes with the batch that committed it')
     if (r.tx != null) checkTx(r.tx)
-    if (r.commitCert != null) checkCertificate(r.commitCert, 'commitCert')
+    if (r.batch != null) hash(r.batch, 'batch')
     if (r.account != null) checkAccount(r.account)
   },
 )
@@ -418,38 +506,59 @@ function checkElectionVote(v: M.ElectionVote, at: string): void {
 }
 
 /** Two signed messages of one kind by one offender: the pair its kind names, nothing else. */
-export const EvidenceCodec = wireCodec('Evidence', M.Evidence, 4 * 1024, {}, (e) => {
-  peerId(e.offender, 'offender')
-  const votes = e.firstVote != null || e.secondVote != null
-  const elections = e.firstElection != null || e.secondElection != null
-  const proposals = e.firstProposal != null || e.secondProposal != null
-  switch (e.kind) {
-    case M.EvidenceKind.BLOCK_VOTE:
-    case M.EvidenceKind.TX_VOTE:
-      need(e.firstVote != null && e.secondVote != null && !elections && !proposals, 'two votes')
-      checkVote(e.firstVote!)
-      checkVote(e.secondVote!)
-      break
-    case M.EvidenceKind.ELECTION_VOTE:
-      need(
-        e.firstElection != null && e.secondElection != null && !votes && !proposals,
-        'two election votes',
-      )
-      checkElectionVote(e.firstElection!, 'firstElection')
-      checkElectionVote(e.secondElection!, 'secondElection')
-      break
-    case M.EvidenceKind.PROPOSAL:
-      need(
-        e.firstProposal != null && e.secondProposal != null && !votes && !elections,
-        'two proposals',
-      )
-      checkProposal(e.firstProposal!, 'firstProposal')
-      checkProposal(e.secondProposal!, 'secondProposal')
-      break
-    default:
-      need(false, 'kind is unspecified')
-  }
-})
+export const EvidenceCodec = wireCodec(
+  'Evidence',
+  M.Evidence,
+  4 * 1024 + 2 * L.MAX_BATCH_VOTE_BYTES,
+  { firstBatchVote: batchVoteLimits, secondBatchVote: batchVoteLimits },
+  (e) => {
+    peerId(e.offender, 'offender')
+    const votes = e.firstVote != null || e.secondVote != null
+    const elections = e.firstElection != null || e.secondElection != null
+    const proposals = e.firstProposal != null || e.secondProposal != null
+    const batchVotes = e.firstBatchVote != null || e.secondBatchVote != null
+    switch (e.kind) {
+      case M.EvidenceKind.BLOCK_VOTE:
+        need(
+          e.firstVote != null && e.secondVote != null && !elections && !proposals && !batchVotes,
+          'two votes',
+        )
+        checkVote(e.firstVote!)
+        checkVote(e.secondVote!)
+        break
+      case M.EvidenceKind.TX_VOTE:
+        need(
+          e.firstBatchVote != null &&
+            e.secondBatchVote != null &&
+            !votes &&
+            !elections &&
+            !proposals,
+          'two batch votes',
+        )
+        checkBatchVote(e.firstBatchVote!, 'firstBatchVote')
+        checkBatchVote(e.secondBatchVote!, 'secondBatchVote')
+        break
+      case M.EvidenceKind.ELECTION_VOTE:
+        need(
+          e.firstElection != null && e.secondElection != null && !votes && !proposals,
+          'two election votes',
+        )
+        checkElectionVote(e.firstElection!, 'firstElection')
+        checkElectionVote(e.secondElection!, 'secondElection')
+        break
+      case M.EvidenceKind.PROPOSAL:
+        need(
+          e.firstProposal != null && e.secondProposal != null && !votes && !elections,
+          'two proposals',
+        )
+        checkProposal(e.firstProposal!, 'firstProposal')
+        checkProposal(e.secondProposal!, 'secondProposal')
+        break
+      default:
+        need(false, 'kind is unspecified')
+    }
+  },
+)
 
 export const SignStateCodec = wireCodec(
   'SignState',

@@ -16,8 +16,16 @@ export const MAX_BLOCK_BYTES = 8 * 1024 * 1024
 export const MAX_CERTIFICATE_BYTES = MAX_VALIDATORS_ON_WIRE * 120
 export const MAX_GOSSIP_BYTES = MAX_BLOCK_BYTES + 64 * 1024
 export const MAX_VOTE_BYTES = 512
+/** Txs in one tx batch (one three-phase round), at most. */
+export const MAX_BATCH_TXS = 2_048
+/** Bytes of one TxBatch on the wire, at most (a batch closes before it would pass it). */
+export const MAX_TX_BATCH_BYTES = 4 * 1024 * 1024
+/** One batch vote: its rejected indexes and reasons, at most one of each per tx. */
+export const MAX_BATCH_VOTE_BYTES = 512 + MAX_BATCH_TXS * 8
 /** Votes one vote-protocol request may carry. */
 export const MAX_VOTE_BATCH = 4_096
+/** Batch votes one vote-protocol request may carry. */
+export const MAX_BATCH_VOTES_PER_REQUEST = 256
 export const MAX_STATUS_PEERS = 32
 export const MAX_PEER_ADDRS = 8
 export const MAX_ADDR_BYTES = 256

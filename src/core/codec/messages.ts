@@ -633,7 +633,8 @@ export enum RejectReason {
   LOCKED = 'LOCKED',
   INVALID_BLOCK = 'INVALID_BLOCK',
   UNKNOWN_TX = 'UNKNOWN_TX',
-  DUPLICATE = 'DUPLICATE'
+  DUPLICATE = 'DUPLICATE',
+  NOT_PREPARED = 'NOT_PREPARED'
 }
 
 enum __RejectReasonValues {
@@ -650,7 +651,8 @@ enum __RejectReasonValues {
   LOCKED = 10,
   INVALID_BLOCK = 11,
   UNKNOWN_TX = 12,
-  DUPLICATE = 13
+  DUPLICATE = 13,
+  NOT_PREPARED = 14
 }
 
 export namespace RejectReason {
@@ -911,6 +913,7 @@ export namespace Vote {
 
 export interface VoteBatch {
   votes: Vote[]
+  batchVotes: BatchVote[]
 }
 
 export namespace VoteBatch {
@@ -930,12 +933,20 @@ export namespace VoteBatch {
           }
         }
 
+        if (obj.batchVotes != null && obj.batchVotes.length > 0) {
+          for (const value of obj.batchVotes) {
+            w.uint32(18)
+            BatchVote.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          votes: []
+          votes: [],
+          batchVotes: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -954,6 +965,16 @@ export namespace VoteBatch {
               }))
               break
             }
+            case 2: {
+              if (opts.limits?.batchVotes != null && obj.batchVotes.length === opts.limits.batchVotes) {
+                throw new MaxLengthError('Decode error - repeated field "batchVotes" had too many elements')
+              }
+
+              obj.batchVotes.push(BatchVote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.batchVotes$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -964,7 +985,8 @@ export namespace VoteBatch {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          votes: 0
+          votes: 0,
+          batchVotes: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -988,6 +1010,24 @@ export namespace VoteBatch {
               }
 
               obj.votes++
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.batchVotes != null && obj.batchVotes === opts.limits.batchVotes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "batchVotes" had too many elements')
+              }
+
+              for (const evt of BatchVote.codec().stream(reader, reader.uint32(), `${prefix}.batchVotes[]`, {
+                limits: opts.limits?.batchVotes$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.batchVotes
+                }
+              }
+
+              obj.batchVotes++
 
               break
             }
@@ -1051,6 +1091,48 @@ export namespace VoteBatch {
     index: number
   }
 
+  export interface VoteBatchBatchVotesPhaseFieldEvent {
+    field: '$.batchVotes[].phase'
+    value: Phase
+    index: number
+  }
+
+  export interface VoteBatchBatchVotesBatchFieldEvent {
+    field: '$.batchVotes[].batch'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface VoteBatchBatchVotesCountFieldEvent {
+    field: '$.batchVotes[].count'
+    value: number
+    index: number
+  }
+
+  export interface VoteBatchBatchVotesRejectedFieldEvent {
+    field: '$.batchVotes[].rejected[]'
+    index: number
+    value: number
+  }
+
+  export interface VoteBatchBatchVotesReasonsFieldEvent {
+    field: '$.batchVotes[].reasons[]'
+    index: number
+    value: number
+  }
+
+  export interface VoteBatchBatchVotesVoterFieldEvent {
+    field: '$.batchVotes[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface VoteBatchBatchVotesSignatureFieldEvent {
+    field: '$.batchVotes[].signature'
+    value: Uint8Array
+    index: number
+  }
+
   export function encode (obj: Partial<VoteBatch>): Uint8Array {
     return encodeMessage(obj, VoteBatch.codec())
   }
@@ -1059,7 +1141,7 @@ export namespace VoteBatch {
     return decodeMessage(buf, VoteBatch.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteBatch>): Generator<VoteBatchVotesPhaseFieldEvent | VoteBatchVotesSubjectFieldEvent | VoteBatchVotesHeightFieldEvent | VoteBatchVotesRoundFieldEvent | VoteBatchVotesResultFieldEvent | VoteBatchVotesReasonFieldEvent | VoteBatchVotesVoterFieldEvent | VoteBatchVotesSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<VoteBatch>): Generator<VoteBatchVotesPhaseFieldEvent | VoteBatchVotesSubjectFieldEvent | VoteBatchVotesHeightFieldEvent | VoteBatchVotesRoundFieldEvent | VoteBatchVotesResultFieldEvent | VoteBatchVotesReasonFieldEvent | VoteBatchVotesVoterFieldEvent | VoteBatchVotesSignatureFieldEvent | VoteBatchBatchVotesPhaseFieldEvent | VoteBatchBatchVotesBatchFieldEvent | VoteBatchBatchVotesCountFieldEvent | VoteBatchBatchVotesRejectedFieldEvent | VoteBatchBatchVotesReasonsFieldEvent | VoteBatchBatchVotesVoterFieldEvent | VoteBatchBatchVotesSignatureFieldEvent> {
     return streamMessage(buf, VoteBatch.codec(), opts)
   }
 }
@@ -1618,47 +1700,41 @@ export namespace Certificate {
   }
 }
 
-export interface PrePrepare {
-  origin: Uint8Array
+export interface BatchHeader {
   target: Uint8Array
-  txHash: Uint8Array
-  tx?: Tx
-  signature: Uint8Array
+  seq: number
+  txsRoot: Uint8Array
+  count: number
 }
 
-export namespace PrePrepare {
-  let _codec: Codec<PrePrepare>
+export namespace BatchHeader {
+  let _codec: Codec<BatchHeader>
 
-  export const codec = (): Codec<PrePrepare> => {
+  export const codec = (): Codec<BatchHeader> => {
     if (_codec == null) {
-      _codec = message<PrePrepare>((obj, w, opts = {}) => {
+      _codec = message<BatchHeader>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
 
-        if ((obj.origin != null && obj.origin.byteLength > 0)) {
-          w.uint32(10)
-          w.bytes(obj.origin)
-        }
-
         if ((obj.target != null && obj.target.byteLength > 0)) {
-          w.uint32(18)
+          w.uint32(10)
           w.bytes(obj.target)
         }
 
-        if ((obj.txHash != null && obj.txHash.byteLength > 0)) {
+        if ((obj.seq != null && obj.seq !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.seq)
+        }
+
+        if ((obj.txsRoot != null && obj.txsRoot.byteLength > 0)) {
           w.uint32(26)
-          w.bytes(obj.txHash)
+          w.bytes(obj.txsRoot)
         }
 
-        if (obj.tx != null) {
-          w.uint32(34)
-          Tx.codec().encode(obj.tx, w)
-        }
-
-        if ((obj.signature != null && obj.signature.byteLength > 0)) {
-          w.uint32(42)
-          w.bytes(obj.signature)
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.count)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1666,10 +1742,10 @@ export namespace PrePrepare {
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          origin: uint8ArrayAlloc(0),
           target: uint8ArrayAlloc(0),
-          txHash: uint8ArrayAlloc(0),
-          signature: uint8ArrayAlloc(0)
+          seq: 0,
+          txsRoot: uint8ArrayAlloc(0),
+          count: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1679,25 +1755,19 @@ export namespace PrePrepare {
 
           switch (tag >>> 3) {
             case 1: {
-              obj.origin = reader.bytes()
-              break
-            }
-            case 2: {
               obj.target = reader.bytes()
               break
             }
+            case 2: {
+              obj.seq = reader.uint64Number()
+              break
+            }
             case 3: {
-              obj.txHash = reader.bytes()
+              obj.txsRoot = reader.bytes()
               break
             }
             case 4: {
-              obj.tx = Tx.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.tx
-              })
-              break
-            }
-            case 5: {
-              obj.signature = reader.bytes()
+              obj.count = reader.uint32()
               break
             }
             default: {
@@ -1717,33 +1787,207 @@ export namespace PrePrepare {
           switch (tag >>> 3) {
             case 1: {
               yield {
-                field: `${prefix}.origin`,
+                field: `${prefix}.target`,
                 value: reader.bytes()
               }
               break
             }
             case 2: {
               yield {
-                field: `${prefix}.target`,
-                value: reader.bytes()
+                field: `${prefix}.seq`,
+                value: reader.uint64Number()
               }
               break
             }
             case 3: {
               yield {
-                field: `${prefix}.txHash`,
+                field: `${prefix}.txsRoot`,
                 value: reader.bytes()
               }
               break
             }
             case 4: {
-              yield * Tx.codec().stream(reader, reader.uint32(), `${prefix}.tx`, {
-                limits: opts.limits?.tx
-              })
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BatchHeaderTargetFieldEvent {
+    field: '$.target'
+    value: Uint8Array
+  }
+
+  export interface BatchHeaderSeqFieldEvent {
+    field: '$.seq'
+    value: number
+  }
+
+  export interface BatchHeaderTxsRootFieldEvent {
+    field: '$.txsRoot'
+    value: Uint8Array
+  }
+
+  export interface BatchHeaderCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
+  export function encode (obj: Partial<BatchHeader>): Uint8Array {
+    return encodeMessage(obj, BatchHeader.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchHeader>): BatchHeader {
+    return decodeMessage(buf, BatchHeader.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchHeader>): Generator<BatchHeaderTargetFieldEvent | BatchHeaderSeqFieldEvent | BatchHeaderTxsRootFieldEvent | BatchHeaderCountFieldEvent> {
+    return streamMessage(buf, BatchHeader.codec(), opts)
+  }
+}
+
+export interface TxBatch {
+  target: Uint8Array
+  seq: number
+  txs: Tx[]
+  signature: Uint8Array
+}
+
+export namespace TxBatch {
+  let _codec: Codec<TxBatch>
+
+  export const codec = (): Codec<TxBatch> => {
+    if (_codec == null) {
+      _codec = message<TxBatch>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.target != null && obj.target.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.target)
+        }
+
+        if ((obj.seq != null && obj.seq !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.seq)
+        }
+
+        if (obj.txs != null && obj.txs.length > 0) {
+          for (const value of obj.txs) {
+            w.uint32(26)
+            Tx.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          target: uint8ArrayAlloc(0),
+          seq: 0,
+          txs: [],
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.target = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.seq = reader.uint64Number()
+              break
+            }
+            case 3: {
+              if (opts.limits?.txs != null && obj.txs.length === opts.limits.txs) {
+                throw new MaxLengthError('Decode error - repeated field "txs" had too many elements')
+              }
+
+              obj.txs.push(Tx.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.txs$
+              }))
+              break
+            }
+            case 4: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          txs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.target`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.txs != null && obj.txs === opts.limits.txs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "txs" had too many elements')
+              }
+
+              for (const evt of Tx.codec().stream(reader, reader.uint32(), `${prefix}.txs[]`, {
+                limits: opts.limits?.txs$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.txs
+                }
+              }
+
+              obj.txs++
 
               break
             }
-            case 5: {
+            case 4: {
               yield {
                 field: `${prefix}.signature`,
                 value: reader.bytes()
@@ -1762,87 +2006,568 @@ export namespace PrePrepare {
     return _codec
   }
 
-  export interface PrePrepareOriginFieldEvent {
-    field: '$.origin'
-    value: Uint8Array
-  }
-
-  export interface PrePrepareTargetFieldEvent {
+  export interface TxBatchTargetFieldEvent {
     field: '$.target'
     value: Uint8Array
   }
 
-  export interface PrePrepareTxHashFieldEvent {
-    field: '$.txHash'
-    value: Uint8Array
+  export interface TxBatchSeqFieldEvent {
+    field: '$.seq'
+    value: number
   }
 
-  export interface PrePrepareTxChainIdFieldEvent {
-    field: '$.tx.chainId'
+  export interface TxBatchTxsChainIdFieldEvent {
+    field: '$.txs[].chainId'
     value: string
+    index: number
   }
 
-  export interface PrePrepareTxKindFieldEvent {
-    field: '$.tx.kind'
+  export interface TxBatchTxsKindFieldEvent {
+    field: '$.txs[].kind'
     value: TxKind
+    index: number
   }
 
-  export interface PrePrepareTxFromFieldEvent {
-    field: '$.tx.from'
+  export interface TxBatchTxsFromFieldEvent {
+    field: '$.txs[].from'
     value: Uint8Array
+    index: number
   }
 
-  export interface PrePrepareTxNonceFieldEvent {
-    field: '$.tx.nonce'
+  export interface TxBatchTxsNonceFieldEvent {
+    field: '$.txs[].nonce'
     value: number
+    index: number
   }
 
-  export interface PrePrepareTxGasFieldEvent {
-    field: '$.tx.gas'
+  export interface TxBatchTxsGasFieldEvent {
+    field: '$.txs[].gas'
     value: number
+    index: number
   }
 
-  export interface PrePrepareTxDataFieldEvent {
-    field: '$.tx.data'
+  export interface TxBatchTxsDataFieldEvent {
+    field: '$.txs[].data'
     value: Uint8Array
+    index: number
   }
 
-  export interface PrePrepareTxSignatureFieldEvent {
-    field: '$.tx.signature'
+  export interface TxBatchTxsSignatureFieldEvent {
+    field: '$.txs[].signature'
     value: Uint8Array
+    index: number
   }
 
-  export interface PrePrepareSignatureFieldEvent {
+  export interface TxBatchSignatureFieldEvent {
     field: '$.signature'
     value: Uint8Array
   }
 
-  export function encode (obj: Partial<PrePrepare>): Uint8Array {
-    return encodeMessage(obj, PrePrepare.codec())
+  export function encode (obj: Partial<TxBatch>): Uint8Array {
+    return encodeMessage(obj, TxBatch.codec())
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrePrepare>): PrePrepare {
-    return decodeMessage(buf, PrePrepare.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TxBatch>): TxBatch {
+    return decodeMessage(buf, TxBatch.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrePrepare>): Generator<PrePrepareOriginFieldEvent | PrePrepareTargetFieldEvent | PrePrepareTxHashFieldEvent | PrePrepareTxChainIdFieldEvent | PrePrepareTxKindFieldEvent | PrePrepareTxFromFieldEvent | PrePrepareTxNonceFieldEvent | PrePrepareTxGasFieldEvent | PrePrepareTxDataFieldEvent | PrePrepareTxSignatureFieldEvent | PrePrepareSignatureFieldEvent> {
-    return streamMessage(buf, PrePrepare.codec(), opts)
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TxBatch>): Generator<TxBatchTargetFieldEvent | TxBatchSeqFieldEvent | TxBatchTxsChainIdFieldEvent | TxBatchTxsKindFieldEvent | TxBatchTxsFromFieldEvent | TxBatchTxsNonceFieldEvent | TxBatchTxsGasFieldEvent | TxBatchTxsDataFieldEvent | TxBatchTxsSignatureFieldEvent | TxBatchSignatureFieldEvent> {
+    return streamMessage(buf, TxBatch.codec(), opts)
   }
 }
 
-export interface Prepare {
-  target: Uint8Array
-  txHash: Uint8Array
-  cert?: Certificate
+export interface BatchVote {
+  phase: Phase
+  batch: Uint8Array
+  count: number
+  rejected: number[]
+  reasons: number[]
+  voter: Uint8Array
   signature: Uint8Array
 }
 
-export namespace Prepare {
-  let _codec: Codec<Prepare>
+export namespace BatchVote {
+  let _codec: Codec<BatchVote>
 
-  export const codec = (): Codec<Prepare> => {
+  export const codec = (): Codec<BatchVote> => {
     if (_codec == null) {
-      _codec = message<Prepare>((obj, w, opts = {}) => {
+      _codec = message<BatchVote>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.phase != null && __PhaseValues[obj.phase] !== 0) {
+          w.uint32(8)
+          Phase.codec().encode(obj.phase, w)
+        }
+
+        if ((obj.batch != null && obj.batch.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.batch)
+        }
+
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.count)
+        }
+
+        if (obj.rejected != null && obj.rejected.length > 0) {
+          for (const value of obj.rejected) {
+            w.uint32(32)
+            w.uint32(value)
+          }
+        }
+
+        if (obj.reasons != null && obj.reasons.length > 0) {
+          for (const value of obj.reasons) {
+            w.uint32(40)
+            w.uint32(value)
+          }
+        }
+
+        if ((obj.voter != null && obj.voter.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.voter)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          phase: Phase.PHASE_UNSPECIFIED,
+          batch: uint8ArrayAlloc(0),
+          count: 0,
+          rejected: [],
+          reasons: [],
+          voter: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.phase = Phase.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.batch = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.count = reader.uint32()
+              break
+            }
+            case 4: {
+              if (opts.limits?.rejected != null && obj.rejected.length === opts.limits.rejected) {
+                throw new MaxLengthError('Decode error - repeated field "rejected" had too many elements')
+              }
+
+              obj.rejected.push(reader.uint32())
+              break
+            }
+            case 5: {
+              if (opts.limits?.reasons != null && obj.reasons.length === opts.limits.reasons) {
+                throw new MaxLengthError('Decode error - repeated field "reasons" had too many elements')
+              }
+
+              obj.reasons.push(reader.uint32())
+              break
+            }
+            case 6: {
+              obj.voter = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          rejected: 0,
+          reasons: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.phase`,
+                value: Phase.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.batch`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.rejected != null && obj.rejected === opts.limits.rejected) {
+                throw new MaxLengthError('Streaming decode error - repeated field "rejected" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.rejected[]`,
+                index: obj.rejected,
+                value: reader.uint32()
+              }
+
+              obj.rejected++
+
+              break
+            }
+            case 5: {
+              if (opts.limits?.reasons != null && obj.reasons === opts.limits.reasons) {
+                throw new MaxLengthError('Streaming decode error - repeated field "reasons" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.reasons[]`,
+                index: obj.reasons,
+                value: reader.uint32()
+              }
+
+              obj.reasons++
+
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.voter`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BatchVotePhaseFieldEvent {
+    field: '$.phase'
+    value: Phase
+  }
+
+  export interface BatchVoteBatchFieldEvent {
+    field: '$.batch'
+    value: Uint8Array
+  }
+
+  export interface BatchVoteCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
+  export interface BatchVoteRejectedFieldEvent {
+    field: '$.rejected[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchVoteReasonsFieldEvent {
+    field: '$.reasons[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchVoteVoterFieldEvent {
+    field: '$.voter'
+    value: Uint8Array
+  }
+
+  export interface BatchVoteSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<BatchVote>): Uint8Array {
+    return encodeMessage(obj, BatchVote.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchVote>): BatchVote {
+    return decodeMessage(buf, BatchVote.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchVote>): Generator<BatchVotePhaseFieldEvent | BatchVoteBatchFieldEvent | BatchVoteCountFieldEvent | BatchVoteRejectedFieldEvent | BatchVoteReasonsFieldEvent | BatchVoteVoterFieldEvent | BatchVoteSignatureFieldEvent> {
+    return streamMessage(buf, BatchVote.codec(), opts)
+  }
+}
+
+export interface BatchCertificate {
+  phase: Phase
+  batch: Uint8Array
+  count: number
+  votes: BatchVote[]
+}
+
+export namespace BatchCertificate {
+  let _codec: Codec<BatchCertificate>
+
+  export const codec = (): Codec<BatchCertificate> => {
+    if (_codec == null) {
+      _codec = message<BatchCertificate>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.phase != null && __PhaseValues[obj.phase] !== 0) {
+          w.uint32(8)
+          Phase.codec().encode(obj.phase, w)
+        }
+
+        if ((obj.batch != null && obj.batch.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.batch)
+        }
+
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.count)
+        }
+
+        if (obj.votes != null && obj.votes.length > 0) {
+          for (const value of obj.votes) {
+            w.uint32(34)
+            BatchVote.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          phase: Phase.PHASE_UNSPECIFIED,
+          batch: uint8ArrayAlloc(0),
+          count: 0,
+          votes: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.phase = Phase.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.batch = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.count = reader.uint32()
+              break
+            }
+            case 4: {
+              if (opts.limits?.votes != null && obj.votes.length === opts.limits.votes) {
+                throw new MaxLengthError('Decode error - repeated field "votes" had too many elements')
+              }
+
+              obj.votes.push(BatchVote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.votes$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          votes: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.phase`,
+                value: Phase.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.batch`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.votes != null && obj.votes === opts.limits.votes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "votes" had too many elements')
+              }
+
+              for (const evt of BatchVote.codec().stream(reader, reader.uint32(), `${prefix}.votes[]`, {
+                limits: opts.limits?.votes$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.votes
+                }
+              }
+
+              obj.votes++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface BatchCertificatePhaseFieldEvent {
+    field: '$.phase'
+    value: Phase
+  }
+
+  export interface BatchCertificateBatchFieldEvent {
+    field: '$.batch'
+    value: Uint8Array
+  }
+
+  export interface BatchCertificateCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
+  export interface BatchCertificateVotesPhaseFieldEvent {
+    field: '$.votes[].phase'
+    value: Phase
+    index: number
+  }
+
+  export interface BatchCertificateVotesBatchFieldEvent {
+    field: '$.votes[].batch'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface BatchCertificateVotesCountFieldEvent {
+    field: '$.votes[].count'
+    value: number
+    index: number
+  }
+
+  export interface BatchCertificateVotesRejectedFieldEvent {
+    field: '$.votes[].rejected[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchCertificateVotesReasonsFieldEvent {
+    field: '$.votes[].reasons[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchCertificateVotesVoterFieldEvent {
+    field: '$.votes[].voter'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface BatchCertificateVotesSignatureFieldEvent {
+    field: '$.votes[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export function encode (obj: Partial<BatchCertificate>): Uint8Array {
+    return encodeMessage(obj, BatchCertificate.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchCertificate>): BatchCertificate {
+    return decodeMessage(buf, BatchCertificate.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchCertificate>): Generator<BatchCertificatePhaseFieldEvent | BatchCertificateBatchFieldEvent | BatchCertificateCountFieldEvent | BatchCertificateVotesPhaseFieldEvent | BatchCertificateVotesBatchFieldEvent | BatchCertificateVotesCountFieldEvent | BatchCertificateVotesRejectedFieldEvent | BatchCertificateVotesReasonsFieldEvent | BatchCertificateVotesVoterFieldEvent | BatchCertificateVotesSignatureFieldEvent> {
+    return streamMessage(buf, BatchCertificate.codec(), opts)
+  }
+}
+
+export interface BatchPrepare {
+  target: Uint8Array
+  batch: Uint8Array
+  cert?: BatchCertificate
+}
+
+export namespace BatchPrepare {
+  let _codec: Codec<BatchPrepare>
+
+  export const codec = (): Codec<BatchPrepare> => {
+    if (_codec == null) {
+      _codec = message<BatchPrepare>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -1852,19 +2577,14 @@ export namespace Prepare {
           w.bytes(obj.target)
         }
 
-        if ((obj.txHash != null && obj.txHash.byteLength > 0)) {
+        if ((obj.batch != null && obj.batch.byteLength > 0)) {
           w.uint32(18)
-          w.bytes(obj.txHash)
+          w.bytes(obj.batch)
         }
 
         if (obj.cert != null) {
           w.uint32(26)
-          Certificate.codec().encode(obj.cert, w)
-        }
-
-        if ((obj.signature != null && obj.signature.byteLength > 0)) {
-          w.uint32(34)
-          w.bytes(obj.signature)
+          BatchCertificate.codec().encode(obj.cert, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1873,8 +2593,7 @@ export namespace Prepare {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           target: uint8ArrayAlloc(0),
-          txHash: uint8ArrayAlloc(0),
-          signature: uint8ArrayAlloc(0)
+          batch: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1888,17 +2607,13 @@ export namespace Prepare {
               break
             }
             case 2: {
-              obj.txHash = reader.bytes()
+              obj.batch = reader.bytes()
               break
             }
             case 3: {
-              obj.cert = Certificate.codec().decode(reader, reader.uint32(), {
+              obj.cert = BatchCertificate.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.cert
               })
-              break
-            }
-            case 4: {
-              obj.signature = reader.bytes()
               break
             }
             default: {
@@ -1925,23 +2640,16 @@ export namespace Prepare {
             }
             case 2: {
               yield {
-                field: `${prefix}.txHash`,
+                field: `${prefix}.batch`,
                 value: reader.bytes()
               }
               break
             }
             case 3: {
-              yield * Certificate.codec().stream(reader, reader.uint32(), `${prefix}.cert`, {
+              yield * BatchCertificate.codec().stream(reader, reader.uint32(), `${prefix}.cert`, {
                 limits: opts.limits?.cert
               })
 
-              break
-            }
-            case 4: {
-              yield {
-                field: `${prefix}.signature`,
-                value: reader.bytes()
-              }
               break
             }
             default: {
@@ -1956,89 +2664,109 @@ export namespace Prepare {
     return _codec
   }
 
-  export interface PrepareTargetFieldEvent {
+  export interface BatchPrepareTargetFieldEvent {
     field: '$.target'
     value: Uint8Array
   }
 
-  export interface PrepareTxHashFieldEvent {
-    field: '$.txHash'
+  export interface BatchPrepareBatchFieldEvent {
+    field: '$.batch'
     value: Uint8Array
   }
 
-  export interface PrepareCertPhaseFieldEvent {
+  export interface BatchPrepareCertPhaseFieldEvent {
     field: '$.cert.phase'
     value: Phase
   }
 
-  export interface PrepareCertSubjectFieldEvent {
-    field: '$.cert.subject'
+  export interface BatchPrepareCertBatchFieldEvent {
+    field: '$.cert.batch'
     value: Uint8Array
   }
 
-  export interface PrepareCertHeightFieldEvent {
-    field: '$.cert.height'
+  export interface BatchPrepareCertCountFieldEvent {
+    field: '$.cert.count'
     value: number
   }
 
-  export interface PrepareCertRoundFieldEvent {
-    field: '$.cert.round'
-    value: number
+  export interface BatchPrepareCertVotesPhaseFieldEvent {
+    field: '$.cert.votes[].phase'
+    value: Phase
+    index: number
   }
 
-  export interface PrepareCertSignaturesVoterFieldEvent {
-    field: '$.cert.signatures[].voter'
+  export interface BatchPrepareCertVotesBatchFieldEvent {
+    field: '$.cert.votes[].batch'
     value: Uint8Array
     index: number
   }
 
-  export interface PrepareCertSignaturesSignatureFieldEvent {
-    field: '$.cert.signatures[].signature'
+  export interface BatchPrepareCertVotesCountFieldEvent {
+    field: '$.cert.votes[].count'
+    value: number
+    index: number
+  }
+
+  export interface BatchPrepareCertVotesRejectedFieldEvent {
+    field: '$.cert.votes[].rejected[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchPrepareCertVotesReasonsFieldEvent {
+    field: '$.cert.votes[].reasons[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchPrepareCertVotesVoterFieldEvent {
+    field: '$.cert.votes[].voter'
     value: Uint8Array
     index: number
   }
 
-  export interface PrepareSignatureFieldEvent {
-    field: '$.signature'
+  export interface BatchPrepareCertVotesSignatureFieldEvent {
+    field: '$.cert.votes[].signature'
     value: Uint8Array
+    index: number
   }
 
-  export function encode (obj: Partial<Prepare>): Uint8Array {
-    return encodeMessage(obj, Prepare.codec())
+  export function encode (obj: Partial<BatchPrepare>): Uint8Array {
+    return encodeMessage(obj, BatchPrepare.codec())
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Prepare>): Prepare {
-    return decodeMessage(buf, Prepare.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchPrepare>): BatchPrepare {
+    return decodeMessage(buf, BatchPrepare.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Prepare>): Generator<PrepareTargetFieldEvent | PrepareTxHashFieldEvent | PrepareCertPhaseFieldEvent | PrepareCertSubjectFieldEvent | PrepareCertHeightFieldEvent | PrepareCertRoundFieldEvent | PrepareCertSignaturesVoterFieldEvent | PrepareCertSignaturesSignatureFieldEvent | PrepareSignatureFieldEvent> {
-    return streamMessage(buf, Prepare.codec(), opts)
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchPrepare>): Generator<BatchPrepareTargetFieldEvent | BatchPrepareBatchFieldEvent | BatchPrepareCertPhaseFieldEvent | BatchPrepareCertBatchFieldEvent | BatchPrepareCertCountFieldEvent | BatchPrepareCertVotesPhaseFieldEvent | BatchPrepareCertVotesBatchFieldEvent | BatchPrepareCertVotesCountFieldEvent | BatchPrepareCertVotesRejectedFieldEvent | BatchPrepareCertVotesReasonsFieldEvent | BatchPrepareCertVotesVoterFieldEvent | BatchPrepareCertVotesSignatureFieldEvent> {
+    return streamMessage(buf, BatchPrepare.codec(), opts)
   }
 }
 
-export interface Commit {
-  txHash: Uint8Array
-  cert?: Certificate
+export interface BatchCommit {
+  batch: Uint8Array
+  cert?: BatchCertificate
 }
 
-export namespace Commit {
-  let _codec: Codec<Commit>
+export namespace BatchCommit {
+  let _codec: Codec<BatchCommit>
 
-  export const codec = (): Codec<Commit> => {
+  export const codec = (): Codec<BatchCommit> => {
     if (_codec == null) {
-      _codec = message<Commit>((obj, w, opts = {}) => {
+      _codec = message<BatchCommit>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
 
-        if ((obj.txHash != null && obj.txHash.byteLength > 0)) {
+        if ((obj.batch != null && obj.batch.byteLength > 0)) {
           w.uint32(10)
-          w.bytes(obj.txHash)
+          w.bytes(obj.batch)
         }
 
         if (obj.cert != null) {
           w.uint32(18)
-          Certificate.codec().encode(obj.cert, w)
+          BatchCertificate.codec().encode(obj.cert, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2046,7 +2774,7 @@ export namespace Commit {
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          txHash: uint8ArrayAlloc(0)
+          batch: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2056,11 +2784,11 @@ export namespace Commit {
 
           switch (tag >>> 3) {
             case 1: {
-              obj.txHash = reader.bytes()
+              obj.batch = reader.bytes()
               break
             }
             case 2: {
-              obj.cert = Certificate.codec().decode(reader, reader.uint32(), {
+              obj.cert = BatchCertificate.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.cert
               })
               break
@@ -2082,13 +2810,13 @@ export namespace Commit {
           switch (tag >>> 3) {
             case 1: {
               yield {
-                field: `${prefix}.txHash`,
+                field: `${prefix}.batch`,
                 value: reader.bytes()
               }
               break
             }
             case 2: {
-              yield * Certificate.codec().stream(reader, reader.uint32(), `${prefix}.cert`, {
+              yield * BatchCertificate.codec().stream(reader, reader.uint32(), `${prefix}.cert`, {
                 limits: opts.limits?.cert
               })
 
@@ -2106,53 +2834,78 @@ export namespace Commit {
     return _codec
   }
 
-  export interface CommitTxHashFieldEvent {
-    field: '$.txHash'
+  export interface BatchCommitBatchFieldEvent {
+    field: '$.batch'
     value: Uint8Array
   }
 
-  export interface CommitCertPhaseFieldEvent {
+  export interface BatchCommitCertPhaseFieldEvent {
     field: '$.cert.phase'
     value: Phase
   }
 
-  export interface CommitCertSubjectFieldEvent {
-    field: '$.cert.subject'
+  export interface BatchCommitCertBatchFieldEvent {
+    field: '$.cert.batch'
     value: Uint8Array
   }
 
-  export interface CommitCertHeightFieldEvent {
-    field: '$.cert.height'
+  export interface BatchCommitCertCountFieldEvent {
+    field: '$.cert.count'
     value: number
   }
 
-  export interface CommitCertRoundFieldEvent {
-    field: '$.cert.round'
-    value: number
+  export interface BatchCommitCertVotesPhaseFieldEvent {
+    field: '$.cert.votes[].phase'
+    value: Phase
+    index: number
   }
 
-  export interface CommitCertSignaturesVoterFieldEvent {
-    field: '$.cert.signatures[].voter'
+  export interface BatchCommitCertVotesBatchFieldEvent {
+    field: '$.cert.votes[].batch'
     value: Uint8Array
     index: number
   }
 
-  export interface CommitCertSignaturesSignatureFieldEvent {
-    field: '$.cert.signatures[].signature'
+  export interface BatchCommitCertVotesCountFieldEvent {
+    field: '$.cert.votes[].count'
+    value: number
+    index: number
+  }
+
+  export interface BatchCommitCertVotesRejectedFieldEvent {
+    field: '$.cert.votes[].rejected[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchCommitCertVotesReasonsFieldEvent {
+    field: '$.cert.votes[].reasons[]'
+    index: number
+    value: number
+  }
+
+  export interface BatchCommitCertVotesVoterFieldEvent {
+    field: '$.cert.votes[].voter'
     value: Uint8Array
     index: number
   }
 
-  export function encode (obj: Partial<Commit>): Uint8Array {
-    return encodeMessage(obj, Commit.codec())
+  export interface BatchCommitCertVotesSignatureFieldEvent {
+    field: '$.cert.votes[].signature'
+    value: Uint8Array
+    index: number
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Commit {
-    return decodeMessage(buf, Commit.codec(), opts)
+  export function encode (obj: Partial<BatchCommit>): Uint8Array {
+    return encodeMessage(obj, BatchCommit.codec())
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Commit>): Generator<CommitTxHashFieldEvent | CommitCertPhaseFieldEvent | CommitCertSubjectFieldEvent | CommitCertHeightFieldEvent | CommitCertRoundFieldEvent | CommitCertSignaturesVoterFieldEvent | CommitCertSignaturesSignatureFieldEvent> {
-    return streamMessage(buf, Commit.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchCommit>): BatchCommit {
+    return decodeMessage(buf, BatchCommit.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BatchCommit>): Generator<BatchCommitBatchFieldEvent | BatchCommitCertPhaseFieldEvent | BatchCommitCertBatchFieldEvent | BatchCommitCertCountFieldEvent | BatchCommitCertVotesPhaseFieldEvent | BatchCommitCertVotesBatchFieldEvent | BatchCommitCertVotesCountFieldEvent | BatchCommitCertVotesRejectedFieldEvent | BatchCommitCertVotesReasonsFieldEvent | BatchCommitCertVotesVoterFieldEvent | BatchCommitCertVotesSignatureFieldEvent> {
+    return streamMessage(buf, BatchCommit.codec(), opts)
   }
 }
 
@@ -5479,6 +6232,7 @@ export interface HistoryRequest {
   fromHeight: number
   toHeight: number
   txHash?: Uint8Array
+  batchHash?: Uint8Array
 }
 
 export namespace HistoryRequest {
@@ -5506,6 +6260,11 @@ export namespace HistoryRequest {
           w.bytes(obj.txHash)
         }
 
+        if (obj.batchHash != null) {
+          w.uint32(34)
+          w.bytes(obj.batchHash)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -5531,6 +6290,10 @@ export namespace HistoryRequest {
             }
             case 3: {
               obj.txHash = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.batchHash = reader.bytes()
               break
             }
             default: {
@@ -5569,6 +6332,13 @@ export namespace HistoryRequest {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.batchHash`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5596,6 +6366,11 @@ export namespace HistoryRequest {
     value: Uint8Array
   }
 
+  export interface HistoryRequestBatchHashFieldEvent {
+    field: '$.batchHash'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<HistoryRequest>): Uint8Array {
     return encodeMessage(obj, HistoryRequest.codec())
   }
@@ -5604,7 +6379,7 @@ export namespace HistoryRequest {
     return decodeMessage(buf, HistoryRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryRequest>): Generator<HistoryRequestFromHeightFieldEvent | HistoryRequestToHeightFieldEvent | HistoryRequestTxHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryRequest>): Generator<HistoryRequestFromHeightFieldEvent | HistoryRequestToHeightFieldEvent | HistoryRequestTxHashFieldEvent | HistoryRequestBatchHashFieldEvent> {
     return streamMessage(buf, HistoryRequest.codec(), opts)
   }
 }
@@ -5613,6 +6388,7 @@ export interface HistoryResponse {
   blocks: FinalizedBlock[]
   tx?: Tx
   error: string
+  batch?: TxBatch
 }
 
 export namespace HistoryResponse {
@@ -5640,6 +6416,11 @@ export namespace HistoryResponse {
         if ((obj.error != null && obj.error !== '')) {
           w.uint32(26)
           w.string(obj.error)
+        }
+
+        if (obj.batch != null) {
+          w.uint32(34)
+          TxBatch.codec().encode(obj.batch, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -5675,6 +6456,12 @@ export namespace HistoryResponse {
             }
             case 3: {
               obj.error = reader.string()
+              break
+            }
+            case 4: {
+              obj.batch = TxBatch.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.batch
+              })
               break
             }
             default: {
@@ -5726,6 +6513,13 @@ export namespace HistoryResponse {
                 field: `${prefix}.error`,
                 value: reader.string()
               }
+              break
+            }
+            case 4: {
+              yield * TxBatch.codec().stream(reader, reader.uint32(), `${prefix}.batch`, {
+                limits: opts.limits?.batch
+              })
+
               break
             }
             default: {
@@ -5948,6 +6742,63 @@ export namespace HistoryResponse {
     value: string
   }
 
+  export interface HistoryResponseBatchTargetFieldEvent {
+    field: '$.batch.target'
+    value: Uint8Array
+  }
+
+  export interface HistoryResponseBatchSeqFieldEvent {
+    field: '$.batch.seq'
+    value: number
+  }
+
+  export interface HistoryResponseBatchTxsChainIdFieldEvent {
+    field: '$.batch.txs[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface HistoryResponseBatchTxsKindFieldEvent {
+    field: '$.batch.txs[].kind'
+    value: TxKind
+    index: number
+  }
+
+  export interface HistoryResponseBatchTxsFromFieldEvent {
+    field: '$.batch.txs[].from'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface HistoryResponseBatchTxsNonceFieldEvent {
+    field: '$.batch.txs[].nonce'
+    value: number
+    index: number
+  }
+
+  export interface HistoryResponseBatchTxsGasFieldEvent {
+    field: '$.batch.txs[].gas'
+    value: number
+    index: number
+  }
+
+  export interface HistoryResponseBatchTxsDataFieldEvent {
+    field: '$.batch.txs[].data'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface HistoryResponseBatchTxsSignatureFieldEvent {
+    field: '$.batch.txs[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface HistoryResponseBatchSignatureFieldEvent {
+    field: '$.batch.signature'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<HistoryResponse>): Uint8Array {
     return encodeMessage(obj, HistoryResponse.codec())
   }
@@ -5956,15 +6807,15 @@ export namespace HistoryResponse {
     return decodeMessage(buf, HistoryResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryResponse>): Generator<HistoryResponseBlocksBlockHeaderChainIdFieldEvent | HistoryResponseBlocksBlockHeaderHeightFieldEvent | HistoryResponseBlocksBlockHeaderRoundFieldEvent | HistoryResponseBlocksBlockHeaderParentHashFieldEvent | HistoryResponseBlocksBlockHeaderProposerFieldEvent | HistoryResponseBlocksBlockHeaderTimeFieldEvent | HistoryResponseBlocksBlockHeaderTxRootFieldEvent | HistoryResponseBlocksBlockHeaderAccountsRootFieldEvent | HistoryResponseBlocksBlockHeaderStateRootFieldEvent | HistoryResponseBlocksBlockTxsChainIdFieldEvent | HistoryResponseBlocksBlockTxsKindFieldEvent | HistoryResponseBlocksBlockTxsFromFieldEvent | HistoryResponseBlocksBlockTxsNonceFieldEvent | HistoryResponseBlocksBlockTxsGasFieldEvent | HistoryResponseBlocksBlockTxsDataFieldEvent | HistoryResponseBlocksBlockTxsSignatureFieldEvent | HistoryResponseBlocksBlockAccountsChainIdFieldEvent | HistoryResponseBlocksBlockAccountsUsernameFieldEvent | HistoryResponseBlocksBlockAccountsDataFieldEvent | HistoryResponseBlocksBlockAccountsKeyTypeFieldEvent | HistoryResponseBlocksBlockAccountsPublicKeyFieldEvent | HistoryResponseBlocksBlockAccountsSignatureFieldEvent | HistoryResponseBlocksCommitCertPhaseFieldEvent | HistoryResponseBlocksCommitCertSubjectFieldEvent | HistoryResponseBlocksCommitCertHeightFieldEvent | HistoryResponseBlocksCommitCertRoundFieldEvent | HistoryResponseBlocksCommitCertSignaturesVoterFieldEvent | HistoryResponseBlocksCommitCertSignaturesSignatureFieldEvent | HistoryResponseTxChainIdFieldEvent | HistoryResponseTxKindFieldEvent | HistoryResponseTxFromFieldEvent | HistoryResponseTxNonceFieldEvent | HistoryResponseTxGasFieldEvent | HistoryResponseTxDataFieldEvent | HistoryResponseTxSignatureFieldEvent | HistoryResponseErrorFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryResponse>): Generator<HistoryResponseBlocksBlockHeaderChainIdFieldEvent | HistoryResponseBlocksBlockHeaderHeightFieldEvent | HistoryResponseBlocksBlockHeaderRoundFieldEvent | HistoryResponseBlocksBlockHeaderParentHashFieldEvent | HistoryResponseBlocksBlockHeaderProposerFieldEvent | HistoryResponseBlocksBlockHeaderTimeFieldEvent | HistoryResponseBlocksBlockHeaderTxRootFieldEvent | HistoryResponseBlocksBlockHeaderAccountsRootFieldEvent | HistoryResponseBlocksBlockHeaderStateRootFieldEvent | HistoryResponseBlocksBlockTxsChainIdFieldEvent | HistoryResponseBlocksBlockTxsKindFieldEvent | HistoryResponseBlocksBlockTxsFromFieldEvent | HistoryResponseBlocksBlockTxsNonceFieldEvent | HistoryResponseBlocksBlockTxsGasFieldEvent | HistoryResponseBlocksBlockTxsDataFieldEvent | HistoryResponseBlocksBlockTxsSignatureFieldEvent | HistoryResponseBlocksBlockAccountsChainIdFieldEvent | HistoryResponseBlocksBlockAccountsUsernameFieldEvent | HistoryResponseBlocksBlockAccountsDataFieldEvent | HistoryResponseBlocksBlockAccountsKeyTypeFieldEvent | HistoryResponseBlocksBlockAccountsPublicKeyFieldEvent | HistoryResponseBlocksBlockAccountsSignatureFieldEvent | HistoryResponseBlocksCommitCertPhaseFieldEvent | HistoryResponseBlocksCommitCertSubjectFieldEvent | HistoryResponseBlocksCommitCertHeightFieldEvent | HistoryResponseBlocksCommitCertRoundFieldEvent | HistoryResponseBlocksCommitCertSignaturesVoterFieldEvent | HistoryResponseBlocksCommitCertSignaturesSignatureFieldEvent | HistoryResponseTxChainIdFieldEvent | HistoryResponseTxKindFieldEvent | HistoryResponseTxFromFieldEvent | HistoryResponseTxNonceFieldEvent | HistoryResponseTxGasFieldEvent | HistoryResponseTxDataFieldEvent | HistoryResponseTxSignatureFieldEvent | HistoryResponseErrorFieldEvent | HistoryResponseBatchTargetFieldEvent | HistoryResponseBatchSeqFieldEvent | HistoryResponseBatchTxsChainIdFieldEvent | HistoryResponseBatchTxsKindFieldEvent | HistoryResponseBatchTxsFromFieldEvent | HistoryResponseBatchTxsNonceFieldEvent | HistoryResponseBatchTxsGasFieldEvent | HistoryResponseBatchTxsDataFieldEvent | HistoryResponseBatchTxsSignatureFieldEvent | HistoryResponseBatchSignatureFieldEvent> {
     return streamMessage(buf, HistoryResponse.codec(), opts)
   }
 }
 
 export interface PoolRecord {
   tx?: Tx
-  commitCert?: Certificate
   account?: AccountRegistration
+  batch?: Uint8Array
 }
 
 export namespace PoolRecord {
@@ -5982,14 +6833,14 @@ export namespace PoolRecord {
           Tx.codec().encode(obj.tx, w)
         }
 
-        if (obj.commitCert != null) {
-          w.uint32(18)
-          Certificate.codec().encode(obj.commitCert, w)
-        }
-
         if (obj.account != null) {
           w.uint32(26)
           AccountRegistration.codec().encode(obj.account, w)
+        }
+
+        if (obj.batch != null) {
+          w.uint32(34)
+          w.bytes(obj.batch)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -6010,16 +6861,14 @@ export namespace PoolRecord {
               })
               break
             }
-            case 2: {
-              obj.commitCert = Certificate.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.commitCert
-              })
-              break
-            }
             case 3: {
               obj.account = AccountRegistration.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.account
               })
+              break
+            }
+            case 4: {
+              obj.batch = reader.bytes()
               break
             }
             default: {
@@ -6044,18 +6893,18 @@ export namespace PoolRecord {
 
               break
             }
-            case 2: {
-              yield * Certificate.codec().stream(reader, reader.uint32(), `${prefix}.commitCert`, {
-                limits: opts.limits?.commitCert
-              })
-
-              break
-            }
             case 3: {
               yield * AccountRegistration.codec().stream(reader, reader.uint32(), `${prefix}.account`, {
                 limits: opts.limits?.account
               })
 
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.batch`,
+                value: reader.bytes()
+              }
               break
             }
             default: {
@@ -6105,38 +6954,6 @@ export namespace PoolRecord {
     value: Uint8Array
   }
 
-  export interface PoolRecordCommitCertPhaseFieldEvent {
-    field: '$.commitCert.phase'
-    value: Phase
-  }
-
-  export interface PoolRecordCommitCertSubjectFieldEvent {
-    field: '$.commitCert.subject'
-    value: Uint8Array
-  }
-
-  export interface PoolRecordCommitCertHeightFieldEvent {
-    field: '$.commitCert.height'
-    value: number
-  }
-
-  export interface PoolRecordCommitCertRoundFieldEvent {
-    field: '$.commitCert.round'
-    value: number
-  }
-
-  export interface PoolRecordCommitCertSignaturesVoterFieldEvent {
-    field: '$.commitCert.signatures[].voter'
-    value: Uint8Array
-    index: number
-  }
-
-  export interface PoolRecordCommitCertSignaturesSignatureFieldEvent {
-    field: '$.commitCert.signatures[].signature'
-    value: Uint8Array
-    index: number
-  }
-
   export interface PoolRecordAccountChainIdFieldEvent {
     field: '$.account.chainId'
     value: string
@@ -6167,6 +6984,11 @@ export namespace PoolRecord {
     value: Uint8Array
   }
 
+  export interface PoolRecordBatchFieldEvent {
+    field: '$.batch'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<PoolRecord>): Uint8Array {
     return encodeMessage(obj, PoolRecord.codec())
   }
@@ -6175,7 +6997,7 @@ export namespace PoolRecord {
     return decodeMessage(buf, PoolRecord.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PoolRecord>): Generator<PoolRecordTxChainIdFieldEvent | PoolRecordTxKindFieldEvent | PoolRecordTxFromFieldEvent | PoolRecordTxNonceFieldEvent | PoolRecordTxGasFieldEvent | PoolRecordTxDataFieldEvent | PoolRecordTxSignatureFieldEvent | PoolRecordCommitCertPhaseFieldEvent | PoolRecordCommitCertSubjectFieldEvent | PoolRecordCommitCertHeightFieldEvent | PoolRecordCommitCertRoundFieldEvent | PoolRecordCommitCertSignaturesVoterFieldEvent | PoolRecordCommitCertSignaturesSignatureFieldEvent | PoolRecordAccountChainIdFieldEvent | PoolRecordAccountUsernameFieldEvent | PoolRecordAccountDataFieldEvent | PoolRecordAccountKeyTypeFieldEvent | PoolRecordAccountPublicKeyFieldEvent | PoolRecordAccountSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PoolRecord>): Generator<PoolRecordTxChainIdFieldEvent | PoolRecordTxKindFieldEvent | PoolRecordTxFromFieldEvent | PoolRecordTxNonceFieldEvent | PoolRecordTxGasFieldEvent | PoolRecordTxDataFieldEvent | PoolRecordTxSignatureFieldEvent | PoolRecordAccountChainIdFieldEvent | PoolRecordAccountUsernameFieldEvent | PoolRecordAccountDataFieldEvent | PoolRecordAccountKeyTypeFieldEvent | PoolRecordAccountPublicKeyFieldEvent | PoolRecordAccountSignatureFieldEvent | PoolRecordBatchFieldEvent> {
     return streamMessage(buf, PoolRecord.codec(), opts)
   }
 }
@@ -8112,6 +8934,8 @@ export interface Evidence {
   secondElection?: ElectionVote
   firstProposal?: SignedProposal
   secondProposal?: SignedProposal
+  firstBatchVote?: BatchVote
+  secondBatchVote?: BatchVote
 }
 
 export namespace Evidence {
@@ -8177,6 +9001,16 @@ export namespace Evidence {
         if (obj.secondProposal != null) {
           w.uint32(90)
           SignedProposal.codec().encode(obj.secondProposal, w)
+        }
+
+        if (obj.firstBatchVote != null) {
+          w.uint32(98)
+          BatchVote.codec().encode(obj.firstBatchVote, w)
+        }
+
+        if (obj.secondBatchVote != null) {
+          w.uint32(106)
+          BatchVote.codec().encode(obj.secondBatchVote, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -8250,6 +9084,18 @@ export namespace Evidence {
             case 11: {
               obj.secondProposal = SignedProposal.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.secondProposal
+              })
+              break
+            }
+            case 12: {
+              obj.firstBatchVote = BatchVote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.firstBatchVote
+              })
+              break
+            }
+            case 13: {
+              obj.secondBatchVote = BatchVote.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.secondBatchVote
               })
               break
             }
@@ -8341,6 +9187,20 @@ export namespace Evidence {
             case 11: {
               yield * SignedProposal.codec().stream(reader, reader.uint32(), `${prefix}.secondProposal`, {
                 limits: opts.limits?.secondProposal
+              })
+
+              break
+            }
+            case 12: {
+              yield * BatchVote.codec().stream(reader, reader.uint32(), `${prefix}.firstBatchVote`, {
+                limits: opts.limits?.firstBatchVote
+              })
+
+              break
+            }
+            case 13: {
+              yield * BatchVote.codec().stream(reader, reader.uint32(), `${prefix}.secondBatchVote`, {
+                limits: opts.limits?.secondBatchVote
               })
 
               break
@@ -8562,6 +9422,80 @@ export namespace Evidence {
     value: Uint8Array
   }
 
+  export interface EvidenceFirstBatchVotePhaseFieldEvent {
+    field: '$.firstBatchVote.phase'
+    value: Phase
+  }
+
+  export interface EvidenceFirstBatchVoteBatchFieldEvent {
+    field: '$.firstBatchVote.batch'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstBatchVoteCountFieldEvent {
+    field: '$.firstBatchVote.count'
+    value: number
+  }
+
+  export interface EvidenceFirstBatchVoteRejectedFieldEvent {
+    field: '$.firstBatchVote.rejected[]'
+    index: number
+    value: number
+  }
+
+  export interface EvidenceFirstBatchVoteReasonsFieldEvent {
+    field: '$.firstBatchVote.reasons[]'
+    index: number
+    value: number
+  }
+
+  export interface EvidenceFirstBatchVoteVoterFieldEvent {
+    field: '$.firstBatchVote.voter'
+    value: Uint8Array
+  }
+
+  export interface EvidenceFirstBatchVoteSignatureFieldEvent {
+    field: '$.firstBatchVote.signature'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondBatchVotePhaseFieldEvent {
+    field: '$.secondBatchVote.phase'
+    value: Phase
+  }
+
+  export interface EvidenceSecondBatchVoteBatchFieldEvent {
+    field: '$.secondBatchVote.batch'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondBatchVoteCountFieldEvent {
+    field: '$.secondBatchVote.count'
+    value: number
+  }
+
+  export interface EvidenceSecondBatchVoteRejectedFieldEvent {
+    field: '$.secondBatchVote.rejected[]'
+    index: number
+    value: number
+  }
+
+  export interface EvidenceSecondBatchVoteReasonsFieldEvent {
+    field: '$.secondBatchVote.reasons[]'
+    index: number
+    value: number
+  }
+
+  export interface EvidenceSecondBatchVoteVoterFieldEvent {
+    field: '$.secondBatchVote.voter'
+    value: Uint8Array
+  }
+
+  export interface EvidenceSecondBatchVoteSignatureFieldEvent {
+    field: '$.secondBatchVote.signature'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<Evidence>): Uint8Array {
     return encodeMessage(obj, Evidence.codec())
   }
@@ -8570,7 +9504,7 @@ export namespace Evidence {
     return decodeMessage(buf, Evidence.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Generator<EvidenceKindFieldEvent | EvidenceOffenderFieldEvent | EvidenceHeightFieldEvent | EvidenceRoundFieldEvent | EvidenceSeenAtFieldEvent | EvidenceFirstVotePhaseFieldEvent | EvidenceFirstVoteSubjectFieldEvent | EvidenceFirstVoteHeightFieldEvent | EvidenceFirstVoteRoundFieldEvent | EvidenceFirstVoteResultFieldEvent | EvidenceFirstVoteReasonFieldEvent | EvidenceFirstVoteVoterFieldEvent | EvidenceFirstVoteSignatureFieldEvent | EvidenceSecondVotePhaseFieldEvent | EvidenceSecondVoteSubjectFieldEvent | EvidenceSecondVoteHeightFieldEvent | EvidenceSecondVoteRoundFieldEvent | EvidenceSecondVoteResultFieldEvent | EvidenceSecondVoteReasonFieldEvent | EvidenceSecondVoteVoterFieldEvent | EvidenceSecondVoteSignatureFieldEvent | EvidenceFirstElectionHeightFieldEvent | EvidenceFirstElectionRoundFieldEvent | EvidenceFirstElectionCandidateFieldEvent | EvidenceFirstElectionVoterFieldEvent | EvidenceFirstElectionSignatureFieldEvent | EvidenceSecondElectionHeightFieldEvent | EvidenceSecondElectionRoundFieldEvent | EvidenceSecondElectionCandidateFieldEvent | EvidenceSecondElectionVoterFieldEvent | EvidenceSecondElectionSignatureFieldEvent | EvidenceFirstProposalStatementHeightFieldEvent | EvidenceFirstProposalStatementRoundFieldEvent | EvidenceFirstProposalStatementBlockHashFieldEvent | EvidenceFirstProposalStatementValidRoundFieldEvent | EvidenceFirstProposalSignatureFieldEvent | EvidenceSecondProposalStatementHeightFieldEvent | EvidenceSecondProposalStatementRoundFieldEvent | EvidenceSecondProposalStatementBlockHashFieldEvent | EvidenceSecondProposalStatementValidRoundFieldEvent | EvidenceSecondProposalSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Evidence>): Generator<EvidenceKindFieldEvent | EvidenceOffenderFieldEvent | EvidenceHeightFieldEvent | EvidenceRoundFieldEvent | EvidenceSeenAtFieldEvent | EvidenceFirstVotePhaseFieldEvent | EvidenceFirstVoteSubjectFieldEvent | EvidenceFirstVoteHeightFieldEvent | EvidenceFirstVoteRoundFieldEvent | EvidenceFirstVoteResultFieldEvent | EvidenceFirstVoteReasonFieldEvent | EvidenceFirstVoteVoterFieldEvent | EvidenceFirstVoteSignatureFieldEvent | EvidenceSecondVotePhaseFieldEvent | EvidenceSecondVoteSubjectFieldEvent | EvidenceSecondVoteHeightFieldEvent | EvidenceSecondVoteRoundFieldEvent | EvidenceSecondVoteResultFieldEvent | EvidenceSecondVoteReasonFieldEvent | EvidenceSecondVoteVoterFieldEvent | EvidenceSecondVoteSignatureFieldEvent | EvidenceFirstElectionHeightFieldEvent | EvidenceFirstElectionRoundFieldEvent | EvidenceFirstElectionCandidateFieldEvent | EvidenceFirstElectionVoterFieldEvent | EvidenceFirstElectionSignatureFieldEvent | EvidenceSecondElectionHeightFieldEvent | EvidenceSecondElectionRoundFieldEvent | EvidenceSecondElectionCandidateFieldEvent | EvidenceSecondElectionVoterFieldEvent | EvidenceSecondElectionSignatureFieldEvent | EvidenceFirstProposalStatementHeightFieldEvent | EvidenceFirstProposalStatementRoundFieldEvent | EvidenceFirstProposalStatementBlockHashFieldEvent | EvidenceFirstProposalStatementValidRoundFieldEvent | EvidenceFirstProposalSignatureFieldEvent | EvidenceSecondProposalStatementHeightFieldEvent | EvidenceSecondProposalStatementRoundFieldEvent | EvidenceSecondProposalStatementBlockHashFieldEvent | EvidenceSecondProposalStatementValidRoundFieldEvent | EvidenceSecondProposalSignatureFieldEvent | EvidenceFirstBatchVotePhaseFieldEvent | EvidenceFirstBatchVoteBatchFieldEvent | EvidenceFirstBatchVoteCountFieldEvent | EvidenceFirstBatchVoteRejectedFieldEvent | EvidenceFirstBatchVoteReasonsFieldEvent | EvidenceFirstBatchVoteVoterFieldEvent | EvidenceFirstBatchVoteSignatureFieldEvent | EvidenceSecondBatchVotePhaseFieldEvent | EvidenceSecondBatchVoteBatchFieldEvent | EvidenceSecondBatchVoteCountFieldEvent | EvidenceSecondBatchVoteRejectedFieldEvent | EvidenceSecondBatchVoteReasonsFieldEvent | EvidenceSecondBatchVoteVoterFieldEvent | EvidenceSecondBatchVoteSignatureFieldEvent> {
     return streamMessage(buf, Evidence.codec(), opts)
   }
 }

@@ -8,10 +8,10 @@
 import { type Genesis, genesisHash } from '../chain/genesis.js'
 import { keyTypeOf } from '../chain/signatures.js'
 import { ValidatorSet } from '../chain/validator-set.js'
-import type { AccountRegistration, Certificate, SignState, Tx } from '../codec/index.js'
+import type { AccountRegistration, SignState, Tx } from '../codec/index.js'
 import { Phase, TxCodec } from '../codec/index.js'
 import type { Signer } from '../crypto/keys.js'
-import type { PeerIdString } from '../crypto/peer-id.js'
+import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
 import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempool.js'
 import { genesisStateRoot } from '../state/execute.js'
 import { type AccountState, LedgerState, type Unclaimed } from '../state/ledger.js'
@@ -23,7 +23,7 @@ import { SeededRandom } from './random.js'
 import { TxLog, type TxRecord } from './tx-log.js'
 import { TxRounds } from './tx-rounds.js'
 import type { CoreAction, CoreEvent } from './types.js'
-import { signersOf, type ValidationContext } from './validation.js'
+import type { ValidationContext } from './validation.js'
 
 export interface CoreInit {
   genesis: Genesis
@@ -34,8 +34,12 @@ export interface CoreInit {
   poolLimits?: PoolLimits
   /** admitted txs that may wait for a tx round at this node (default DEFAULT_MAX_WAITING) */
   maxWaitingTxs?: number
-  /** tx rounds this node runs at once as a target, at most (default DEFAULT_MAX_TX_ROUNDS) */
+  /** tx batches this node runs at once as a target, at most (default DEFAULT_MAX_BATCHES) */
   maxTxRounds?: number
+  /** txs in one batch, at most (default DEFAULT_BATCH_TXS) */
+  batchTxs?: number
+  /** a waiting tx joins a batch this long after it came, at the latest (default DEFAULT_BATCH_WAIT_MS) */
+  batchWaitMs?: number
   /** test-only: plant a consensus bug to prove the simulation catches it */
   unsafe?: UnsafeFlags
   /** a validator further behind than this many blocks leaves consensus to catch up */
@@ -44,7 +48,8 @@ export interface CoreInit {
 
 /** What a restarted node finds in its store. */
 export interface RestoredPool {
-  committed: { hash: string; tx: Tx; commitCert: Certificate }[]
+  /** committed txs, with the batch that committed each */
+  committed: { hash: string; tx: Tx; batch: Uint8Array }[]
   pendingAccounts: { address: string; reg: AccountRegistration }[]
 }
 
@@ -103,6 +108,8 @@ export class Core {
         txRoundMs: init.genesis.timeouts.txRoundMs,
         maxWaiting: init.maxWaitingTxs,
         maxRounds: init.maxTxRounds,
+        batchTxs: init.batchTxs,
+        batchWaitMs: init.batchWaitMs,
       },
       ledger,
       this.pool,
@@ -154,9 +161,9 @@ export class Core {
 
   /** Put back what the store kept: committed txs and pending registrations. */
   restore(saved: RestoredPool, now: number): void {
-    for (const { hash, tx, commitCert } of saved.committed) {
+    for (const { hash, tx } of saved.committed) {
       this.pool.add(hash, tx, TxCodec.encode(tx).length, now)
-      this.pool.markCommitted(hash, commitCert)
+      this.pool.markCommitted(hash)
       const record = this.txLog.touch(hash, now, tx)
       this.txLog.advance(record, 'committed')
     }
@@ -175,7 +182,8 @@ export class Core {
         this.txRounds.tick(event.now)
         break
       case 'timer':
-        this.blocks.onTimer(event.key, event.now)
+        if (event.key.startsWith('tx-')) this.txRounds.onTimer(event.key, event.now)
+        else this.blocks.onTimer(event.key, event.now)
         break
       case 'election':
         this.blocks.onElection(event.msg, event.now)
@@ -201,33 +209,32 @@ export class Core {
       case 'client-account':
         this.accounts.submit(event.requestId, event.reg)
         break
-      case 'pre-prepare':
-        this.txRounds.onPrePrepare(event.msg, event.now)
+      case 'tx-batch':
+        this.txRounds.onTxBatch(event.batch, event.now)
         break
-      case 'prepare':
-        this.txRounds.onPrepare(event.msg, signersOf(event.msg.cert!), event.now)
-        break
-      case 'commit':
-        this.txRounds.onCommit(
-          event.msg.txHash,
+      case 'batch-prepare':
+        this.txRounds.onBatchPrepare(
+          peerIdToString(event.msg.target),
           event.msg.cert!,
-          signersOf(event.msg.cert!),
           event.from,
           event.now,
         )
         break
+      case 'batch-commit':
+        this.txRounds.onBatchCommit(event.msg.cert!, event.from, event.now)
+        break
       case 'vote':
-        if (event.vote.phase === Phase.PRE_PREPARE || event.vote.phase === Phase.PREPARE) {
-          this.txRounds.onVote(event.vote, event.now)
-        } else {
+        if (event.vote.phase === Phase.BLOCK_PERMIT || event.vote.phase === Phase.BLOCK_COMMIT)
           this.blocks.onVote(event.vote, event.now)
-        }
+        break
+      case 'batch-vote':
+        this.txRounds.onBatchVote(event.vote, event.now)
         break
       case 'account':
         this.accounts.onGossip(event.reg)
         break
-      case 'tx-fetched':
-        this.txRounds.onTxFetched(event.tx, event.from, event.now)
+      case 'batch-fetched':
+        this.txRounds.onBatchFetched(event.batch, event.from, event.now)
         break
     }
     this.blocks.maybeActivate(event.now)

@@ -11,6 +11,7 @@
  * a liar repeating itself adds nothing.
  */
 import {
+  type BatchVote,
   type ElectionVote,
   type Evidence,
   EvidenceKind,
@@ -23,7 +24,8 @@ import type { CoreAction } from './types.js'
 export const MAX_EVIDENCE = 1_000
 
 export type EvidencePair =
-  | { kind: EvidenceKind.BLOCK_VOTE | EvidenceKind.TX_VOTE; first: Vote; second: Vote }
+  | { kind: EvidenceKind.BLOCK_VOTE; first: Vote; second: Vote }
+  | { kind: EvidenceKind.TX_VOTE; first: BatchVote; second: BatchVote }
   | { kind: EvidenceKind.ELECTION_VOTE; first: ElectionVote; second: ElectionVote }
   | { kind: EvidenceKind.PROPOSAL; first: SignedProposal; second: SignedProposal }
 
@@ -61,6 +63,9 @@ export class EvidenceBook {
     } else if (pair.kind === EvidenceKind.PROPOSAL) {
       evidence.firstProposal = pair.first
       evidence.secondProposal = pair.second
+    } else if (pair.kind === EvidenceKind.TX_VOTE) {
+      evidence.firstBatchVote = pair.first
+      evidence.secondBatchVote = pair.second
     } else {
       evidence.firstVote = pair.first
       evidence.secondVote = pair.second

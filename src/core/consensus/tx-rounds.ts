@@ -1,48 +1,64 @@
 /**
- * The three-phase vote on each transaction (DESIGN §5), both sides of it.
+ * The three-phase vote on txs (DESIGN §5), in batches, both sides of it.
  *
- * As the round's **target** (the node a client gave the tx to) this keeps the
- * original design's per-tx state — request flag, response count, SignMap —
- * publishes PrePrepare, counts the PRE_PREPARE votes, publishes Prepare with
- * the q permits as its certificate, counts the PREPARE votes, and publishes
- * Commit with that certificate. The tx fails when more than n − q validators
- * reject (a quorum is impossible) or at the round's deadline. A target runs
- * at most its round window of rounds at once (round-window.ts) and queues
- * the other admitted txs, in arrival order, until a round ends: a round's
- * deadline runs from its start, so a burst of txs is worked off instead of
- * timing out all together.
+ * As the round's **target** (the node clients gave the txs to) this gathers
+ * the txs it admitted into a batch — up to `batchTxs` of them, or what came
+ * within `batchWaitMs` of the first — and runs one round per batch: it
+ * publishes the signed TxBatch, counts the validators' PRE_PREPARE batch
+ * votes, publishes BatchPrepare with those votes as the certificate, counts
+ * the PREPARE batch votes, and publishes BatchCommit. The counting is the
+ * original design's, per tx — request flag, response count, SignMap — so a
+ * tx that q validators permit goes on while a tx rejected in the same batch
+ * fails alone, with its reason. A phase ends when every tx in it is decided
+ * (q permits, or more than n − q rejects), or shortly after q validators
+ * answered (the grace: twice the time the quorum took, at least
+ * MIN_GRACE_MS); the round fails what is not committed by its deadline,
+ * `txRoundMs` after it started. A target runs a window of batches at once
+ * (round-window.ts) and queues the other admitted txs, in arrival order.
  *
- * As a **validator** it answers each PrePrepare after admission, each Prepare
- * it can back, and on Commit moves the tx to its committed list for a block.
+ * As a **validator** it admits each tx of a batch, answers the batch with
+ * one signed vote (a permit for each tx but the ones it rejects, each with
+ * its reason), answers a BatchPrepare with a PREPARE vote for each tx the
+ * certificate gave q permits (and whose body it holds), and on BatchCommit
+ * moves the txs with q PREPARE permits to its committed list for a block.
  * Certificates reach this module already verified (consensus/validation.ts).
  */
 
-import { certificateFrom } from '../chain/certificates.js'
-import { signPrePrepare, signPrepare, signVote, verifyTx } from '../chain/signatures.js'
-import { txHash } from '../chain/tx.js'
+import { tallyBatch } from '../chain/certificates.js'
+import {
+  batchHashOf,
+  batchHeader,
+  signBatchVote,
+  signTxBatch,
+  verifyTxBatch,
+} from '../chain/signatures.js'
+import { txHash, txLeaf } from '../chain/tx.js'
+import { batchDigest } from '../chain/tx-batch.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
-  type Certificate,
+  type BatchCertificate,
+  type BatchVote,
   EvidenceKind,
+  MAX_BATCH_TXS,
+  MAX_TX_BATCH_BYTES,
   MAX_TX_BYTES,
   Phase,
-  type PrePrepare,
-  type Prepare,
   RejectReason,
+  rejectReasonFromWire,
+  rejectReasonToWire,
   type Tx,
+  type TxBatch,
   TxCodec,
-  type Vote,
-  VoteResult,
 } from '../codec/index.js'
 import { fromHex, toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
 import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
-import { admitTx, senderKey } from './admission.js'
+import { admitTx } from './admission.js'
 import type { EvidenceBook } from './evidence.js'
 import { type Reason, reason } from './reasons.js'
-import { RoundWindow, roundWindowOptions } from './round-window.js'
+import { RoundWindow, type RoundWindowOptions } from './round-window.js'
 import type { TxLog, VoteView } from './tx-log.js'
 import type { ClientResult, CoreAction } from './types.js'
 
@@ -55,59 +71,92 @@ export interface TxRoundsConfig {
   txRoundMs: number
   /** admitted txs that may wait for a round at once (beyond: POOL_FULL, 503) */
   maxWaiting?: number
-  /** the round window never grows past this */
+  /** the window of batches in flight never grows past this */
   maxRounds?: number
-}
-
-type RoundPhase = 'pre-prepare' | 'prepare'
-
-/** The target's counting state for one tx: the original request flag, response count and SignMap. */
-export interface TargetRound {
-  hash: string
-  tx: Tx
-  phase: RoundPhase
-  /** true until the phase's requirement (q permits) is met */
-  requestFlag: boolean
-  /** answers counted in this phase, one per validator */
-  responseCount: number
-  /** every answer of this phase, by voter: a second answer is a duplicate */
-  responses: Map<PeerIdString, Vote>
-  /** permits of this phase, by voter: they become the certificate */
-  signMap: Map<PeerIdString, Vote>
-  rejects: Map<PeerIdString, RejectReason>
-  startedAt: number
-  deadline: number
+  /** txs in one batch, at most (default DEFAULT_BATCH_TXS) */
+  batchTxs?: number
+  /** a waiting tx goes in a batch this long after it came, at the latest (default DEFAULT_BATCH_WAIT_MS) */
+  batchWaitMs?: number
 }
 
 export const DEFAULT_MAX_WAITING = 10_000
-/** commit certificates whose tx body is being fetched, at most */
-export const MAX_AWAITING_BODIES = 10_000
-/** tx bodies kept from PrePrepares (signature checked), by count and bytes; oldest go first */
-const SEEN_TX_CAPACITY = 20_000
-const SEEN_TX_BYTES = 32 * 1024 * 1024
+export const DEFAULT_BATCH_TXS = 512
+export const DEFAULT_BATCH_WAIT_MS = 10
+/** batches a target runs at once, at most (the window grows to it under load) */
+export const DEFAULT_MAX_BATCHES = 64
+/** a phase goes on at least this long after its quorum answered, for the rest to answer */
+export const MIN_GRACE_MS = 20
+/** commit certificates whose batch is being fetched, at most */
+export const MAX_AWAITING_BODIES = 1_000
+/** batches seen (their txs' signatures checked), kept to back a Prepare or a Commit */
+export const SEEN_BATCHES = 4_096
+export const SEEN_BATCH_BYTES = 64 * 1024 * 1024
+
+type RoundPhase = 'pre-prepare' | 'prepare'
 
 const phaseOf: Record<RoundPhase, Phase> = {
   'pre-prepare': Phase.PRE_PREPARE,
   prepare: Phase.PREPARE,
 }
 
+/** The original counting state of one tx in a phase: request flag, response count, SignMap. */
+export interface TxCount {
+  /** true until the phase's requirement (q permits) is met */
+  requestFlag: boolean
+  /** answers counted in this phase, one per validator */
+  responseCount: number
+  /** the validators that permit it in this phase */
+  signMap: Set<PeerIdString>
+  rejects: Map<PeerIdString, RejectReason>
+  /** still in the round (not failed) */
+  live: boolean
+}
+
+/** A batch this node is the target of. */
+export interface TargetRound {
+  hash: string
+  batch: TxBatch
+  txHashes: string[]
+  phase: RoundPhase
+  /** the batch votes of this phase, by voter */
+  votes: Map<PeerIdString, BatchVote>
+  txs: TxCount[]
+  startedAt: number
+  phaseStartedAt: number
+  /** when q validators had answered this phase */
+  quorumAt: number | null
+  deadline: number
+}
+
+function freshCount(live: boolean): TxCount {
+  return { requestFlag: true, responseCount: 0, signMap: new Set(), rejects: new Map(), live }
+}
+
 export class TxRounds {
-  /** rounds this node is the target of, by tx hash */
+  /** batches this node is the target of, by batch hash */
   readonly rounds = new Map<string, TargetRound>()
-  /** admitted txs waiting for a round, in arrival order */
-  readonly waiting = new Map<string, Tx>()
-  /** how many rounds run at once */
+  /** admitted txs waiting for a batch, in arrival order */
+  readonly waiting = new Map<string, { tx: Tx; at: number; bytes: number }>()
+  /** how many batches run at once */
   readonly window: RoundWindow
   private draining = false
+  private flushAt: number | null = null
+  private seq = 0
   private readonly maxWaiting: number
-  /**
-   * tx bodies seen in PrePrepares whose signature checked out, admitted or not, so a later
-   * Prepare or Commit can be backed with the very bytes that were verified
-   */
+  private readonly batchTxs: number
+  private readonly batchWaitMs: number
+  /** tx bodies whose signature checked out, by tx hash, to back a Prepare or a Commit */
   private readonly seen = new Map<string, { tx: Tx; bytes: number }>()
   private seenBytes = 0
-  /** commit certificates whose tx body is being fetched */
-  private readonly awaitingBody = new Map<string, Certificate>()
+  /** batches seen, by hash: their txs in order (what an index in a vote names) */
+  private readonly batches = new Map<
+    string,
+    { txHashes: string[]; batch: TxBatch; bytes: number }
+  >()
+  private batchBytes = 0
+  /** commit certificates whose batch is being fetched */
+  /** batches asked for by hash: with the commit certificate that waits for them, or null (a Prepare asked) */
+  private readonly awaitingBody = new Map<string, BatchCertificate | null>()
   private readonly isValidator: boolean
   private readonly selfId: Uint8Array
 
@@ -121,21 +170,23 @@ export class TxRounds {
   ) {
     this.isValidator = cfg.validators.has(cfg.self)
     this.selfId = peerIdFromString(cfg.self)
-    this.window = new RoundWindow(roundWindowOptions(cfg.txRoundMs, cfg.maxRounds))
+    this.window = new RoundWindow(batchWindowOptions(cfg.txRoundMs, cfg.maxRounds))
     this.maxWaiting = cfg.maxWaiting ?? DEFAULT_MAX_WAITING
+    this.batchTxs = Math.min(MAX_BATCH_TXS, cfg.batchTxs ?? DEFAULT_BATCH_TXS)
+    this.batchWaitMs = cfg.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS
   }
 
   // ------------------------------------------------------------------ target side
 
-  /** A client's tx: admit it, then run its round with this node as the target. */
+  /** A client's tx: admit it, then run it in a batch with this node as the target. */
   submit(requestId: number, tx: Tx, now: number): void {
     const bytes = TxCodec.encode(tx).length
     const hash = toHex(txHash(tx))
     const existing = this.log.get(hash)
     if (
-      this.rounds.has(hash) ||
       this.waiting.has(hash) ||
-      (existing && existing.status !== 'failed' && existing.status !== 'pending')
+      (existing && existing.status !== 'failed' && existing.status !== 'pending') ||
+      (existing?.status === 'pending' && this.pool.has(hash))
     ) {
       // the same tx again: idempotent, answer with what we know
       this.reply(requestId, { ok: true, hash, status: existing?.status ?? 'pending' })
@@ -172,83 +223,109 @@ export class TxRounds {
     this.log.advance(record, 'pending')
     this.reply(requestId, { ok: true, hash, status: 'pending' })
     this.status(hash, 'pending', null)
-    this.waiting.set(hash, tx)
+    this.waiting.set(hash, { tx, at: now, bytes })
     this.drain(now)
   }
 
-  /** Start waiting rounds, oldest first, while the window has room. */
+  /**
+   * Start batches of waiting txs, oldest first, while the window has room: a full batch at
+   * once, a partial one when its oldest tx has waited `batchWaitMs`.
+   */
   private drain(now: number): void {
     if (this.draining) return // a round that ended inside start(): the loop below goes on
     this.draining = true
     try {
-      for (const [hash, tx] of this.waiting) {
-        if (this.rounds.size >= this.window.size) break
-        this.waiting.delete(hash)
-        // final or committed meanwhile (another target ran it), or dropped from the pool; a
-        // record the bounded log let go of while the tx waited is still pending
-        const status = this.log.get(hash)?.status ?? 'pending'
-        if (status !== 'pending' && status !== 'failed') continue
-        if (!this.pool.has(hash)) {
-          // nothing takes a waiting tx out of the pool today; should something, the client hears
-          const why = { code: 'DROPPED', message: 'left the pool before its round started' }
-          if (this.log.advance(this.log.touch(hash, now, tx), 'failed', why))
-            this.status(hash, 'failed', why)
-          continue
+      while (this.rounds.size < this.window.size && this.waiting.size > 0) {
+        const oldest = this.waiting.values().next().value!
+        if (this.waiting.size < this.batchTxs && now < oldest.at + this.batchWaitMs) {
+          const at = oldest.at + this.batchWaitMs
+          if (this.flushAt == null || this.flushAt > at) {
+            this.flushAt = at
+            this.out.push({ type: 'set-timer', key: 'tx-batch', at })
+          }
+          break
         }
-        this.start(hash, tx, now)
+        this.startBatch(now)
       }
     } finally {
       this.draining = false
     }
   }
 
-  /** The round of an admitted tx: publish PrePrepare and count our own vote. */
-  private start(hash: string, tx: Tx, now: number): void {
+  /** The batch timer fired: start what has waited long enough. */
+  onTimer(key: string, now: number): void {
+    if (key === 'tx-batch') {
+      this.flushAt = null
+      this.drain(now)
+      return
+    }
+    // 'tx-grace:<batch>': the phase's quorum answered a while ago; go on without the rest
+    const round = this.rounds.get(key.slice('tx-grace:'.length))
+    if (round != null && round.quorumAt != null) this.advance(round, now)
+  }
+
+  /** Take up to batchTxs waiting txs (and at most MAX_TX_BATCH_BYTES) into one batch round. */
+  private startBatch(now: number): void {
+    const txs: Tx[] = []
+    const hashes: string[] = []
+    let bytes = 256
+    for (const [hash, w] of this.waiting) {
+      if (txs.length >= this.batchTxs || bytes + w.bytes + 8 > MAX_TX_BATCH_BYTES) break
+      this.waiting.delete(hash)
+      // final or committed meanwhile (another target ran it), or dropped from the pool; a
+      // record the bounded log let go of while the tx waited is still pending
+      const status = this.log.get(hash)?.status ?? 'pending'
+      if (status !== 'pending' && status !== 'failed') continue
+      if (!this.pool.has(hash)) {
+        const why = { code: 'DROPPED', message: 'left the pool before its round started' }
+        if (this.log.advance(this.log.touch(hash, now, w.tx), 'failed', why))
+          this.status(hash, 'failed', why)
+        continue
+      }
+      txs.push(w.tx)
+      hashes.push(hash)
+      bytes += w.bytes + 8
+    }
+    if (txs.length === 0) return
+    const leaves = txs.map((tx, i) => txLeaf(fromHex(hashes[i]!), tx.signature))
+    const header = batchHeader(this.selfId, ++this.seq, leaves)
+    const batch = signTxBatch(this.cfg.signer, this.cfg.chainId, header, txs)
+    const hash = toHex(batchHashOf(header))
     const round: TargetRound = {
       hash,
-      tx,
+      batch,
+      txHashes: hashes,
       phase: 'pre-prepare',
-      requestFlag: true,
-      responseCount: 0,
-      responses: new Map(),
-      signMap: new Map(),
-      rejects: new Map(),
+      votes: new Map(),
+      txs: txs.map(() => freshCount(true)),
       startedAt: now,
+      phaseStartedAt: now,
+      quorumAt: null,
       deadline: now + this.cfg.txRoundMs,
     }
     this.rounds.set(hash, round)
-    this.out.push({
-      type: 'publish',
-      topic: 'tx',
-      message: signPrePrepare(this.cfg.signer, this.cfg.chainId, {
-        origin: this.selfId,
-        target: this.selfId,
-        txHash: fromHex(hash),
-        tx,
-      }),
-    })
+    this.keepBatch(hash, hashes, batch)
+    this.out.push({ type: 'publish', topic: 'tx', message: batch })
+    this.trace('tx batch', { batch: hash.slice(0, 12), txs: txs.length })
     if (this.isValidator)
-      this.count(round, this.ownVote(Phase.PRE_PREPARE, hash, RejectReason.NONE), now)
+      this.count(round, this.ownVote(Phase.PRE_PREPARE, hash, txs.length, []), now)
   }
 
-  /** A vote for one of our rounds (signature and voter already checked by the shell). */
-  onVote(vote: Vote, now: number): void {
-    // a tx vote is for (phase, tx hash) at height 0, round 0, exactly: anything else would put a
-    // signature over another statement in our certificate, and every node would refuse it
-    if (vote.height !== 0 || vote.round !== 0) return
-    const hash = toHex(vote.subject)
-    const round = this.rounds.get(hash)
+  /** A batch vote for one of our rounds (signature and voter already checked by the shell). */
+  onBatchVote(vote: BatchVote, now: number): void {
+    const round = this.rounds.get(toHex(vote.batch))
     if (round == null) return // late, or not ours: nothing to count
     if (vote.phase !== phaseOf[round.phase]) return // a vote of a phase this round has left
+    if (vote.count !== round.txs.length) return // about another batch of that name: never counted
     this.count(round, vote, now)
   }
 
-  private count(round: TargetRound, vote: Vote, now: number): void {
+  private count(round: TargetRound, vote: BatchVote, now: number): void {
     const voter = peerIdToString(vote.voter)
     if (!this.cfg.validators.has(voter)) return // only validators count
-    const earlier = round.responses.get(voter)
+    const earlier = round.votes.get(voter)
     if (earlier != null) {
-      if (earlier.result !== vote.result || earlier.reason !== vote.reason)
+      if (!sameAnswer(earlier, vote))
         this.evidence.keep(
           voter,
           0,
@@ -259,192 +336,308 @@ export class TxRounds {
         )
       return // a duplicate vote counts once
     }
-    round.responses.set(voter, vote)
-    round.responseCount++
-    const view: VoteView =
-      vote.result === VoteResult.PERMIT
-        ? { voter, result: 'permit', reason: null }
-        : { voter, result: 'reject', reason: String(vote.reason) }
-    const record = this.log.touch(round.hash, now)
-    record.votes[round.phase === 'pre-prepare' ? 'prePrepare' : 'prepare'].push(view)
-    if (vote.result === VoteResult.PERMIT) round.signMap.set(voter, vote)
-    else round.rejects.set(voter, vote.reason)
-
+    round.votes.set(voter, vote)
     const { quorum, size } = this.cfg.validators
-    if (round.requestFlag && round.signMap.size >= quorum) {
-      round.requestFlag = false
-      this.advance(round, now)
-    } else if (round.rejects.size > size - quorum) {
-      this.fail(round, this.rejectReason(round), now)
+    const rejected = new Map<number, RejectReason>()
+    for (const [k, index] of vote.rejected.entries())
+      rejected.set(index, rejectReasonFromWire(vote.reasons[k]!) ?? RejectReason.MALFORMED)
+    const field = round.phase === 'pre-prepare' ? 'prePrepare' : 'prepare'
+    round.txs.forEach((t, i) => {
+      if (!t.live) return
+      t.responseCount++
+      const why = rejected.get(i)
+      const view: VoteView =
+        why == null
+          ? { voter, result: 'permit', reason: null }
+          : { voter, result: 'reject', reason: String(why) }
+      this.log.touch(round.txHashes[i]!, now).votes[field].push(view)
+      if (why == null) t.signMap.add(voter)
+      else t.rejects.set(voter, why)
+      if (t.requestFlag && t.signMap.size >= quorum) t.requestFlag = false
+    })
+    if (round.quorumAt == null && round.votes.size >= quorum) {
+      round.quorumAt = now
+      const grace = Math.max(MIN_GRACE_MS, 2 * (now - round.phaseStartedAt))
+      this.out.push({ type: 'set-timer', key: `tx-grace:${round.hash}`, at: now + grace })
     }
+    // every tx decided: q permits, or a quorum impossible
+    const decided = round.txs.every(
+      (t) => !t.live || !t.requestFlag || t.rejects.size > size - quorum,
+    )
+    if (decided) this.advance(round, now)
   }
 
+  /** The phase ends: certified txs go on, the rest fail with their reason. */
   private advance(round: TargetRound, now: number): void {
-    const cert = certificateFrom([...round.signMap.values()].slice(0, this.cfg.validators.quorum))
+    const { quorum, size } = this.cfg.validators
+    const certified: boolean[] = []
+    round.txs.forEach((t, i) => {
+      const ok = t.live && !t.requestFlag
+      certified.push(ok)
+      if (t.live && !ok) {
+        t.live = false
+        this.failTx(round.txHashes[i]!, this.rejectReason(t, round.phase, quorum, size), now)
+      }
+    })
+    const cert: BatchCertificate = {
+      phase: phaseOf[round.phase],
+      batch: fromHex(round.hash),
+      count: round.txs.length,
+      votes: [...round.votes.values()],
+    }
+    if (!certified.some(Boolean)) {
+      this.endRound(round, now)
+      return
+    }
     if (round.phase === 'pre-prepare') {
       round.phase = 'prepare'
-      round.requestFlag = true
-      round.responseCount = 0
-      round.responses = new Map()
-      round.signMap = new Map()
-      round.rejects = new Map()
-      this.pool.markPrepared(round.hash)
-      this.log.advance(this.log.touch(round.hash, now), 'prepared')
-      this.status(round.hash, 'prepared', null)
+      round.votes = new Map()
+      round.quorumAt = null
+      round.phaseStartedAt = now
+      round.txs = round.txs.map((t) => freshCount(t.live))
+      round.txHashes.forEach((h, i) => {
+        if (!certified[i]) return
+        this.pool.markPrepared(h)
+        if (this.log.advance(this.log.touch(h, now), 'prepared')) this.status(h, 'prepared', null)
+      })
       this.out.push({
         type: 'publish',
         topic: 'prepare',
-        message: signPrepare(this.cfg.signer, this.cfg.chainId, {
-          target: this.selfId,
-          txHash: fromHex(round.hash),
-          cert,
-        }),
+        message: { target: this.selfId, batch: fromHex(round.hash), cert },
       })
-      if (this.isValidator)
-        this.count(round, this.ownVote(Phase.PREPARE, round.hash, RejectReason.NONE), now)
+      if (this.isValidator) {
+        const notPrepared = certified.flatMap((ok, i) => (ok ? [] : [i]))
+        this.count(
+          round,
+          this.ownVote(
+            Phase.PREPARE,
+            round.hash,
+            round.txs.length,
+            notPrepared,
+            RejectReason.NOT_PREPARED,
+          ),
+          now,
+        )
+      }
       return
     }
-    this.rounds.delete(round.hash)
-    this.window.onEnd(now - round.startedAt, now)
+    // PREPARE: the certified txs are committed
     this.out.push({
       type: 'publish',
       topic: 'commit',
-      message: { txHash: fromHex(round.hash), cert },
+      message: { batch: fromHex(round.hash), cert },
     })
-    this.commitLocally(round.hash, round.tx, cert, now)
+    round.txHashes.forEach((h, i) => {
+      if (certified[i]) this.commitLocally(h, round.batch.txs[i]!, round.hash, now)
+    })
+    this.window.onEnd(now - round.startedAt, now)
+    this.endRound(round, now)
+  }
+
+  private endRound(round: TargetRound, now: number): void {
+    this.rounds.delete(round.hash)
     this.drain(now)
   }
 
-  private rejectReason(round: TargetRound): Reason {
+  private rejectReason(t: TxCount, phase: RoundPhase, quorum: number, size: number): Reason {
+    if (t.rejects.size === 0)
+      return {
+        code: 'NO_QUORUM',
+        message: `${t.signMap.size} of ${quorum} permits in ${phase}, no rejects; the others did not answer in time`,
+      }
     const tally = new Map<RejectReason, number>()
-    for (const r of round.rejects.values()) tally.set(r, (tally.get(r) ?? 0) + 1)
+    for (const r of t.rejects.values()) tally.set(r, (tally.get(r) ?? 0) + 1)
     const [top] = [...tally.entries()].sort((a, b) => b[1] - a[1])
-    const { size, quorum } = this.cfg.validators
     return reason(
       top![0],
-      `rejected by ${round.rejects.size} of ${size} validators in ${round.phase}; a quorum of ${quorum} is impossible`,
+      `rejected by ${t.rejects.size} of ${size} validators in ${phase}; ${t.signMap.size} of ${quorum} permits`,
     )
   }
 
-  private fail(round: TargetRound, why: Reason, now: number): void {
-    this.rounds.delete(round.hash)
-    const entry = this.pool.get(round.hash)
-    if (entry && entry.status !== 'committed') this.pool.remove(round.hash)
-    const record = this.log.touch(round.hash, now)
-    if (this.log.advance(record, 'failed', why)) this.status(round.hash, 'failed', why)
-    this.drain(now)
+  private failTx(hash: string, why: Reason, now: number): void {
+    const entry = this.pool.get(hash)
+    if (entry && entry.status !== 'committed') this.pool.remove(hash)
+    const record = this.log.touch(hash, now)
+    if (this.log.advance(record, 'failed', why)) this.status(hash, 'failed', why)
   }
 
   // ------------------------------------------------------------------ validator side
 
-  onPrePrepare(msg: PrePrepare, now: number): void {
-    const hash = toHex(msg.txHash)
-    const tx = msg.tx!
-    const target = peerIdToString(msg.target)
+  onTxBatch(batch: TxBatch, now: number): void {
+    const d = batchDigest(batch)
+    const target = peerIdToString(batch.target)
     if (target === this.cfg.self) return
-    const bytes = TxCodec.encode(tx).length
-    // admission checks the tx's signature first: only bytes that were verified are kept
-    const verdict = admitTx(
-      { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
-      tx,
-      hash,
-      bytes,
-    )
-    const genuine = verdict.ok ? !verdict.duplicate : verdict.signed
-    if (genuine) {
-      this.remember(hash, tx, bytes)
-      this.log.touch(hash, now, tx).target ??= target
-    }
+    const ctx = { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now }
+    const rejected: number[] = []
+    const reasons: number[] = []
+    batch.txs.forEach((tx, i) => {
+      const hash = d.txHashesHex[i]!
+      const bytes = TxCodec.encode(tx).length
+      // admission checks the tx's signature first: only bytes that were verified are kept
+      const verdict = admitTx(ctx, tx, hash, bytes)
+      const genuine = verdict.ok ? !verdict.duplicate : verdict.signed
+      if (genuine) {
+        this.remember(hash, tx, bytes)
+        this.log.touch(hash, now, tx).target ??= target
+      }
+      if (verdict.ok && !verdict.duplicate && this.isValidator) this.pool.add(hash, tx, bytes, now)
+      if (!verdict.ok) {
+        rejected.push(i)
+        reasons.push(rejectReasonToWire(verdict.reason))
+      }
+    })
+    this.keepBatch(d.hashHex, d.txHashesHex, batch)
     if (!this.isValidator) return
-    if (verdict.ok && !verdict.duplicate) this.pool.add(hash, tx, bytes, now)
-    const why = verdict.ok ? RejectReason.NONE : verdict.reason
     this.out.push({
-      type: 'send-vote',
+      type: 'send-batch-vote',
       to: target,
-      vote: this.ownVote(Phase.PRE_PREPARE, hash, why),
+      vote: signBatchVote(this.cfg.signer, this.cfg.chainId, {
+        phase: Phase.PRE_PREPARE,
+        batch: d.hash,
+        count: batch.txs.length,
+        rejected,
+        reasons,
+        voter: this.selfId,
+      }),
     })
   }
 
-  onPrepare(msg: Prepare, signers: PeerIdString[], now: number): void {
-    const hash = toHex(msg.txHash)
-    const target = peerIdToString(msg.target)
-    if (target === this.cfg.self) return
-    const record = this.log.touch(hash, now)
-    record.target ??= target
-    this.log.certVotes(record, 'prePrepare', signers)
-    if (this.log.advance(record, 'prepared')) this.status(hash, 'prepared', null)
-    if (!this.isValidator) return
-    const tx = this.pool.get(hash)?.tx ?? this.seen.get(hash)?.tx
-    if (tx == null) {
-      this.out.push({
-        type: 'send-vote',
-        to: target,
-        vote: this.ownVote(Phase.PREPARE, hash, RejectReason.UNKNOWN_TX),
-      })
-      return
-    }
-    // q validators hold it: so do we now, even if our own admission said no
-    if (!this.pool.has(hash)) this.pool.add(hash, tx, TxCodec.encode(tx).length, now)
-    this.pool.markPrepared(hash)
-    this.out.push({
-      type: 'send-vote',
-      to: target,
-      vote: this.ownVote(Phase.PREPARE, hash, RejectReason.NONE),
-    })
-  }
-
-  onCommit(
-    hashBytes: Uint8Array,
-    cert: Certificate,
-    signers: PeerIdString[],
+  /** q PRE_PREPARE permits for some txs of a batch (the certificate was checked). */
+  onBatchPrepare(
+    target: PeerIdString,
+    cert: BatchCertificate,
     from: PeerIdString,
     now: number,
   ): void {
-    const hash = toHex(hashBytes)
-    const record = this.log.touch(hash, now)
-    this.log.certVotes(record, 'prepare', signers)
-    const tx = this.pool.get(hash)?.tx ?? this.seen.get(hash)?.tx ?? record.tx
-    if (tx == null) {
-      if (!this.awaitingBody.has(hash)) {
-        // bounded: the oldest fetch is given up (its tx still comes in a block from others)
-        if (this.awaitingBody.size >= MAX_AWAITING_BODIES) {
-          const oldest = this.awaitingBody.keys().next().value
-          if (oldest !== undefined) this.awaitingBody.delete(oldest)
-        }
-        this.awaitingBody.set(hash, cert)
-        this.out.push({ type: 'fetch-tx', hash, hint: from })
-      }
+    if (target === this.cfg.self) return
+    const hash = toHex(cert.batch)
+    const seen = this.batches.get(hash)
+    // the batch names its target (its hash covers it): a Prepare that names another is a lie
+    // (a relay cannot be told from its author here, so nobody is blamed; it is dropped)
+    if (seen != null && peerIdToString(seen.batch.target) !== target) return
+    const tally = tallyBatch(cert, this.cfg.validators.quorum)
+    if (seen != null) {
+      seen.txHashes.forEach((h, i) => {
+        if (!tally.certified[i]) return
+        const record = this.log.touch(h, now)
+        record.target ??= target
+        this.log.certVotes(record, 'prePrepare', permitters(cert, i))
+        if (this.log.advance(record, 'prepared')) this.status(h, 'prepared', null)
+      })
+    } else {
+      // we missed the batch: it will be needed for the Commit; without it we have nothing to say
+      this.awaitBatch(hash, null, from)
       return
     }
-    this.commitLocally(hash, tx, cert, now)
+    if (!this.isValidator) return
+    const rejected: number[] = []
+    const reasons: number[] = []
+    for (let i = 0; i < cert.count; i++) {
+      if (!tally.certified[i]) {
+        rejected.push(i)
+        reasons.push(rejectReasonToWire(RejectReason.NOT_PREPARED))
+        continue
+      }
+      const h = seen?.txHashes[i]
+      const tx = h == null ? undefined : (this.pool.get(h)?.tx ?? this.seen.get(h)?.tx)
+      if (h == null || tx == null) {
+        rejected.push(i)
+        reasons.push(rejectReasonToWire(RejectReason.UNKNOWN_TX))
+        continue
+      }
+      // q validators hold it: so do we now, even if our own admission said no
+      if (!this.pool.has(h)) this.pool.add(h, tx, TxCodec.encode(tx).length, now)
+      this.pool.markPrepared(h)
+    }
+    this.out.push({
+      type: 'send-batch-vote',
+      to: target,
+      vote: signBatchVote(this.cfg.signer, this.cfg.chainId, {
+        phase: Phase.PREPARE,
+        batch: cert.batch,
+        count: cert.count,
+        rejected,
+        reasons,
+        voter: this.selfId,
+      }),
+    })
   }
 
-  /** A tx body we asked for: kept only if its signature checks out (a peer may forge a copy). */
-  onTxFetched(tx: Tx, from: PeerIdString, now: number): void {
-    const hash = toHex(txHash(tx))
-    const cert = this.awaitingBody.get(hash)
-    if (cert == null) return
-    const key = senderKey(
-      { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
-      toHex(tx.from),
-    )
-    if (key == null || !verifyTx(tx, key.keyType, key.publicKey)) {
+  /** q PREPARE permits for some txs of a batch (the certificate was checked): commit them. */
+  onBatchCommit(cert: BatchCertificate, from: PeerIdString, now: number): void {
+    const hash = toHex(cert.batch)
+    const seen = this.batches.get(hash)
+    if (seen == null) {
+      this.awaitBatch(hash, cert, from)
+      return
+    }
+    this.commitBatch(hash, seen.txHashes, seen.batch, cert, now)
+  }
+
+  /** Ask for a batch we missed, once; a commit certificate that comes meanwhile waits with it. */
+  private awaitBatch(hash: string, cert: BatchCertificate | null, from: PeerIdString): void {
+    if (this.awaitingBody.has(hash)) {
+      if (cert != null) this.awaitingBody.set(hash, cert)
+      return
+    }
+    // bounded: the oldest fetch is given up (its txs still come in a block from others)
+    if (this.awaitingBody.size >= MAX_AWAITING_BODIES) {
+      const oldest = this.awaitingBody.keys().next().value
+      if (oldest !== undefined) this.awaitingBody.delete(oldest)
+    }
+    this.awaitingBody.set(hash, cert)
+    this.out.push({ type: 'fetch-batch', hash, hint: from })
+  }
+
+  private commitBatch(
+    hash: string,
+    txHashes: string[],
+    batch: TxBatch,
+    cert: BatchCertificate,
+    now: number,
+  ): void {
+    const tally = tallyBatch(cert, this.cfg.validators.quorum)
+    txHashes.forEach((h, i) => {
+      if (!tally.certified[i]) return
+      // the batch's bytes are the ones q validators prepared (its hash binds them)
+      const tx = batch.txs[i]!
+      this.log.certVotes(this.log.touch(h, now), 'prepare', permitters(cert, i))
+      this.commitLocally(h, tx, hash, now)
+    })
+  }
+
+  /**
+   * A batch we asked for. Its hash binds every byte of it, each tx's signature too (chain/tx.ts
+   * txLeaf), so a copy that matches is the batch the certificates name: the txs that q
+   * validators prepared are committed from it as they are. A copy whose target signature does
+   * not hold is refused and its server reported (a node keeps and serves only signed batches).
+   * Kept too when only a Prepare asked for it: the Commit that follows finds it here.
+   */
+  onBatchFetched(batch: TxBatch, from: PeerIdString, now: number): void {
+    const d = batchDigest(batch)
+    if (!this.awaitingBody.has(d.hashHex)) return
+    if (!verifyTxBatch(this.cfg.chainId, d.header, batch.signature)) {
       this.out.push({
         type: 'misbehaving',
         peer: from,
-        reason: `served a forged copy of tx ${hash}`,
+        reason: `served a forged copy of batch ${d.hashHex}`,
       })
       return
     }
-    this.awaitingBody.delete(hash)
-    this.commitLocally(hash, tx, cert, now)
+    const cert = this.awaitingBody.get(d.hashHex)
+    this.awaitingBody.delete(d.hashHex)
+    this.keepBatch(d.hashHex, d.txHashesHex, batch)
+    if (cert != null) this.commitBatch(d.hashHex, d.txHashesHex, batch, cert, now)
   }
 
-  private commitLocally(hash: string, tx: Tx, cert: Certificate, now: number): void {
+  private commitLocally(hash: string, tx: Tx, batch: string, now: number): void {
     if (!this.pool.has(hash))
       this.pool.add(hash, tx, Math.min(TxCodec.encode(tx).length, MAX_TX_BYTES), now)
-    if (this.pool.markCommitted(hash, cert) == null) return // already committed here
-    this.out.push({ type: 'persist', ops: [{ op: 'pool-put', hash, tx, commitCert: cert }] })
+    if (this.pool.markCommitted(hash) == null) return // already committed here
+    this.out.push({
+      type: 'persist',
+      ops: [{ op: 'pool-put', hash, tx, batch: fromHex(batch) }],
+    })
     const record = this.log.touch(hash, now, tx)
     if (this.log.advance(record, 'committed')) this.status(hash, 'committed', null)
   }
@@ -453,37 +646,52 @@ export class TxRounds {
 
   /** Fail our rounds past their deadline; forget uncommitted txs whose rounds are long over. */
   tick(now: number): void {
-    for (const round of this.rounds.values()) {
+    for (const round of [...this.rounds.values()]) {
       if (round.deadline > now) continue
       const { quorum, size } = this.cfg.validators
-      const silent = this.cfg.validators.ids.filter((v) => !round.responses.has(v))
+      const silent = this.cfg.validators.ids.filter((v) => !round.votes.has(v))
       this.window.onTimeout(now)
-      this.fail(
-        round,
-        {
-          code: 'TIMEOUT',
-          message: `no commit certificate after ${this.cfg.txRoundMs} ms: ${round.signMap.size} of ${quorum} permits in ${round.phase} (${round.rejects.size} rejects; no answer from ${silent.length} of ${size} validators)`,
-        },
-        now,
-      )
+      round.txs.forEach((t, i) => {
+        if (!t.live) return
+        t.live = false
+        this.failTx(
+          round.txHashes[i]!,
+          {
+            code: 'TIMEOUT',
+            message: `no commit certificate after ${this.cfg.txRoundMs} ms: ${t.signMap.size} of ${quorum} permits in ${round.phase} (${t.rejects.size} rejects; no answer from ${silent.length} of ${size} validators)`,
+          },
+          now,
+        )
+      })
+      this.endRound(round, now)
     }
     for (const e of this.pool.stale(now - 2 * this.cfg.txRoundMs)) {
-      if (this.rounds.has(e.hash) || this.waiting.has(e.hash)) continue
+      if (this.waiting.has(e.hash) || this.inRound(e.hash)) continue
       this.pool.remove(e.hash)
     }
     this.drain(now)
   }
 
+  private inRound(hash: string): boolean {
+    for (const r of this.rounds.values()) if (r.txHashes.includes(hash)) return true
+    return false
+  }
+
   // ------------------------------------------------------------------ helpers
 
-  private ownVote(phase: Phase, hash: string, why: RejectReason): Vote {
-    return signVote(this.cfg.signer, this.cfg.chainId, {
+  private ownVote(
+    phase: Phase,
+    batch: string,
+    count: number,
+    rejected: number[],
+    why = RejectReason.NONE,
+  ): BatchVote {
+    return signBatchVote(this.cfg.signer, this.cfg.chainId, {
       phase,
-      subject: fromHex(hash),
-      height: 0,
-      round: 0,
-      result: why === RejectReason.NONE ? VoteResult.PERMIT : VoteResult.REJECT,
-      reason: why,
+      batch: fromHex(batch),
+      count,
+      rejected,
+      reasons: rejected.map(() => rejectReasonToWire(why)),
       voter: this.selfId,
     })
   }
@@ -499,14 +707,44 @@ export class TxRounds {
     }
   }
 
+  private keepBatch(hash: string, txHashes: string[], batch: TxBatch): void {
+    if (this.batches.has(hash)) return
+    let bytes = 64
+    for (const tx of batch.txs) bytes += tx.data.length + tx.signature.length + 96
+    this.batches.set(hash, { txHashes, batch, bytes })
+    this.batchBytes += bytes
+    while (this.batches.size > SEEN_BATCHES || this.batchBytes > SEEN_BATCH_BYTES) {
+      const [oldest, entry] = this.batches.entries().next().value!
+      this.batches.delete(oldest)
+      this.batchBytes -= entry.bytes
+    }
+  }
+
   /** How much this node holds for tx rounds (the simulation checks the bounds). */
-  sizes(): { seen: number; seenBytes: number; awaitingBody: number } {
-    return { seen: this.seen.size, seenBytes: this.seenBytes, awaitingBody: this.awaitingBody.size }
+  sizes(): {
+    seen: number
+    seenBytes: number
+    batches: number
+    batchBytes: number
+    awaitingBody: number
+  } {
+    return {
+      seen: this.seen.size,
+      seenBytes: this.seenBytes,
+      batches: this.batches.size,
+      batchBytes: this.batchBytes,
+      awaitingBody: this.awaitingBody.size,
+    }
   }
 
   /** A tx body this node can serve to a peer that lacks it. */
   body(hash: string): Tx | undefined {
     return this.pool.get(hash)?.tx ?? this.seen.get(hash)?.tx ?? this.log.get(hash)?.tx ?? undefined
+  }
+
+  /** A batch this node can serve to a peer that lacks it. */
+  batch(hash: string): TxBatch | undefined {
+    return this.batches.get(hash)?.batch
   }
 
   private reply(requestId: number, result: ClientResult): void {
@@ -520,4 +758,42 @@ export class TxRounds {
   ): void {
     this.out.push({ type: 'tx-status', hash, status, reason: why })
   }
+
+  private trace(msg: string, fields: Record<string, string | number | boolean | null>): void {
+    this.out.push({ type: 'trace', msg, fields })
+  }
+}
+
+/** tx bodies kept from batches (signature checked), by count and bytes; oldest go first */
+const SEEN_TX_CAPACITY = 20_000
+const SEEN_TX_BYTES = 32 * 1024 * 1024
+
+/** batches a target runs at once before any has ended */
+export const INITIAL_BATCH_WINDOW = 8
+
+/** The window of batches: a few at first, growing to DEFAULT_MAX_BATCHES under load. */
+function batchWindowOptions(
+  txRoundMs: number,
+  maxRounds = DEFAULT_MAX_BATCHES,
+): RoundWindowOptions {
+  return {
+    initial: Math.min(INITIAL_BATCH_WINDOW, maxRounds),
+    min: Math.min(2, maxRounds),
+    max: maxRounds,
+    lateMs: txRoundMs / 3,
+    coolDownMs: txRoundMs / 4,
+  }
+}
+
+/** Two batch votes give the same answer: the same txs rejected, for the same reasons. */
+function sameAnswer(a: BatchVote, b: BatchVote): boolean {
+  if (a.rejected.length !== b.rejected.length) return false
+  for (let i = 0; i < a.rejected.length; i++)
+    if (a.rejected[i] !== b.rejected[i] || a.reasons[i] !== b.reasons[i]) return false
+  return true
+}
+
+/** The validators of a certificate that permit tx `index`. */
+function permitters(cert: BatchCertificate, index: number): PeerIdString[] {
+  return cert.votes.filter((v) => !v.rejected.includes(index)).map((v) => peerIdToString(v.voter))
 }

@@ -5,17 +5,17 @@
  */
 import type {
   AccountRegistration,
+  BatchCommit,
+  BatchPrepare,
+  BatchVote,
   BlockSyncMessage,
-  Certificate,
-  Commit,
   ElectionMessage,
   Evidence,
   FinalizedBlock,
-  PrePrepare,
-  Prepare,
   Receipts,
   SignState,
   Tx,
+  TxBatch,
   Vote,
 } from '../codec/index.js'
 import type { PeerIdString } from '../crypto/peer-id.js'
@@ -31,13 +31,19 @@ export type CoreEvent =
   | { type: 'client-tx'; now: number; requestId: number; tx: Tx }
   /** a client registers an account through this node */
   | { type: 'client-account'; now: number; requestId: number; reg: AccountRegistration }
-  | { type: 'pre-prepare'; now: number; msg: PrePrepare; from: PeerIdString }
-  | { type: 'prepare'; now: number; msg: Prepare; from: PeerIdString }
-  | { type: 'commit'; now: number; msg: Commit; from: PeerIdString }
+  /** a target's batch of txs (the gossip gate checked the target's signature over it) */
+  | { type: 'tx-batch'; now: number; batch: TxBatch; from: PeerIdString }
+  /** a batch's PRE_PREPARE votes (their certificate checked) */
+  | { type: 'batch-prepare'; now: number; msg: BatchPrepare; from: PeerIdString }
+  /** a batch's PREPARE votes (their certificate checked) */
+  | { type: 'batch-commit'; now: number; msg: BatchCommit; from: PeerIdString }
+  /** a block vote for a round this node leads */
   | { type: 'vote'; now: number; vote: Vote; from: PeerIdString }
+  /** a validator's answer to a batch this node is the target of (signature checked) */
+  | { type: 'batch-vote'; now: number; vote: BatchVote; from: PeerIdString }
   | { type: 'account'; now: number; reg: AccountRegistration; from: PeerIdString }
-  /** a tx body the core asked for (fetch-tx) arrived */
-  | { type: 'tx-fetched'; now: number; tx: Tx; from: PeerIdString }
+  /** a batch the core asked for (fetch-batch) arrived */
+  | { type: 'batch-fetched'; now: number; batch: TxBatch; from: PeerIdString }
   /** a timer the core set (set-timer) fired */
   | { type: 'timer'; now: number; key: string }
   | { type: 'election'; now: number; msg: ElectionMessage; from: PeerIdString }
@@ -55,9 +61,9 @@ export type CoreEvent =
   | { type: 'block-fetched'; now: number; block: FinalizedBlock; from: PeerIdString }
 
 export type Publish =
-  | { type: 'publish'; topic: 'tx'; message: PrePrepare }
-  | { type: 'publish'; topic: 'prepare'; message: Prepare }
-  | { type: 'publish'; topic: 'commit'; message: Commit }
+  | { type: 'publish'; topic: 'tx'; message: TxBatch }
+  | { type: 'publish'; topic: 'prepare'; message: BatchPrepare }
+  | { type: 'publish'; topic: 'commit'; message: BatchCommit }
   | { type: 'publish'; topic: 'accounts'; message: AccountRegistration }
   | { type: 'publish'; topic: 'block-sync'; message: BlockSyncMessage }
   | { type: 'publish'; topic: 'election'; message: ElectionMessage }
@@ -84,7 +90,8 @@ export interface BlockFinalOp {
 export type PersistOp =
   | BlockFinalOp
   | { op: 'sign-state'; state: SignState }
-  | { op: 'pool-put'; hash: string; tx: Tx; commitCert: Certificate }
+  /** a committed tx, with the batch whose commit certificate committed it */
+  | { op: 'pool-put'; hash: string; tx: Tx; batch: Uint8Array }
   | { op: 'pool-del'; hash: string }
   | { op: 'account-pending-put'; address: string; reg: AccountRegistration }
   | { op: 'account-pending-del'; address: string }
@@ -93,14 +100,16 @@ export type PersistOp =
 
 export type CoreAction =
   | Publish
-  /** send a vote to the round's target or leader */
+  /** send a block vote to the round's leader */
   | { type: 'send-vote'; to: PeerIdString; vote: Vote }
+  /** send a batch vote to the batch's target */
+  | { type: 'send-batch-vote'; to: PeerIdString; vote: BatchVote }
   /** answer the client request `requestId` */
   | { type: 'client-result'; requestId: number; result: ClientResult }
   /** a tx changed status (waiting clients, logs, events) */
   | { type: 'tx-status'; hash: string; status: TxStatus; reason: Reason | null }
-  /** get a tx body we lack from a peer (hint: who probably has it) */
-  | { type: 'fetch-tx'; hash: string; hint: PeerIdString | null }
+  /** get a tx batch we lack from a peer (hint: who probably has it) */
+  | { type: 'fetch-batch'; hash: string; hint: PeerIdString | null }
   /** write these before carrying out the actions that follow them */
   | { type: 'persist'; ops: PersistOp[] }
   /** fire a 'timer' event with this key at `at` (ms) */

@@ -13,6 +13,7 @@ import { blockHash } from '../chain/block.js'
 import {
   CertificateError,
   type CertificateExpectation,
+  verifyBatchCertificate,
   verifyCertificate,
   verifyElectionCertificate,
 } from '../chain/certificates.js'
@@ -20,20 +21,20 @@ import {
   verifyBlockPrepare,
   verifyElectionRequest,
   verifyElectionVote,
-  verifyPrePrepare,
-  verifyPrepare,
   verifyTx,
+  verifyTxBatch,
 } from '../chain/signatures.js'
-import { txHash } from '../chain/tx.js'
+import { batchDigest } from '../chain/tx-batch.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import type {
   AccountRegistration,
+  BatchCertificate,
+  BatchCommit,
+  BatchPrepare,
   BlockSyncMessage,
   Certificate,
-  Commit,
   ElectionMessage,
-  PrePrepare,
-  Prepare,
+  TxBatch,
 } from '../codec/index.js'
 import {
   AccountRegistrationCodec,
@@ -136,18 +137,23 @@ function checkCert(
   }
 }
 
-export function validatePrePrepare(ctx: ValidationContext, p: PrePrepare): void {
-  const tx = p.tx!
-  if (tx.chainId !== ctx.chainId) reject('WRONG_CHAIN', tx.chainId)
-  if (!bytesEqual(txHash(tx), p.txHash)) reject('WRONG_TX_HASH')
-  if (!verifyPrePrepare(ctx.chainId, p))
-    reject('BAD_SIGNATURE', 'pre-prepare not signed by its target')
+/**
+ * A target's batch: every tx of our chain and distinct, the target's signature over the batch's
+ * header, the target within its budget of rounds and bytes, and every tx whose sender's key we
+ * know signed by it (an honest target admits a tx before it batches it: a forgery is its lie).
+ */
+export function validateTxBatch(ctx: ValidationContext, b: TxBatch): void {
+  for (const tx of b.txs) if (tx.chainId !== ctx.chainId) reject('WRONG_CHAIN', tx.chainId)
+  const d = batchDigest(b)
+  if (new Set(d.txHashesHex).size !== d.txHashesHex.length)
+    reject('DUPLICATE_TX', 'a tx twice in one batch')
+  if (!verifyTxBatch(ctx.chainId, d.header, b.signature))
+    reject('BAD_SIGNATURE', 'batch not signed by its target')
   // the target signed it: within its budget of rounds, or it floods
-  const target = peerIdToString(p.target)
+  const target = peerIdToString(b.target)
   if (ctx.gate != null && ctx.now != null) {
     const budget = ctx.validators.has(target) ? VALIDATOR_TARGET_BUDGET : OBSERVER_TARGET_BUDGET
-    const bytes = tx.data.length + tx.signature.length
-    if (!ctx.gate.takeRound(target, budget, ctx.now(), bytes)) {
+    if (!ctx.gate.takeRound(target, budget, ctx.now(), d.bytes)) {
       ctx.misbehaving?.(target, 'more tx rounds than a target may run')
       ignore(
         'TARGET_BUDGET',
@@ -155,19 +161,34 @@ export function validatePrePrepare(ctx: ValidationContext, p: PrePrepare): void 
       )
     }
   }
-  // a target admits a tx before its round: a bad signature under a key we know is its lie
-  const key = ctx.senderKey?.(toHex(tx.from))
-  if (key != null && !verifyTx(tx, key.keyType, key.publicKey))
-    reject('BAD_TX_SIGNATURE', 'the tx is not signed by its sender')
+  for (const tx of b.txs) {
+    const key = ctx.senderKey?.(toHex(tx.from))
+    if (key != null && !verifyTx(tx, key.keyType, key.publicKey))
+      reject('BAD_TX_SIGNATURE', 'a tx of the batch is not signed by its sender')
+  }
 }
 
-export function validatePrepare(ctx: ValidationContext, p: Prepare): void {
-  if (!verifyPrepare(ctx.chainId, p)) reject('BAD_SIGNATURE', 'prepare not signed by its target')
-  checkCert(ctx, p.cert!, { phase: Phase.PRE_PREPARE, subject: p.txHash })
+/** A batch certificate that is wrong on its face is forged: the sender pays. */
+function checkBatchCert(
+  ctx: ValidationContext,
+  cert: BatchCertificate,
+  phase: Phase,
+  batch: Uint8Array,
+): void {
+  try {
+    verifyBatchCertificate(ctx.chainId, cert, { phase, batch }, ctx.validators)
+  } catch (err) {
+    if (err instanceof CertificateError) reject(`CERT_${err.code}`, err.message)
+    throw err
+  }
 }
 
-export function validateCommit(ctx: ValidationContext, c: Commit): void {
-  checkCert(ctx, c.cert!, { phase: Phase.PREPARE, subject: c.txHash })
+export function validateBatchPrepare(ctx: ValidationContext, p: BatchPrepare): void {
+  checkBatchCert(ctx, p.cert!, Phase.PRE_PREPARE, p.batch)
+}
+
+export function validateBatchCommit(ctx: ValidationContext, c: BatchCommit): void {
+  checkBatchCert(ctx, c.cert!, Phase.PREPARE, c.batch)
 }
 
 export function validateAccount(ctx: ValidationContext, a: AccountRegistration): void {

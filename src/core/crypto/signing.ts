@@ -7,8 +7,10 @@ export enum SignKind {
   Tx = 'tx',
   Account = 'account',
   Vote = 'vote',
-  PrePrepare = 'pre-prepare',
-  Prepare = 'prepare',
+  /** a target's batch of txs (the batch header) */
+  TxBatch = 'tx-batch',
+  /** a validator's answer to a batch in one phase */
+  BatchVote = 'batch-vote',
   ElectionRequest = 'election-request',
   ElectionVote = 'election-vote',
   BlockPrepare = 'block-prepare',

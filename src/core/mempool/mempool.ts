@@ -5,12 +5,7 @@
  * account registrations waiting for a block. Bounded in count and bytes for
  * admission; committed txs are never dropped (a client may have been told).
  */
-import {
-  type AccountRegistration,
-  AccountRegistrationCodec,
-  type Certificate,
-  type Tx,
-} from '../codec/index.js'
+import { type AccountRegistration, AccountRegistrationCodec, type Tx } from '../codec/index.js'
 import { toHex } from '../crypto/hash.js'
 
 export type PoolStatus = 'pending' | 'prepared' | 'committed'
@@ -24,8 +19,6 @@ export interface PoolEntry {
   status: PoolStatus
   /** when this node took it, ms */
   addedAt: number
-  /** the PREPARE permit certificate, once committed */
-  commitCert?: Certificate
   /** order among committed txs */
   committedSeq?: number
 }
@@ -156,11 +149,10 @@ export class Mempool {
     if (e && e.status === 'pending') this.setStatus(e, 'prepared')
   }
 
-  markCommitted(hash: string, cert: Certificate): PoolEntry | undefined {
+  markCommitted(hash: string): PoolEntry | undefined {
     const e = this.entries.get(hash)
     if (!e || e.status === 'committed') return undefined
     this.setStatus(e, 'committed')
-    e.commitCert = cert
     e.committedSeq = ++this.committedSeq
     this.committedOrder.set(hash, e)
     return e

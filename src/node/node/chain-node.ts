@@ -9,11 +9,12 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Genesis, genesisHash } from '../../core/chain/genesis.js'
-import { verifyVote } from '../../core/chain/signatures.js'
-import { txHash } from '../../core/chain/tx.js'
+import { verifyBatchVote, verifyVote } from '../../core/chain/signatures.js'
+import { batchDigest } from '../../core/chain/tx-batch.js'
 import type { ValidatorSet } from '../../core/chain/validator-set.js'
 import type { AccountRegistration, Tx } from '../../core/codec/index.js'
 import {
+  type BatchVote,
   type Evidence,
   EvidenceKind,
   FinalizedBlockCodec,
@@ -409,9 +410,14 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     return this.gossip.publish(topic, message)
   }
 
-  /** Send a vote to the round's target or leader and get its reply. Throws RequestError. */
+  /** Send a block vote to the round's leader and get its reply. Throws RequestError. */
   sendVote(target: string, vote: Vote): Promise<VoteOutcome> {
     return this.votes.send(target, vote)
+  }
+
+  /** Send a batch vote to the batch's target and get its reply. */
+  sendBatchVote(target: string, vote: BatchVote): Promise<VoteOutcome> {
+    return this.votes.sendBatchVote(target, vote)
   }
 
   /**
@@ -425,17 +431,39 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       refused.push({ index: 0, error: this.validators.has(from) ? 'banned' : 'not a validator' })
       return { refused }
     }
-    for (const [index, vote] of batch.votes.entries()) {
-      const outcome = this.onVote(vote, from)
+    // block votes first, then batch votes (indexed after them in the reply)
+    const all = [
+      ...batch.votes.map((vote) => () => this.onVote(vote, from)),
+      ...batch.batchVotes.map((vote) => () => this.onBatchVote(vote, from)),
+    ]
+    for (const [index, check] of all.entries()) {
+      const outcome = check()
       if (outcome.accepted) continue
       refused.push({ index, error: outcome.error })
       if (outcome.error === 'bad signature') {
-        for (let rest = index + 1; rest < batch.votes.length; rest++)
+        for (let rest = index + 1; rest < all.length; rest++)
           refused.push({ index: rest, error: 'not checked: the batch had a forged vote' })
         break
       }
     }
     return { refused }
+  }
+
+  private onBatchVote(vote: BatchVote, from: string): VoteOutcome {
+    const voter = peerIdToString(vote.voter)
+    if (voter !== from) {
+      this.reputation.penalize(from, BAD_VOTE_PENALTY, 'vote relayed for another voter')
+      return { accepted: false, error: 'a vote must come from its voter' }
+    }
+    // a batch this node does not run is not worth a signature check
+    if (!this.core.txRounds.rounds.has(toHex(vote.batch)))
+      return { accepted: false, error: 'no such batch here' }
+    if (!verifyBatchVote(this.chainId, vote)) {
+      this.reputation.penalize(from, BAD_VOTE_PENALTY, 'bad vote signature')
+      return { accepted: false, error: 'bad signature' }
+    }
+    this.driver.push({ type: 'batch-vote', now: Date.now(), vote, from })
+    return { accepted: true, error: '' }
   }
 
   private onVote(vote: Vote, from: string): VoteOutcome {
@@ -447,11 +475,10 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     if (!this.validators.has(voter)) {
       return { accepted: false, error: 'not a validator' }
     }
-    const txPhase = vote.phase === Phase.PRE_PREPARE || vote.phase === Phase.PREPARE
-    if (txPhase && (vote.height !== 0 || vote.round !== 0)) {
-      // no honest validator signs a tx vote for a height or round: it would poison a certificate
-      this.reputation.penalize(from, BAD_VOTE_PENALTY, 'tx vote with a height or round')
-      return { accepted: false, error: 'a tx vote has height 0 and round 0' }
+    if (vote.phase !== Phase.BLOCK_PERMIT && vote.phase !== Phase.BLOCK_COMMIT) {
+      // tx votes travel as batch votes: this one could only poison a certificate
+      this.reputation.penalize(from, BAD_VOTE_PENALTY, 'a tx-phase vote outside a batch')
+      return { accepted: false, error: 'tx votes are batch votes' }
     }
     if (!verifyVote(this.chainId, vote)) {
       this.reputation.penalize(from, BAD_VOTE_PENALTY, 'bad vote signature')
@@ -499,8 +526,21 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         })
         this.emit('tx-status', action.hash, action.status, action.reason)
         break
-      case 'fetch-tx':
-        void this.fetchTx(action.hash, action.hint)
+      case 'send-batch-vote':
+        this.sendBatchVote(action.to, action.vote).then(
+          (reply) => {
+            if (!reply.accepted)
+              this.log.debug('batch vote refused', {
+                to: shortPeerId(action.to),
+                error: reply.error,
+              })
+          },
+          (err: Error) =>
+            this.log.debug('batch vote not delivered', { to: shortPeerId(action.to), err }),
+        )
+        break
+      case 'fetch-batch':
+        void this.fetchBatch(action.hash, action.hint)
         break
       case 'set-timer': {
         const delay = Math.max(0, action.at - Date.now())
@@ -577,25 +617,32 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     this.reputation.penalize(peer, MISBEHAVING_PENALTY, reason)
   }
 
-  /** Ask the hinted peer, then the others, for a tx body; the first good answer goes to the core. */
-  private async fetchTx(hash: string, hint: string | null): Promise<void> {
+  /** Ask the hinted peer, then the others, for a tx batch; the first matching answer goes to the core. */
+  private async fetchBatch(hash: string, hint: string | null): Promise<void> {
     const peers = [...new Set([...(hint ? [hint] : []), ...this.peers.chainPeers()])]
     for (const peer of peers.slice(0, 8)) {
       try {
         const res = await this.reqresp.request(peer, HISTORY_PROTOCOL, {
           fromHeight: 0,
           toHeight: 0,
-          txHash: fromHex(hash),
+          batchHash: fromHex(hash),
         })
-        if (res.tx != null && toHex(txHash(res.tx)) === hash) {
-          this.driver.push({ type: 'tx-fetched', now: Date.now(), tx: res.tx, from: peer })
+        if (res.batch == null) continue
+        if (batchDigest(res.batch).hashHex === hash) {
+          this.driver.push({ type: 'batch-fetched', now: Date.now(), batch: res.batch, from: peer })
           return
         }
+        // asked for one batch, it served another: its lie, not ours to pass on
+        this.misbehaving(peer, 'served a batch that does not match the hash asked for')
       } catch (err) {
-        this.log.debug('tx fetch failed', { tx: hash.slice(0, 16), peer: shortPeerId(peer), err })
+        this.log.debug('batch fetch failed', {
+          batch: hash.slice(0, 16),
+          peer: shortPeerId(peer),
+          err,
+        })
       }
     }
-    this.log.warn('no peer could give a committed tx', { tx: hash.slice(0, 16) })
+    this.log.warn('no peer could give a committed batch', { batch: hash.slice(0, 16) })
   }
 
   // ------------------------------------------------------------------ client requests
@@ -655,6 +702,10 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     if (req.txHash != null) {
       const tx = this.core.txBody(toHex(req.txHash))
       return tx ? { blocks: [], tx, error: '' } : { blocks: [], error: 'unknown tx' }
+    }
+    if (req.batchHash != null) {
+      const batch = this.core.txRounds.batch(toHex(req.batchHash))
+      return batch ? { blocks: [], batch, error: '' } : { blocks: [], error: 'unknown batch' }
     }
     const blocks: HistoryResponse['blocks'] = []
     let bytes = 0

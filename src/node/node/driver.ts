@@ -47,14 +47,15 @@ const DROP_WARN_EVERY_MS = 5_000
 
 /** The events that come from peers, which a full queue drops. */
 export const NETWORK_EVENT_TYPES: ReadonlySet<CoreEvent['type']> = new Set<CoreEvent['type']>([
-  'pre-prepare',
-  'prepare',
-  'commit',
+  'tx-batch',
+  'batch-prepare',
+  'batch-commit',
   'vote',
+  'batch-vote',
   'account',
   'election',
   'block-sync',
-  'tx-fetched',
+  'batch-fetched',
   'height-claim',
   'peer-height',
 ])

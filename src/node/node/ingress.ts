@@ -6,35 +6,35 @@
 import {
   type AccountRegistration,
   AccountRegistrationCodec,
+  type BatchCommit,
+  BatchCommitCodec,
+  type BatchPrepare,
+  BatchPrepareCodec,
   type BlockSyncMessage,
   BlockSyncMessageCodec,
-  type Commit,
-  CommitCodec,
   type ElectionMessage,
   ElectionMessageCodec,
-  type PrePrepare,
-  PrePrepareCodec,
-  type Prepare,
-  PrepareCodec,
+  type TxBatch,
+  TxBatchCodec,
 } from '../../core/codec/index.js'
 import type { CoreEvent } from '../../core/consensus/types.js'
 import {
   type ValidationContext,
   validateAccount,
+  validateBatchCommit,
+  validateBatchPrepare,
   validateBlockSync,
-  validateCommit,
   validateElection,
-  validatePrePrepare,
-  validatePrepare,
+  validateTxBatch,
 } from '../../core/consensus/validation.js'
 import type { GossipHandler } from '../p2p/gossip.js'
 import type { TopicName } from '../p2p/topics.js'
 
 /** An accepted gossip message, as the node's event bus carries it. */
 export type GossipEvent =
-  | { topic: 'tx'; message: PrePrepare; from: string }
-  | { topic: 'prepare'; message: Prepare; from: string }
-  | { topic: 'commit'; message: Commit; from: string }
+  | { topic: 'tx'; message: TxBatch; from: string }
+  | { topic: 'prepare'; message: BatchPrepare; from: string }
+  | { topic: 'commit'; message: BatchCommit; from: string }
   | { topic: 'block-sync'; message: BlockSyncMessage; from: string }
   | { topic: 'accounts'; message: AccountRegistration; from: string }
   | { topic: 'election'; message: ElectionMessage; from: string }
@@ -49,18 +49,18 @@ export function ingressHandlers(
 ): TopicHandlers {
   return {
     tx: {
-      codec: PrePrepareCodec,
-      validate: (m) => validatePrePrepare(ctx, m),
+      codec: TxBatchCodec,
+      validate: (m) => validateTxBatch(ctx, m),
       handle: (message, from) => deliver({ topic: 'tx', message, from }),
     },
     prepare: {
-      codec: PrepareCodec,
-      validate: (m) => validatePrepare(ctx, m),
+      codec: BatchPrepareCodec,
+      validate: (m) => validateBatchPrepare(ctx, m),
       handle: (message, from) => deliver({ topic: 'prepare', message, from }),
     },
     commit: {
-      codec: CommitCodec,
-      validate: (m) => validateCommit(ctx, m),
+      codec: BatchCommitCodec,
+      validate: (m) => validateBatchCommit(ctx, m),
       handle: (message, from) => deliver({ topic: 'commit', message, from }),
     },
     'block-sync': {
@@ -86,11 +86,11 @@ export function coreEventOf(event: GossipEvent, now: number): CoreEvent {
   const from = event.from
   switch (event.topic) {
     case 'tx':
-      return { type: 'pre-prepare', now, msg: event.message, from }
+      return { type: 'tx-batch', now, batch: event.message, from }
     case 'prepare':
-      return { type: 'prepare', now, msg: event.message, from }
+      return { type: 'batch-prepare', now, msg: event.message, from }
     case 'commit':
-      return { type: 'commit', now, msg: event.message, from }
+      return { type: 'batch-commit', now, msg: event.message, from }
     case 'accounts':
       return { type: 'account', now, reg: event.message, from }
     case 'election':

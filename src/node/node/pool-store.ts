@@ -1,6 +1,6 @@
 /**
  * The pool's durable part in the store's `pool` bucket: committed txs with
- * their certificates (key 0x01 ++ tx hash) and pending account registrations
+ * the batch that committed them (key 0x01 ++ tx hash) and pending account registrations
  * (key 0x02 ++ address), so a restart loses no tx a client was told is
  * committed.
  */
@@ -31,7 +31,7 @@ export function addPoolOps(batch: WriteBatch, store: Store, ops: PersistOp[]): v
         batch.put(
           store.pool,
           key(TX, op.hash),
-          PoolRecordCodec.encode({ tx: op.tx, commitCert: op.commitCert }),
+          PoolRecordCodec.encode({ tx: op.tx, batch: op.batch }),
         )
         break
       case 'pool-del':
@@ -52,8 +52,8 @@ export async function loadPool(store: Store): Promise<RestoredPool> {
   for await (const [k, v] of store.pool.entries()) {
     const record = PoolRecordCodec.decode(v)
     const id = toHex(k.subarray(1))
-    if (k[0] === TX && record.tx && record.commitCert) {
-      saved.committed.push({ hash: id, tx: record.tx, commitCert: record.commitCert })
+    if (k[0] === TX && record.tx && record.batch) {
+      saved.committed.push({ hash: id, tx: record.tx, batch: record.batch })
     } else if (k[0] === ACCOUNT && record.account) {
       saved.pendingAccounts.push({ address: id, reg: record.account })
     }

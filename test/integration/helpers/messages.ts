@@ -4,25 +4,28 @@
  */
 import { certificateFrom } from '../../../src/core/chain/certificates.js'
 import {
+  batchHeader,
   signAccount,
+  signBatchVote,
   signElectionRequest,
-  signPrePrepare,
-  signPrepare,
   signTx,
+  signTxBatch,
   signVote,
 } from '../../../src/core/chain/signatures.js'
-import { txHash } from '../../../src/core/chain/tx.js'
+import { txLeafOf } from '../../../src/core/chain/tx.js'
+import { batchDigest } from '../../../src/core/chain/tx-batch.js'
 import {
   type AccountRegistration,
+  type BatchCertificate,
+  type BatchCommit,
+  type BatchPrepare,
   type BlockSyncMessage,
   type Certificate,
-  type Commit,
   type ElectionMessage,
   Phase,
-  type PrePrepare,
-  type Prepare,
   RejectReason,
   type Tx,
+  type TxBatch,
   TxKind,
   VoteResult,
 } from '../../../src/core/codec/index.js'
@@ -45,9 +48,35 @@ export function dataTx(chainId: string, nonce: number, data = `record ${nonce}`)
   })
 }
 
-export function prePrepare(chainId: string, target: NodeIdentity, tx: Tx): PrePrepare {
-  const id = peerIdFromString(target.peerId)
-  return signPrePrepare(target.signer, chainId, { origin: id, target: id, txHash: txHash(tx), tx })
+/** A batch of `txs` signed by its target, `seq` its batch counter. */
+export function txBatch(chainId: string, target: NodeIdentity, txs: Tx[], seq = 1): TxBatch {
+  const header = batchHeader(peerIdFromString(target.peerId), seq, txs.map(txLeafOf))
+  return signTxBatch(target.signer, chainId, header, txs)
+}
+
+/** The batch votes of `signers` on `batch` (`count` txs) in `phase`, all permits. */
+export function batchCertificate(
+  chainId: string,
+  signers: NodeIdentity[],
+  phase: Phase,
+  batch: Uint8Array,
+  count: number,
+): BatchCertificate {
+  return {
+    phase,
+    batch,
+    count,
+    votes: signers.map((s) =>
+      signBatchVote(s.signer, chainId, {
+        phase,
+        batch,
+        count,
+        rejected: [],
+        reasons: [],
+        voter: peerIdFromString(s.peerId),
+      }),
+    ),
+  }
 }
 
 /** q PERMIT signatures of `signers` on (phase, subject, height, round). */
@@ -74,21 +103,28 @@ export function certificate(
   )
 }
 
-export function prepare(
+/** The Prepare of a batch: q PRE_PREPARE batch votes of `signers`. */
+export function batchPrepare(
   chainId: string,
   target: NodeIdentity,
   signers: NodeIdentity[],
-  hash: Uint8Array,
-): Prepare {
-  return signPrepare(target.signer, chainId, {
+  batch: TxBatch,
+): BatchPrepare {
+  const d = batchDigest(batch)
+  return {
     target: peerIdFromString(target.peerId),
-    txHash: hash,
-    cert: certificate(chainId, signers, Phase.PRE_PREPARE, hash),
-  })
+    batch: d.hash,
+    cert: batchCertificate(chainId, signers, Phase.PRE_PREPARE, d.hash, batch.txs.length),
+  }
 }
 
-export function commit(chainId: string, signers: NodeIdentity[], hash: Uint8Array): Commit {
-  return { txHash: hash, cert: certificate(chainId, signers, Phase.PREPARE, hash) }
+/** The Commit of a batch: q PREPARE batch votes of `signers`. */
+export function batchCommit(chainId: string, signers: NodeIdentity[], batch: TxBatch): BatchCommit {
+  const d = batchDigest(batch)
+  return {
+    batch: d.hash,
+    cert: batchCertificate(chainId, signers, Phase.PREPARE, d.hash, batch.txs.length),
+  }
 }
 
 export function finalMessage(
