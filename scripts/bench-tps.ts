@@ -1,5 +1,6 @@
 /**
- * npm run bench:tps -- [--txs N] [--accounts N] [--validators N] [--runs N] [--batch N] [--rate R]
+ * npm run bench:tps -- [--txs N] [--accounts N] [--validators N] [--runs N] [--batch N]
+ *                      [--rate R [--seconds S]]
  *
  * Final transactions per second on a network of validator processes on
  * loopback: `--validators` nodes (default 4) from `bftchain testnet`, each a
@@ -10,12 +11,20 @@
  * the target of its share. A tx counts once it is in a final block with an ok
  * receipt, seen by reading /blocks on node 0; one in a block with a failed
  * receipt counts apart. Time runs from the first post to the last tx final.
- * `--rate R` offers R txs/s instead (paced per node), to see the latency
- * below saturation.
+ * `--rate R` offers R txs/s instead (paced per node), for `--seconds S`
+ * (then `--txs` is R × S), to see the latency below saturation.
  *
- * Prints one JSON line per run (final tx/s, submit tx/s, blocks, latency from
- * post to final at the median and the 99th percentile) and a summary line with
- * the medians. Nothing is asserted: this is a measurement (docs/PERFORMANCE.md).
+ * Prints one JSON line per run and a summary line with the medians:
+ * `finalTxPerSec` in the steady window (with --rate: after a warm-up of a
+ * fifth of the run, at most 10 s, to the end of the offer; a burst, which
+ * ends in a few large blocks, has none: from the first post to the last
+ * final), latency from post to
+ * final at p50/p95/p99, refusals by code (503 POOL_FULL answers are counted
+ * and retried), txs failed, each node's peak RSS and CPU seconds in the run,
+ * CPU ms per final tx over all nodes, and the machine's signature bound:
+ * Ed25519 verifications per second on one core (node:crypto, cached key) ×
+ * cores ÷ validators, with `ratioToBound`. Nothing is asserted: this is a
+ * measurement (docs/PERFORMANCE.md).
  *
  * To look inside: BENCH_DEBUG=1 prints each post's answer, BENCH_VERBOSE=1
  * starts the nodes with --verbose, BENCH_KEEP=1 keeps their homes (and
@@ -24,7 +33,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { accountToJson, type TxJson, txToJson } from '../src/core/chain/json.js'
 import { signAccount, signTx } from '../src/core/chain/signatures.js'
@@ -32,18 +41,19 @@ import { TxKind } from '../src/core/codec/index.js'
 import { addressOf, type Signer, toHex } from '../src/core/crypto/index.js'
 import { generateAccountKey } from '../src/node/keys/account-key.js'
 import { freePortRange } from '../test/support/ports.js'
-import { flag, median } from './bench-util.js'
+import { ed25519VerifyPerSec, flag, median, percentile, processUsage } from './bench-util.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const CLI = join(ROOT, 'bin/bftchain.js')
 
-const txCount = flag('txs', 10_000)
+/** txs per second offered over all nodes; 0: as fast as the nodes take them */
+const rate = process.argv.includes('--rate') ? flag('rate', 0) : 0
+const offerSeconds = flag('seconds', 60)
+const txCount = rate > 0 ? rate * offerSeconds : flag('txs', 10_000)
 const accountCount = flag('accounts', 100)
 const validators = flag('validators', 4)
 const runs = flag('runs', 1)
 const batch = flag('batch', 200)
-/** txs per second offered over all nodes; 0: as fast as the nodes take them */
-const rate = process.argv.includes('--rate') ? flag('rate', 0) : 0
 /** posts in flight at once to each node */
 const POSTS_PER_NODE = 2
 /** how long one run may take before the bench gives up */
@@ -66,6 +76,7 @@ async function api<T>(url: string, init?: { method: string; body: unknown }): Pr
 
 interface NodeProc {
   url: string
+  pid: number
   stop: () => Promise<void>
 }
 
@@ -95,6 +106,7 @@ async function startNode(home: string): Promise<NodeProc> {
   })
   return {
     url: info.api.startsWith('http') ? info.api : `http://${info.api}`,
+    pid: proc.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (proc.exitCode != null) return resolve()
@@ -172,8 +184,12 @@ interface RunResult {
   run: number
   validators: number
   txs: number
-  /** refused at admission (a 4xx from the node) */
-  refused: number
+  /** txs per second offered (--rate), or null for a burst */
+  offeredTxPerSec: number | null
+  /** refused at admission (a 4xx from the node), by code */
+  refused: Record<string, number>
+  /** 503 POOL_FULL answers (each tx so refused was posted again) */
+  poolFullAnswers: number
   /** in a final block, with an ok receipt */
   final: number
   /** in a final block with a failed receipt (e.g. NONCE_USED), by reason */
@@ -181,21 +197,42 @@ interface RunResult {
   /** taken, then failed in their round (deadline or rejects) */
   failed: number
   seconds: number
+  /** final txs per second in the steady window */
   finalTxPerSec: number
+  steadyWindowSeconds: number
+  /** final txs over the whole run, from the first post to the last final */
+  overallFinalTxPerSec: number
   submitTxPerSec: number
   blocks: number
-  latencyP50Ms: number
-  latencyP99Ms: number
+  p50FinalMs: number
+  p95FinalMs: number
+  p99FinalMs: number
+  nodes: { peakRssMb: number; cpuSeconds: number }[]
+  /** CPU of all nodes in the run per final tx */
+  cpuMsPerTx: number
+  verifyPerSecPerCore: number
+  cores: number
+  /** verify/s per core × cores ÷ validators: every validator checks every tx's signature once */
+  signatureBoundTxPerSec: number
+  ratioToBound: number
 }
 
-async function oneRun(run: number, nodes: NodeProc[], perNode: TxJson[][]): Promise<RunResult> {
+async function oneRun(
+  run: number,
+  nodes: NodeProc[],
+  perNode: TxJson[][],
+  verifyPerSec: number,
+): Promise<RunResult> {
   const startHeight = (await api<Status>(`${nodes[0]!.url}/status`)).height
+  const cpuBefore = nodes.map((n) => processUsage(n.pid)?.cpuSeconds ?? 0)
   const total = perNode.reduce((a, l) => a + l.length, 0)
   const postedAt = new Map<string, number>()
   const finalAt = new Map<string, number>()
   const finalFailed: Record<string, number> = {}
   const failedHashes = new Set<string>()
+  const refusedBy: Record<string, number> = {}
   let refused = 0
+  let poolFull = 0
   const t0 = performance.now()
   const deadline = Date.now() + RUN_DEADLINE_MS
 
@@ -227,9 +264,11 @@ async function oneRun(run: number, nodes: NodeProc[], perNode: TxJson[][]): Prom
         else if (a.error.code === 'POOL_FULL') {
           queue.push(chunk[i]!)
           full++
+          poolFull++
         } else {
           refused++
-          log(`refused: ${a.error.code} ${a.error.message}`)
+          refusedBy[a.error.code] = (refusedBy[a.error.code] ?? 0) + 1
+          if (refused <= 10) log(`refused: ${a.error.code} ${a.error.message}`)
         }
       })
       if (process.env.BENCH_DEBUG)
@@ -291,22 +330,50 @@ async function oneRun(run: number, nodes: NodeProc[], perNode: TxJson[][]): Prom
   const last = Math.max(...ours.map(([, t]) => t))
   const seconds = (last - t0) / 1000
   const latencies = ours.map(([h, t]) => t - postedAt.get(h)!).sort((a, b) => a - b)
-  const pct = (p: number) => Math.round(latencies[Math.floor((latencies.length - 1) * p)] ?? 0)
+  // the steady window: past the warm-up, while the offer lasts (a burst: the middle 80%)
+  const finalTimes = ours.map(([, t]) => t).sort((a, b) => a - b)
+  // (a burst has no steady state: it ends in a few big blocks, so its rate is the whole run's)
+  const from = rate > 0 ? t0 + Math.min(10_000, (offerSeconds * 1000) / 5) : t0
+  const to = rate > 0 ? t0 + offerSeconds * 1000 : last
+  const inWindow = finalTimes.filter((t) => t >= from && t <= to).length
+  const windowSeconds = Math.max(0.001, (to - from) / 1000)
+  const finalTxPerSec = Math.round(inWindow / windowSeconds)
+  const usage = nodes.map((n, i) => {
+    const u = processUsage(n.pid)
+    return {
+      peakRssMb: u?.peakRssMb ?? 0,
+      cpuSeconds: Math.round(((u?.cpuSeconds ?? 0) - cpuBefore[i]!) * 10) / 10,
+    }
+  })
+  const cpu = usage.reduce((a, u) => a + u.cpuSeconds, 0)
+  const cores = availableParallelism()
+  const bound = Math.round((verifyPerSec * cores) / nodes.length)
   return {
     bench: 'tps',
     run,
     validators: nodes.length,
     txs: total,
-    refused,
+    offeredTxPerSec: rate > 0 ? rate : null,
+    refused: refusedBy,
+    poolFullAnswers: poolFull,
     final: ours.length,
     finalFailed,
     failed: postedAt.size - inBlocks.length,
     seconds: Math.round(seconds * 100) / 100,
-    finalTxPerSec: Math.round(ours.length / seconds),
+    finalTxPerSec,
+    steadyWindowSeconds: Math.round(windowSeconds * 10) / 10,
+    overallFinalTxPerSec: Math.round(ours.length / seconds),
     submitTxPerSec: Math.round(total / ((submitEnd - t0) / 1000)),
     blocks,
-    latencyP50Ms: pct(0.5),
-    latencyP99Ms: pct(0.99),
+    p50FinalMs: percentile(latencies, 0.5),
+    p95FinalMs: percentile(latencies, 0.95),
+    p99FinalMs: percentile(latencies, 0.99),
+    nodes: usage,
+    cpuMsPerTx: ours.length > 0 ? Math.round(((cpu * 1000) / ours.length) * 100) / 100 : 0,
+    verifyPerSecPerCore: verifyPerSec,
+    cores,
+    signatureBoundTxPerSec: bound,
+    ratioToBound: Math.round((finalTxPerSec / bound) * 1000) / 1000,
   }
 }
 
@@ -343,11 +410,13 @@ async function main(): Promise<void> {
     const keys = await registerAccounts(nodes, chainId)
     log(`${validators} validators up, ${keys.length} accounts registered`)
 
+    // the machine's bound, measured here before the nodes get busy
+    const verifyPerSec = ed25519VerifyPerSec()
     const results: RunResult[] = []
     const perAccount = Math.ceil(txCount / keys.length)
     for (let run = 1; run <= runs; run++) {
       const perNode = signTxs(keys, chainId, (run - 1) * perAccount, nodes.length)
-      const result = await oneRun(run, nodes, perNode)
+      const result = await oneRun(run, nodes, perNode, verifyPerSec)
       results.push(result)
       process.stdout.write(`${JSON.stringify(result)}\n`)
     }
@@ -360,8 +429,12 @@ async function main(): Promise<void> {
         txs: txCount,
         medianFinalTxPerSec: median(results.map((r) => r.finalTxPerSec)),
         medianSubmitTxPerSec: median(results.map((r) => r.submitTxPerSec)),
-        medianLatencyP50Ms: median(results.map((r) => r.latencyP50Ms)),
-        medianLatencyP99Ms: median(results.map((r) => r.latencyP99Ms)),
+        offeredTxPerSec: rate > 0 ? rate : null,
+        medianP50FinalMs: median(results.map((r) => r.p50FinalMs)),
+        medianP95FinalMs: median(results.map((r) => r.p95FinalMs)),
+        medianP99FinalMs: median(results.map((r) => r.p99FinalMs)),
+        medianRatioToBound: median(results.map((r) => r.ratioToBound)),
+        maxPeakRssMb: Math.max(...results.flatMap((r) => r.nodes.map((n) => n.peakRssMb))),
       })}\n`,
     )
   } finally {

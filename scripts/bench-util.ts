@@ -1,4 +1,6 @@
 /** What the benchmark scripts share: whole-number flags and medians. */
+import { generateKeyPairSync, sign, verify } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 
 /** `--name N` from the command line, a whole number >= 1; exits 2 with a clear line if not. */
 export function flag(name: string, fallback: number): number {
@@ -15,3 +17,40 @@ export function flag(name: string, fallback: number): number {
 /** The median (the upper one of an even count). */
 export const median = (xs: number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** Percentile `p` (0..1) of sorted numbers, rounded; 0 for none. */
+export const percentile = (sorted: number[], p: number): number =>
+  Math.round(sorted[Math.floor((sorted.length - 1) * p)] ?? 0)
+
+/** A process's peak RSS (VmHWM) in MB and CPU seconds so far, from /proc (Linux); null elsewhere. */
+export function processUsage(pid: number): { peakRssMb: number; cpuSeconds: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN)
+    // utime and stime are fields 14 and 15; the name (field 2) may hold spaces, so count after ')'
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return { peakRssMb: Math.round(hwm / 1024), cpuSeconds: Math.round((ticks / 100) * 10) / 10 }
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Ed25519 verifications per second on one core through node:crypto with a cached KeyObject,
+ * the way the node verifies: the machine's signature bound is this × cores ÷ validators.
+ */
+export function ed25519VerifyPerSec(ms = 1_000): number {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const msg = Buffer.from('bftchain bench: one tx body of a typical size, about a hundred bytes..')
+  const sig = sign(null, msg, privateKey)
+  for (let i = 0; i < 200; i++) verify(null, msg, publicKey, sig) // warm up
+  let n = 0
+  const t0 = performance.now()
+  while (performance.now() - t0 < ms) {
+    for (let i = 0; i < 100; i++) verify(null, msg, publicKey, sig)
+    n += 100
+  }
+  return Math.round((n * 1_000) / (performance.now() - t0))
+}

@@ -209,6 +209,47 @@ describe('HTTP API', () => {
     expect(body[2].error.code).toBe('BAD_SIGNATURE')
   })
 
+  it('a node refusing for load answers 503 POOL_FULL with Retry-After, for one tx and in an array', async () => {
+    const key = await registered('gail')
+    // the core's refusal for load, as tx-rounds.ts gives it when more is in hand than it ends in time
+    const refusal = {
+      ok: false as const,
+      code: 'POOL_FULL',
+      message: 'this node holds 4096 txs for rounds, as many as it ends in 5 s at its rate',
+      httpStatus: 503,
+      retryAfterS: 7,
+    }
+    const submit = node.submitTx.bind(node)
+    node.submitTx = async () => refusal
+    try {
+      const one = await app.inject({
+        method: 'POST',
+        url: '/transactions',
+        payload: txBody(key, 0),
+      })
+      expect(one.statusCode).toBe(503)
+      expect(one.headers['retry-after']).toBe('7')
+      expect(one.json().error).toEqual({ code: 'POOL_FULL', message: refusal.message })
+      const many = await app.inject({
+        method: 'POST',
+        url: '/transactions',
+        payload: [txBody(key, 0), txBody(key, 1)],
+      })
+      expect(many.statusCode).toBe(202)
+      expect(many.headers['retry-after']).toBe('7')
+      expect(many.json().map((r: { error: { code: string } }) => r.error.code)).toEqual([
+        'POOL_FULL',
+        'POOL_FULL',
+      ])
+    } finally {
+      node.submitTx = submit
+    }
+    // taken again: no Retry-After on a 202 of txs taken
+    const ok = await app.inject({ method: 'POST', url: '/transactions', payload: [txBody(key, 0)] })
+    expect(ok.statusCode).toBe(202)
+    expect(ok.headers['retry-after']).toBeUndefined()
+  })
+
   const bad: [string, (key: Signer) => unknown, number, string][] = [
     ['malformed JSON', () => '{"chainId": ', 400, 'MALFORMED'],
     ['not an object', () => 42, 400, 'MALFORMED'],

@@ -13,7 +13,7 @@
  *   flood         as leader, publishes many distinct valid proposals in its round
  *   height-lie    claims a far-future head in its status and signs election messages for
  *                 far-future heights
- *   poison        signs its tx votes for a foreign height and round, and its block votes
+ *   poison        signs its batch votes for the right batch with another size, and its block votes
  *                 for a round it is not in
  *   replay        re-publishes old messages it heard, block-sync ones with new relay values
  *   garbage       publishes random bytes on every topic and forged votes

@@ -3,7 +3,7 @@
  * the proof that its invariants catch planted bugs, and the proof that a
  * seed replays exactly.
  *
- * CI: seeds 1..200 at n = 4 and at n = 7. `npm run sim -- --seeds N
+ * CI: seeds 1..400 at n = 4 and at n = 7, half of them with Byzantine validators. `npm run sim -- --seeds N
  * [--seed S] [--validators N] [--planted BUG] [--strict-validity] [--trace]`
  * (scripts/sim.mjs) runs other seeds through this file, by environment:
  * SIM_SEED, SIM_SEEDS, SIM_VALIDATORS, SIM_STEPS, SIM_PLANTED,

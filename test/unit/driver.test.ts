@@ -112,14 +112,15 @@ describe('CoreDriver event queue', () => {
     expect(driver.queued).toBe(15)
     expect(await answer).toEqual({ ok: true, status: 'x' })
     await until(() => stepped.length === 15)
-    expect(stepped.slice(0, 10).map((e) => e.now)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
-    expect(stepped.slice(10).map((e) => e.type)).toEqual([
+    // consensus first (event-lanes.ts), then the tx lane in its order, the client's tx last
+    expect(stepped.slice(0, 4).map((e) => e.type)).toEqual([
       'tick',
       'timer',
       'block-fetched',
       'sync-done',
-      'client-tx',
     ])
+    expect(stepped.slice(4, 14).map((e) => e.now)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(stepped[14]!.type).toBe('client-tx')
 
     // drained: network events are queued again
     driver.push(prepare(100))

@@ -39,8 +39,13 @@ import {
   TxCodec,
   TxKind,
 } from '../../src/core/codec/index.js'
+import { MAX_RETRY_AFTER_S } from '../../src/core/consensus/admission-gauge.js'
 import { Core } from '../../src/core/consensus/core.js'
-import { MIN_GRACE_MS, type TargetRound } from '../../src/core/consensus/tx-rounds.js'
+import {
+  INITIAL_BATCH_WINDOW,
+  MIN_GRACE_MS,
+  type TargetRound,
+} from '../../src/core/consensus/tx-rounds.js'
 import type {
   ClientResult,
   CoreAction,
@@ -1363,6 +1368,32 @@ describe('a target runs a window of batches and queues the rest', () => {
     expect(result.ok === false && result.message).toMatch(/2 txs already wait for a round/)
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
     expect(rounds.waiting.has(hash)).toBe(false)
+  })
+
+  it('takes only what it can end in time: beyond that, 503 POOL_FULL with a Retry-After, and nothing taken', () => {
+    // one tx a batch: the floor before any round ended is the first window's batches
+    const net = netWithAlice({ batchTxs: 1, maxWaitingTxs: 10_000 })
+    const rounds = net.cores[0]!.txRounds
+    net.hold = votesToTarget
+    const floor = INITIAL_BATCH_WINDOW
+    for (let nonce = 0; nonce < floor; nonce++)
+      expect(net.submit(0, signedTx(alice, { nonce })).result).toMatchObject({ ok: true })
+    const tx = signedTx(alice, { nonce: floor })
+    const { hash, result } = net.submit(0, tx)
+    expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503 })
+    if (result.ok) throw new Error('expected a refusal')
+    expect(result.message).toMatch(/holds 8 txs for rounds/)
+    // no round has ended: it cannot say when, so it names the longest wait
+    expect(result.retryAfterS).toBe(MAX_RETRY_AFTER_S)
+    expect(net.cores[0]!.pool.has(hash)).toBe(false)
+    expect(rounds.waiting.has(hash)).toBe(false)
+    // the rounds end: it takes txs again
+    net.hold = null
+    expect(net.release()).toBeGreaterThan(0)
+    net.run()
+    for (let nonce = 0; nonce < floor; nonce++)
+      expect(net.cores[0]!.tx(toHex(txHash(signedTx(alice, { nonce }))))?.status).toBe('committed')
+    expect(net.submit(0, tx).result).toMatchObject({ ok: true })
   })
 
   it('does not run a waiting tx that another target got committed meanwhile', () => {

@@ -14,5 +14,6 @@ export const HASH_PARAM = {
 
 /** Send a refused core result as the SPEC error body. */
 export function sendResult(reply: FastifyReply, result: Extract<ClientResult, { ok: false }>) {
+  if (result.retryAfterS != null) reply.header('retry-after', String(result.retryAfterS))
   return reply.status(result.httpStatus).send(errorBody(result.code, result.message))
 }

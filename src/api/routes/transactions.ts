@@ -188,6 +188,9 @@ export function transactionRoutes(
         if (wait) throw new ApiError(400, 'MALFORMED', 'wait= is for one tx, not a batch')
         const txs = req.body.map((b, i) => parseTx(b, `[${i}].`))
         const results = await Promise.all(txs.map((tx) => node.submitTx(tx)))
+        // some refused for load: the longest wait they name, for the client to back off
+        const retry = Math.max(0, ...results.map((r) => (r.ok ? 0 : (r.retryAfterS ?? 0))))
+        if (retry > 0) reply.header('retry-after', String(retry))
         return reply
           .status(202)
           .send(

@@ -180,6 +180,13 @@ export interface Head extends ChainTip {
 }
 
 const BLOCK_BYTES_BUDGET = MAX_BLOCK_BYTES - 64 * 1024
+/**
+ * The most txs a leader proposes in one block (validators accept up to MAX_BLOCK_TXS): a block
+ * must travel, be checked and executed by every validator well within its round's deadline, and
+ * a huge one holds up the gossip of everything behind it; under load, more blocks of this size
+ * finalize more txs than fewer larger ones.
+ */
+export const PROPOSAL_TXS = 2_000
 
 export class BlockRounds {
   head: Head
@@ -405,8 +412,10 @@ export class BlockRounds {
         const heard = this.cfg.unsafe?.firstHeardElection ? rs.firstNamed : null
         if (heard != null) this.voteInElection(rs, heard, now)
         else {
+          // the block interval lets txs gather; with a full block's worth committed, no need
+          const full = this.pool.sizes().committed >= PROPOSAL_TXS
           const earliest =
-            round === 0 ? Math.max(now, this.head.finalAt + timeouts.blockIntervalMs) : now
+            round === 0 && !full ? Math.max(now, this.head.finalAt + timeouts.blockIntervalMs) : now
           const delay = this.random.int(timeouts.electionMinMs, timeouts.electionMaxMs)
           this.setTimer('election', round, earliest + delay)
         }
@@ -599,7 +608,10 @@ export class BlockRounds {
     const forCandidate = [...rs.electionVotes.values()].filter((v) =>
       bytesEqual(v.candidate, vote.candidate),
     )
-    if (forCandidate.length < this.quorum) return
+    if (forCandidate.length < this.quorum) {
+      this.maybeSplit(rs, now)
+      return
+    }
     rs.leader = {
       candidate,
       cert: {
@@ -620,6 +632,30 @@ export class BlockRounds {
       this.out.push({ type: 'round', height: h.height, round: h.round, leader: candidate })
       if (candidate === this.cfg.self) this.propose(now)
     }
+  }
+
+  /**
+   * A split round-0 election: the votes already cast leave no candidate a way to q (each
+   * validator votes once in a round), so waiting for the round's deadline would only lose it.
+   * Go on to round 1, whose leader is the rotation's. Only a liveness shortcut: round changes
+   * never touch safety, and a Byzantine validator that splits the vote on purpose gains nothing
+   * it could not get by staying silent.
+   */
+  private maybeSplit(rs: RoundState, now: number): void {
+    const h = this.h
+    if (rs.round !== 0 || h.round !== 0 || !h.active || this.cfg.unsafe?.firstHeardElection) return
+    const counts = new Map<string, number>()
+    let most = 0
+    for (const v of rs.electionVotes.values()) {
+      const c = peerIdToString(v.candidate)
+      const n = (counts.get(c) ?? 0) + 1
+      counts.set(c, n)
+      if (n > most) most = n
+    }
+    const uncast = this.cfg.validators.size - rs.electionVotes.size
+    if (most + uncast >= this.quorum) return
+    this.trace('election split', { round: 0, votes: rs.electionVotes.size, most })
+    this.startRound(1, now)
   }
 
   // ------------------------------------------------------------------ proposal (leader)
@@ -697,7 +733,7 @@ export class BlockRounds {
       entries.sort((a, b) => a.tx.nonce - b.tx.nonce)
       let expected = ledger.account(sender)?.nextNonce ?? 0
       for (const e of entries) {
-        if (picked.length >= MAX_BLOCK_TXS || bytes + e.bytes > BLOCK_BYTES_BUDGET) break senders
+        if (picked.length >= PROPOSAL_TXS || bytes + e.bytes > BLOCK_BYTES_BUDGET) break senders
         if (e.tx.nonce > expected) {
           if (now - e.addedAt < gapGraceMs) break
           expected = e.tx.nonce

@@ -56,6 +56,7 @@ import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/p
 import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
 import { admitTx } from './admission.js'
+import { AdmissionGauge } from './admission-gauge.js'
 import type { EvidenceBook } from './evidence.js'
 import { type Reason, reason } from './reasons.js'
 import { RoundWindow, type RoundWindowOptions } from './round-window.js'
@@ -143,6 +144,10 @@ export class TxRounds {
   private flushAt: number | null = null
   private seq = 0
   private readonly maxWaiting: number
+  /** how many txs this target may hold (queued or in a round), by how fast its rounds end */
+  private readonly gauge: AdmissionGauge
+  /** txs in this target's running rounds */
+  private inRoundTxs = 0
   private readonly batchTxs: number
   private readonly batchWaitMs: number
   /** tx bodies whose signature checked out, by tx hash, to back a Prepare or a Commit */
@@ -174,6 +179,11 @@ export class TxRounds {
     this.maxWaiting = cfg.maxWaiting ?? DEFAULT_MAX_WAITING
     this.batchTxs = Math.min(MAX_BATCH_TXS, cfg.batchTxs ?? DEFAULT_BATCH_TXS)
     this.batchWaitMs = cfg.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS
+    this.gauge = new AdmissionGauge({
+      floor: INITIAL_BATCH_WINDOW * this.batchTxs,
+      max: this.maxWaiting + (cfg.maxRounds ?? DEFAULT_MAX_BATCHES) * this.batchTxs,
+      horizonMs: cfg.txRoundMs / 2,
+    })
   }
 
   // ------------------------------------------------------------------ target side
@@ -192,20 +202,36 @@ export class TxRounds {
       this.reply(requestId, { ok: true, hash, status: existing?.status ?? 'pending' })
       return
     }
-    // a full queue refuses before admission spends a signature check on the tx
-    const verdict =
-      this.waiting.size >= this.maxWaiting
-        ? ({
-            ok: false,
-            reason: RejectReason.POOL_FULL,
-            detail: `${this.waiting.size} txs already wait for a round at this node`,
-          } as const)
-        : admitTx(
-            { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
-            tx,
-            hash,
-            bytes,
-          )
+    // a full queue, or more in hand than this node can end in time, refuses before admission
+    // spends a signature check on the tx: the client is told at once, and when to try again
+    const inHand = this.waiting.size + this.inRoundTxs
+    if (this.waiting.size >= this.maxWaiting) {
+      this.reply(requestId, {
+        ok: false,
+        code: 'POOL_FULL',
+        message: `${this.waiting.size} txs already wait for a round at this node`,
+        httpStatus: 503,
+        retryAfterS: this.gauge.retryAfterS(now, inHand),
+      })
+      return
+    }
+    if (inHand >= this.gauge.capacity(now)) {
+      const rate = Math.round(this.gauge.rate(now))
+      this.reply(requestId, {
+        ok: false,
+        code: 'POOL_FULL',
+        message: `this node holds ${inHand} txs for rounds, as many as it ends in ${this.cfg.txRoundMs / 2000} s at its rate (${rate} tx/s); try again later, or another node`,
+        httpStatus: 503,
+        retryAfterS: this.gauge.retryAfterS(now, inHand),
+      })
+      return
+    }
+    const verdict = admitTx(
+      { chainId: this.cfg.chainId, ledger: this.ledger(), pool: this.pool, now },
+      tx,
+      hash,
+      bytes,
+    )
     if (!verdict.ok) {
       const r = reason(verdict.reason, verdict.detail)
       this.reply(requestId, {
@@ -304,6 +330,7 @@ export class TxRounds {
       deadline: now + this.cfg.txRoundMs,
     }
     this.rounds.set(hash, round)
+    this.inRoundTxs += txs.length
     this.keepBatch(hash, hashes, batch)
     this.out.push({ type: 'publish', topic: 'tx', message: batch })
     this.trace('tx batch', { batch: hash.slice(0, 12), txs: txs.length })
@@ -436,6 +463,8 @@ export class TxRounds {
 
   private endRound(round: TargetRound, now: number): void {
     this.rounds.delete(round.hash)
+    this.inRoundTxs -= round.txs.length
+    this.gauge.ended(now, round.txs.length)
     this.drain(now)
   }
 

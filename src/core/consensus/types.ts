@@ -70,7 +70,14 @@ export type Publish =
 
 export type ClientResult =
   | { ok: true; hash?: string; address?: string; status: string }
-  | { ok: false; code: string; message: string; httpStatus: number }
+  | {
+      ok: false
+      code: string
+      message: string
+      httpStatus: number
+      /** a refusal for load: when to try again, in seconds (Retry-After) */
+      retryAfterS?: number
+    }
 
 /** What a final block changes on disk, in one batch. */
 export interface BlockFinalOp {

@@ -69,6 +69,8 @@ export class Mempool {
   private readonly committedOrder = new Map<string, PoolEntry>()
   /** sender → nonce → hash */
   private readonly bySender = new Map<string, Map<number, string>>()
+  /** the other pooled txs at a (sender, nonce) slot already held (conflicts: rare), by `sender:nonce` */
+  private readonly conflicts = new Map<string, Set<string>>()
   private readonly pendingAccountsByAddress = new Map<string, AccountRegistration>()
   private readonly pendingUsernames = new Map<string, string>()
   /** address → encoded bytes of its pending registration */
@@ -132,6 +134,15 @@ export class Mempool {
       this.bySender.set(sender, nonces)
     }
     if (!nonces.has(tx.nonce)) nonces.set(tx.nonce, hash)
+    else {
+      const slot = `${sender}:${tx.nonce}`
+      let others = this.conflicts.get(slot)
+      if (!others) {
+        others = new Set()
+        this.conflicts.set(slot, others)
+      }
+      others.add(hash)
+    }
     this.bytes += bytes
     this.counts.pending++
     if (status !== 'pending') this.setStatus(entry, status)
@@ -166,17 +177,19 @@ export class Mempool {
     this.counts[e.status]--
     this.bytes -= e.bytes
     const nonces = this.bySender.get(e.sender)
+    const slot = `${e.sender}:${e.tx.nonce}`
+    const others = this.conflicts.get(slot)
     if (nonces?.get(e.tx.nonce) === hash) {
       nonces.delete(e.tx.nonce)
       // another pooled tx at the same nonce (a conflict) takes the slot
-      for (const other of this.entries.values()) {
-        if (other.sender === e.sender && other.tx.nonce === e.tx.nonce) {
-          nonces.set(e.tx.nonce, other.hash)
-          break
-        }
+      const next = others?.values().next().value
+      if (next !== undefined) {
+        nonces.set(e.tx.nonce, next)
+        others!.delete(next)
       }
       if (nonces.size === 0) this.bySender.delete(e.sender)
-    }
+    } else others?.delete(hash)
+    if (others?.size === 0) this.conflicts.delete(slot)
     return e
   }
 

@@ -1,6 +1,7 @@
 /**
  * Drives the core (etcd raft's Ready loop, with asynchronous storage
- * writes): events queue up and are stepped through the core in order; the
+ * writes): events queue up and are stepped through the core in order (in
+ * two lanes: consensus before txs, txs never starved; event-lanes.ts); the
  * writes their actions ask for go to disk in synced batches, one after the
  * other; and the other actions of a cycle (messages, replies) go out only
  * once that cycle's writes — and every earlier one — are on disk. The core
@@ -11,6 +12,7 @@
 import type { Core } from '../../core/consensus/core.js'
 import type { ClientResult, CoreAction, CoreEvent, PersistOp } from '../../core/consensus/types.js'
 import type { Logger } from '../log.js'
+import { EventLanes } from './event-lanes.js'
 
 type Effect = Exclude<CoreAction, { type: 'persist' }>
 
@@ -66,7 +68,8 @@ export interface CoreDriverOptions {
 }
 
 export class CoreDriver {
-  private readonly queue: CoreEvent[] = []
+  /** consensus first, txs never starved (event-lanes.ts) */
+  private readonly queue = new EventLanes()
   private readonly waiting = new Map<number, (r: ClientResult) => void>()
   private nextRequestId = 1
   private stepping = false

@@ -1,0 +1,69 @@
+/**
+ * Backpressure that tells the truth (DESIGN §5): a target takes only the txs
+ * it can see through their rounds within about half the tx deadline, judged
+ * by how fast its own rounds have been ending, and refuses the rest at once
+ * (503 with Retry-After) instead of queueing what would time out.
+ *
+ * The rate is the txs of this target's rounds that ended (committed or
+ * failed) within the last RATE_WINDOW_MS. Before any round ends, and while
+ * the rate is low, `floor` txs may be in hand; never more than `max`.
+ * Bounded: the window holds one entry per ended round within RATE_WINDOW_MS
+ * (at most the rounds that fit in it: a few thousand), oldest dropped first.
+ */
+
+/** the span over which the rate of ended txs is measured */
+export const RATE_WINDOW_MS = 10_000
+/** the longest Retry-After a refusal names, in seconds */
+export const MAX_RETRY_AFTER_S = 30
+
+export interface AdmissionGaugeOptions {
+  /** txs in hand (queued or in a round) before any rate is known */
+  floor: number
+  /** txs in hand, never more (the hard bound: maxWaiting) */
+  max: number
+  /** the time a tx taken now should need to end its round, at the measured rate */
+  horizonMs: number
+}
+
+export class AdmissionGauge {
+  private readonly ends: { at: number; txs: number }[] = []
+  private sum = 0
+
+  constructor(private readonly opts: AdmissionGaugeOptions) {}
+
+  /** A round of `txs` txs ended (committed, failed or timed out). */
+  ended(now: number, txs: number): void {
+    this.ends.push({ at: now, txs })
+    this.sum += txs
+    this.expire(now)
+  }
+
+  /** Txs per second that ended lately (0 before any did). */
+  rate(now: number): number {
+    this.expire(now)
+    if (this.ends.length === 0) return 0
+    const span = Math.max(1_000, now - this.ends[0]!.at)
+    return (this.sum * 1_000) / span
+  }
+
+  /** How many txs may be in hand now. */
+  capacity(now: number): number {
+    const byRate = Math.floor((this.rate(now) * this.opts.horizonMs) / 1_000)
+    return Math.min(this.opts.max, Math.max(this.opts.floor, byRate))
+  }
+
+  /** When a client refused with `inHand` txs in hand should try again, in whole seconds. */
+  retryAfterS(now: number, inHand: number): number {
+    const rate = this.rate(now)
+    if (rate <= 0) return MAX_RETRY_AFTER_S
+    // by then half the capacity is free again
+    const excess = inHand - this.capacity(now) / 2
+    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(excess / rate)))
+  }
+
+  private expire(now: number): void {
+    while (this.ends.length > 0 && this.ends[0]!.at < now - RATE_WINDOW_MS) {
+      this.sum -= this.ends.shift()!.txs
+    }
+  }
+}
