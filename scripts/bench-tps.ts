@@ -237,7 +237,7 @@ async function oneRun(
   const deadline = Date.now() + RUN_DEADLINE_MS
 
   // post: arrays of `batch` txs to each node, POSTS_PER_NODE in flight per node; a tx refused
-  // for a full pool goes back in its node's queue
+  // for a full pool goes back to the front of its node's queue
   let submitEnd = 0
   const taken = new Map<NodeProc, number>()
   const poster = async (node: NodeProc, queue: TxJson[]): Promise<void> => {
@@ -259,10 +259,12 @@ async function oneRun(
         ({ hash: string } | { error: { code: string; message: string } })[]
       >(`${node.url}/transactions`, { method: 'POST', body: chunk })
       let full = 0
+      const again: TxJson[] = []
       answers.forEach((a, i) => {
         if ('hash' in a) postedAt.set(a.hash, sentAt)
         else if (a.error.code === 'POOL_FULL') {
-          queue.push(chunk[i]!)
+          // back to the front, in order: an account's later nonces must not overtake it
+          again.push(chunk[i]!)
           full++
           poolFull++
         } else {
@@ -275,7 +277,11 @@ async function oneRun(
         log(
           `post ${chunk.length} to ${node.url}: ${answers.length - full} taken, ${full} pool full, e.g. ${JSON.stringify(answers[answers.length - 1])}`,
         )
-      if (full > 0) await sleep(100)
+      if (full > 0) {
+        queue.unshift(...again)
+        taken.set(node, (taken.get(node) ?? 0) - full)
+        await sleep(200)
+      }
     }
     submitEnd = performance.now()
   }

@@ -946,6 +946,26 @@ describe('the election', () => {
     expect(() => validateElection(gate, voteFor(c, notLeader, 1))).toThrow(/NOT_ROTATION_LEADER/)
   })
 
+  it('a split round-0 election (no candidate can reach q) ends at once: on to round 1', () => {
+    const net = activated()
+    const x = 3
+    const [a, b, c] = validatorIds as [NodeIdentity, NodeIdentity, NodeIdentity]
+    const deliver = (from: NodeIdentity, msg: ElectionMessage) => {
+      validateElection(gate, msg)
+      net.step(x, { type: 'election', msg, from: from.peerIdString })
+    }
+    deliver(a, voteFor(a, a, 0)) // x follows: a has 2
+    deliver(b, voteFor(b, b, 0)) // b has 1; one vote uncast could still make a's 3
+    expect(net.cores[x]!.blocks.round).toBe(0)
+    deliver(c, voteFor(c, b, 0)) // 2 and 2, every vote cast: nobody can lead round 0
+    expect(net.cores[x]!.blocks.round).toBe(1)
+    // it went on without its round timer, and votes for round 1's rotation leader
+    expect(votesOf(net, x).map((v) => [v.round, peerIdToString(v.candidate)])).toEqual([
+      [0, a.peerIdString],
+      [1, rotationLeader(validatorSet, 1, 1)],
+    ])
+  })
+
   it('a request for a round the validator has not entered gets no vote there, ever', () => {
     const net = activated()
     const x = 3

@@ -42,7 +42,8 @@ import {
 import { MAX_RETRY_AFTER_S } from '../../src/core/consensus/admission-gauge.js'
 import { Core } from '../../src/core/consensus/core.js'
 import {
-  INITIAL_BATCH_WINDOW,
+  ADMISSION_FLOOR_BATCHES,
+  MAX_COMMITTED_BACKLOG,
   MIN_GRACE_MS,
   type TargetRound,
 } from '../../src/core/consensus/tx-rounds.js'
@@ -1371,18 +1372,18 @@ describe('a target runs a window of batches and queues the rest', () => {
   })
 
   it('takes only what it can end in time: beyond that, 503 POOL_FULL with a Retry-After, and nothing taken', () => {
-    // one tx a batch: the floor before any round ended is the first window's batches
+    // one tx a batch: the floor before any round committed is a couple of batches
     const net = netWithAlice({ batchTxs: 1, maxWaitingTxs: 10_000 })
     const rounds = net.cores[0]!.txRounds
     net.hold = votesToTarget
-    const floor = INITIAL_BATCH_WINDOW
+    const floor = ADMISSION_FLOOR_BATCHES
     for (let nonce = 0; nonce < floor; nonce++)
       expect(net.submit(0, signedTx(alice, { nonce })).result).toMatchObject({ ok: true })
     const tx = signedTx(alice, { nonce: floor })
     const { hash, result } = net.submit(0, tx)
     expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503 })
     if (result.ok) throw new Error('expected a refusal')
-    expect(result.message).toMatch(/holds 8 txs for rounds/)
+    expect(result.message).toMatch(new RegExp(`holds ${floor} txs for rounds`))
     // no round has ended: it cannot say when, so it names the longest wait
     expect(result.retryAfterS).toBe(MAX_RETRY_AFTER_S)
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
@@ -1394,6 +1395,22 @@ describe('a target runs a window of batches and queues the rest', () => {
     for (let nonce = 0; nonce < floor; nonce++)
       expect(net.cores[0]!.tx(toHex(txHash(signedTx(alice, { nonce }))))?.status).toBe('committed')
     expect(net.submit(0, tx).result).toMatchObject({ ok: true })
+  })
+
+  it('takes no new tx while a few blocks’ worth of committed txs wait for blocks: 503 with Retry-After', () => {
+    const net = netWithAlice()
+    const pool = net.cores[0]!.pool
+    // committed txs of other targets, waiting for blocks (the pool does not check them)
+    const filler = signedTx(alice, { nonce: 99 })
+    for (let i = 0; i < MAX_COMMITTED_BACKLOG; i++) {
+      const h = `${i.toString(16).padStart(8, '0')}${'0'.repeat(56)}`
+      pool.add(h, filler, 100, T0)
+      pool.markCommitted(h)
+    }
+    const { hash, result } = net.submit(0, signedTx(alice, { nonce: 0 }))
+    expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503, retryAfterS: 2 })
+    expect(result.ok === false && result.message).toMatch(/committed txs already wait for a block/)
+    expect(pool.has(hash)).toBe(false)
   })
 
   it('does not run a waiting tx that another target got committed meanwhile', () => {

@@ -4,8 +4,9 @@
  * by how fast its own rounds have been ending, and refuses the rest at once
  * (503 with Retry-After) instead of queueing what would time out.
  *
- * The rate is the txs of this target's rounds that ended (committed or
- * failed) within the last RATE_WINDOW_MS. Before any round ends, and while
+ * The rate is the txs this target's rounds committed within the last
+ * RATE_WINDOW_MS (a round that times out ends nothing: under overload the
+ * rate falls, and so does what the target takes). Before any round ends, and while
  * the rate is low, `floor` txs may be in hand; never more than `max`.
  * Bounded: the window holds one entry per ended round within RATE_WINDOW_MS
  * (at most the rounds that fit in it: a few thousand), oldest dropped first.
@@ -31,7 +32,7 @@ export class AdmissionGauge {
 
   constructor(private readonly opts: AdmissionGaugeOptions) {}
 
-  /** A round of `txs` txs ended (committed, failed or timed out). */
+  /** A round ended, committing `txs` txs (0 for one that timed out or failed whole). */
   ended(now: number, txs: number): void {
     this.ends.push({ at: now, txs })
     this.sum += txs

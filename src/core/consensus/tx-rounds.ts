@@ -180,7 +180,7 @@ export class TxRounds {
     this.batchTxs = Math.min(MAX_BATCH_TXS, cfg.batchTxs ?? DEFAULT_BATCH_TXS)
     this.batchWaitMs = cfg.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS
     this.gauge = new AdmissionGauge({
-      floor: INITIAL_BATCH_WINDOW * this.batchTxs,
+      floor: ADMISSION_FLOOR_BATCHES * this.batchTxs,
       max: this.maxWaiting + (cfg.maxRounds ?? DEFAULT_MAX_BATCHES) * this.batchTxs,
       horizonMs: cfg.txRoundMs / 2,
     })
@@ -212,6 +212,18 @@ export class TxRounds {
         message: `${this.waiting.size} txs already wait for a round at this node`,
         httpStatus: 503,
         retryAfterS: this.gauge.retryAfterS(now, inHand),
+      })
+      return
+    }
+    // committed txs wait for blocks: beyond a few blocks' worth, a new tx would wait too long
+    const backlog = this.pool.sizes().committed
+    if (backlog >= MAX_COMMITTED_BACKLOG) {
+      this.reply(requestId, {
+        ok: false,
+        code: 'POOL_FULL',
+        message: `${backlog} committed txs already wait for a block; try again later`,
+        httpStatus: 503,
+        retryAfterS: 2,
       })
       return
     }
@@ -454,17 +466,21 @@ export class TxRounds {
       topic: 'commit',
       message: { batch: fromHex(round.hash), cert },
     })
+    let committed = 0
     round.txHashes.forEach((h, i) => {
-      if (certified[i]) this.commitLocally(h, round.batch.txs[i]!, round.hash, now)
+      if (!certified[i]) return
+      this.commitLocally(h, round.batch.txs[i]!, round.hash, now)
+      committed++
     })
     this.window.onEnd(now - round.startedAt, now)
-    this.endRound(round, now)
+    this.endRound(round, now, committed)
   }
 
-  private endRound(round: TargetRound, now: number): void {
+  /** A round is over; `committed` of its txs made it (only those count toward the rate). */
+  private endRound(round: TargetRound, now: number, committed = 0): void {
     this.rounds.delete(round.hash)
     this.inRoundTxs -= round.txs.length
-    this.gauge.ended(now, round.txs.length)
+    this.gauge.ended(now, committed)
     this.drain(now)
   }
 
@@ -796,6 +812,15 @@ export class TxRounds {
 /** tx bodies kept from batches (signature checked), by count and bytes; oldest go first */
 const SEEN_TX_CAPACITY = 20_000
 const SEEN_TX_BYTES = 32 * 1024 * 1024
+
+/**
+ * Committed txs in the pool (every target's) beyond which a node takes no new client tx: a few
+ * blocks' worth (block-rounds.ts PROPOSAL_TXS), so what it takes becomes final soon.
+ */
+export const MAX_COMMITTED_BACKLOG = 10_000
+
+/** full batches a target takes in hand before any of its rounds committed (admission-gauge.ts) */
+export const ADMISSION_FLOOR_BATCHES = 2
 
 /** batches a target runs at once before any has ended */
 export const INITIAL_BATCH_WINDOW = 8
