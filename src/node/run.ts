@@ -66,6 +66,8 @@ export async function runNode(config: NodeConfig, opts: RunOptions): Promise<Run
       listen: config.listen,
       bootstrap: config.bootstrap,
       syncThreshold: config.syncThreshold,
+      batchTxs: config.batchTxs,
+      batchWaitMs: config.batchWaitMs,
       log,
       p2pMetrics: true,
     })

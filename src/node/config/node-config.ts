@@ -6,12 +6,14 @@
  */
 import { access } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
+import { MAX_BATCH_TXS } from '../../core/codec/limits.js'
 import { FileError, readJsonFile } from '../files.js'
 import { parseBootstrapAddr, parseListenAddr } from './multiaddrs.js'
 
 export const CONFIG_FILE = 'config.json'
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/26600'
 export const DEFAULT_API = '127.0.0.1:8080'
+
 export const DEFAULT_BOOTSTRAP_FILE = './bootstrap-peers.json'
 
 /** config.json as written by `testnet` and read by `start`. */
@@ -24,6 +26,10 @@ export interface ConfigFile {
   api?: string
   /** a validator this many blocks behind leaves consensus to catch up first */
   syncThreshold?: number
+  /** txs in one batch this node runs as a target, at most (1..2048; default 512) */
+  batchTxs?: number
+  /** a waiting tx goes in a batch this long after it came, at the latest, ms (1..1000; default 10) */
+  batchWaitMs?: number
 }
 
 /** Flags of `start`; each one overrides config.json. */
@@ -50,6 +56,9 @@ export interface NodeConfig {
   bootstrapFile: string | null
   api: ApiAddress | null
   syncThreshold: number
+  /** unset: the core's defaults (tx-rounds.ts DEFAULT_BATCH_TXS, DEFAULT_BATCH_WAIT_MS) */
+  batchTxs?: number
+  batchWaitMs?: number
 }
 
 export const DEFAULT_SYNC_THRESHOLD = 8
@@ -77,13 +86,35 @@ function optionalString(v: unknown, file: string, field: string): string | undef
   return v
 }
 
-function optionalCount(v: unknown, file: string, field: string): number | undefined {
+function optionalCount(
+  v: unknown,
+  file: string,
+  field: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (v === undefined) return undefined
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-    throw new FileError(file, `${field}: must be a whole number >= 1`)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) {
+    throw new FileError(
+      file,
+      max === Number.MAX_SAFE_INTEGER
+        ? `${field}: must be a whole number >= 1`
+        : `${field}: must be a whole number from 1 to ${max}`,
+    )
   }
   return v
 }
+
+/** The fields config.json may hold. */
+const CONFIG_FIELDS = [
+  'genesis',
+  'listen',
+  'bootstrap',
+  'bootstrapFile',
+  'api',
+  'syncThreshold',
+  'batchTxs',
+  'batchWaitMs',
+]
 
 export async function readConfigFile(file: string): Promise<ConfigFile | null> {
   try {
@@ -97,7 +128,7 @@ export async function readConfigFile(file: string): Promise<ConfigFile | null> {
   }
   const c = json as Record<string, unknown>
   for (const k of Object.keys(c)) {
-    if (!['genesis', 'listen', 'bootstrap', 'bootstrapFile', 'api', 'syncThreshold'].includes(k)) {
+    if (!CONFIG_FIELDS.includes(k)) {
       throw new FileError(file, `${k}: unknown field`)
     }
   }
@@ -108,6 +139,8 @@ export async function readConfigFile(file: string): Promise<ConfigFile | null> {
     bootstrapFile: optionalString(c.bootstrapFile, file, 'bootstrapFile'),
     api: optionalString(c.api, file, 'api'),
     syncThreshold: optionalCount(c.syncThreshold, file, 'syncThreshold'),
+    batchTxs: optionalCount(c.batchTxs, file, 'batchTxs', MAX_BATCH_TXS),
+    batchWaitMs: optionalCount(c.batchWaitMs, file, 'batchWaitMs', 1_000),
   }
 }
 
@@ -191,5 +224,7 @@ export async function resolveNodeConfig(home: string, flags: StartFlags): Promis
     bootstrapFile,
     api,
     syncThreshold: flags.syncThreshold ?? file.syncThreshold ?? DEFAULT_SYNC_THRESHOLD,
+    batchTxs: file.batchTxs,
+    batchWaitMs: file.batchWaitMs,
   }
 }

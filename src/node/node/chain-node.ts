@@ -58,6 +58,9 @@ export interface ChainNodeInit {
   sync?: Partial<SyncerOptions>
   /** a validator further behind than this many blocks leaves consensus to catch up */
   syncThreshold?: number
+  /** the tx batches this node runs as a target (config.json batchTxs, batchWaitMs) */
+  batchTxs?: number
+  batchWaitMs?: number
   home: string
   genesis: Genesis
   identity: NodeIdentity
@@ -165,6 +168,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       signer: init.identity.signer,
       seed: randomInt(2 ** 31),
       syncThreshold: init.syncThreshold,
+      batchTxs: init.batchTxs,
+      batchWaitMs: init.batchWaitMs,
     })
     this.validators = this.core.validators
     this.durable = { height: 0, hash: this.core.head.hash }
