@@ -33,7 +33,7 @@ export const STATUS_PROTOCOL: ProtocolDescriptor<M.Status, M.Status> = {
   rateLimit: { burst: 10, perSecond: 1 },
 }
 
-/** Blocks with their certificates by height range; or one tx by hash. */
+/** Blocks with their certificates by height range; or one tx, or one tx batch, by hash. */
 export const HISTORY_PROTOCOL: ProtocolDescriptor<M.HistoryRequest, M.HistoryResponse> = {
   protocol: '/bftchain/history/1',
   request: HistoryRequestCodec,
