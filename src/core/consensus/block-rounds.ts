@@ -186,7 +186,7 @@ const BLOCK_BYTES_BUDGET = MAX_BLOCK_BYTES - 64 * 1024
  * a huge one holds up the gossip of everything behind it; under load, more blocks of this size
  * finalize more txs than fewer larger ones.
  */
-export const PROPOSAL_TXS = 2_000
+export const PROPOSAL_TXS = Math.min(2_000, MAX_BLOCK_TXS)
 
 export class BlockRounds {
   head: Head
