@@ -229,9 +229,16 @@ describe.runIf(custom == null)('seeds that once failed', () => {
 
 describe.runIf(custom != null)('npm run sim', () => {
   for (const validators of custom?.validators ?? []) {
-    it(`n = ${validators}, seeds ${custom!.first}..${custom!.first + custom!.count - 1}${custom!.planted ? `, planted ${custom!.planted}` : ''}`, () => {
-      runSeeds({ ...custom!, validators })
-    })
+    // a campaign is bounded by its seeds (each by its step cap), not by the project's 10 minutes:
+    // half a second a seed per validator, ten times what a seed takes on a busy machine
+    const timeout = Math.max(600_000, custom!.count * validators * 500)
+    it(
+      `n = ${validators}, seeds ${custom!.first}..${custom!.first + custom!.count - 1}${custom!.planted ? `, planted ${custom!.planted}` : ''}`,
+      () => {
+        runSeeds({ ...custom!, validators })
+      },
+      timeout,
+    )
   }
 })
 
