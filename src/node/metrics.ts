@@ -142,7 +142,7 @@ export class NodeMetrics {
     })
     const votes = new Counter({
       name: 'bftchain_votes_received_total',
-      help: 'votes received over /bftchain/vote/1',
+      help: 'votes received over /bftchain/vote/1 and accepted, block votes and tx batch votes',
       registers: [r],
     })
     const evidence = new Counter({
@@ -179,6 +179,7 @@ export class NodeMetrics {
       } else if (status === 'failed') this.admittedAt.delete(hash)
     })
     node.on('vote', () => votes.inc())
+    node.on('batch-vote', () => votes.inc())
     node.on('evidence', (e) => evidence.inc({ kind: evidenceKindName(e.kind) }))
   }
 

@@ -11,16 +11,20 @@ import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { evidenceRoutes } from '../../src/api/routes/evidence.js'
 import {
+  signBatchVote,
   signElectionVote,
+  verifyBatchVote,
   verifyElectionVote,
   verifyVote,
 } from '../../src/core/chain/signatures.js'
 import {
+  type BatchVote,
   type ElectionVote,
   type Evidence,
   EvidenceKind,
   Phase,
   RejectReason,
+  rejectReasonToWire,
   type Vote,
   type VoteResult,
 } from '../../src/core/codec/index.js'
@@ -30,7 +34,11 @@ import { fromHex, toHex } from '../../src/core/crypto/hash.js'
 import { peerIdFromString } from '../../src/core/crypto/peer-id.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
 import { addEvidenceOps, loadEvidence } from '../../src/node/node/evidence-store.js'
-import { evidenceToJson, type VoteJson } from '../../src/node/node/evidence-view.js'
+import {
+  type BatchVoteJson,
+  evidenceToJson,
+  type VoteJson,
+} from '../../src/node/node/evidence-view.js'
 import { Store, StoreError } from '../../src/node/store/index.js'
 import {
   blockVoteBy,
@@ -223,6 +231,28 @@ const blockEvidence = (): Evidence => ({
   ),
 })
 
+/** A validator that permitted a whole batch, then rejected its second tx (tx-rounds.ts keeps it). */
+const batchVoteEvidence = (): Evidence => {
+  const vote = (rejected: number[]): BatchVote =>
+    signBatchVote(offender.signer, CHAIN_ID, {
+      phase: Phase.PRE_PREPARE,
+      batch: hashOf('batch'),
+      count: 3,
+      rejected,
+      reasons: rejected.map(() => rejectReasonToWire(RejectReason.NONCE_USED)),
+      voter: offender.peerId,
+    })
+  return {
+    kind: EvidenceKind.TX_VOTE,
+    offender: offender.peerId,
+    height: 0,
+    round: 0,
+    seenAt: 5,
+    firstBatchVote: vote([]),
+    secondBatchVote: vote([1]),
+  }
+}
+
 const proposalEvidence = (): Evidence => ({
   kind: EvidenceKind.PROPOSAL,
   offender: offender.peerId,
@@ -307,10 +337,38 @@ describe('evidence as JSON', () => {
     expect(json.second).toMatchObject({ blockHash: toHex(hashOf('p2')), validRound: 0 })
   })
 
+  it('a tx-vote pair: two answers to one batch, rejects and reasons by name; both signatures check', () => {
+    const evidence = batchVoteEvidence()
+    const json = evidenceToJson(evidence)
+    expect(json.kind).toBe('tx-vote')
+    expect(json.first).toEqual({
+      phase: 'PRE_PREPARE',
+      batch: toHex(hashOf('batch')),
+      count: 3,
+      rejected: [],
+      reasons: [],
+      voter: offender.peerIdString,
+      signature: toHex(evidence.firstBatchVote!.signature),
+    })
+    expect(json.second).toMatchObject({ rejected: [1], reasons: ['NONCE_USED'] })
+    const back = (j: BatchVoteJson): BatchVote => ({
+      phase: j.phase as Phase,
+      batch: fromHex(j.batch),
+      count: j.count,
+      rejected: j.rejected,
+      reasons: j.reasons.map((r) => rejectReasonToWire(r as RejectReason)),
+      voter: peerIdFromString(j.voter),
+      signature: fromHex(j.signature),
+    })
+    expect(verifyBatchVote(CHAIN_ID, back(json.first as BatchVoteJson))).toBe(true)
+    expect(verifyBatchVote(CHAIN_ID, back(json.second as BatchVoteJson))).toBe(true)
+  })
+
   it('GET /evidence serialises every kind through its response schema, newest first', async () => {
     const book = new EvidenceBook([])
     const election = electionEvidence(7, 1)
     book.restore([
+      { key: 't', evidence: batchVoteEvidence() },
       { key: 'e', evidence: election },
       { key: 'b', evidence: blockEvidence() },
       { key: 'p', evidence: proposalEvidence() },
@@ -322,7 +380,9 @@ describe('evidence as JSON', () => {
     expect(res.statusCode, res.body).toBe(200)
     // what the schema lets through is exactly the JSON view of each record
     expect(res.json()).toEqual(
-      [proposalEvidence(), blockEvidence(), election].map((e) => evidenceToJson(e)),
+      [proposalEvidence(), blockEvidence(), election, batchVoteEvidence()].map((e) =>
+        evidenceToJson(e),
+      ),
     )
     const limited = await app.inject({ method: 'GET', url: '/evidence?limit=1' })
     expect(limited.json()).toEqual([evidenceToJson(proposalEvidence())])

@@ -19,13 +19,13 @@ const hex = { type: 'string' } as const
 const peerId = { type: 'string' } as const
 const uint = { type: 'integer', minimum: 0 } as const
 
-/** A block or tx vote, as signed (subject: the block hash, '' for nil; or the tx hash). */
+/** A block vote, as signed (subject: the block hash, '' for nil). */
 const voteSchema = {
   type: 'object',
   properties: {
     phase: {
       type: 'string',
-      enum: ['PRE_PREPARE', 'PREPARE', 'BLOCK_PERMIT', 'BLOCK_COMMIT'],
+      enum: ['BLOCK_PERMIT', 'BLOCK_COMMIT'],
     },
     subject: hex,
     height: uint,
@@ -63,7 +63,24 @@ const proposalSchema = {
   required: ['height', 'round', 'blockHash', 'validRound', 'signature'],
 } as const
 
-const signedMessageSchema = { anyOf: [voteSchema, electionVoteSchema, proposalSchema] } as const
+/** A tx vote: one validator's answer to a batch in one phase (permits all but `rejected`). */
+const batchVoteSchema = {
+  type: 'object',
+  properties: {
+    phase: { type: 'string', enum: ['PRE_PREPARE', 'PREPARE'] },
+    batch: hex,
+    count: uint,
+    rejected: { type: 'array', items: uint },
+    reasons: { type: 'array', items: { type: 'string' } },
+    voter: peerId,
+    signature: hex,
+  },
+  required: ['phase', 'batch', 'count', 'rejected', 'reasons', 'voter', 'signature'],
+} as const
+
+const signedMessageSchema = {
+  anyOf: [voteSchema, electionVoteSchema, proposalSchema, batchVoteSchema],
+} as const
 
 export const evidenceSchema = {
   type: 'object',

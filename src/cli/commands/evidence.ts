@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { MAX_EVIDENCE } from '../../core/consensus/evidence.js'
 import { PeerIdError, peerIdFromString, shortPeerId } from '../../core/crypto/peer-id.js'
 import type {
+  BatchVoteJson,
   ElectionVoteJson,
   EvidenceJson,
   ProposalJson,
@@ -45,7 +46,7 @@ Evidence is proof that a validator equivocated: it signed two different
 answers to one question, which an honest validator never does. Kinds:
   election-vote  votes for two candidates in one (height, round)
   block-vote     two block votes (permit/commit) in one (phase, height, round)
-  tx-vote        two answers to one tx question (phase, tx)
+  tx-vote        two different batch votes on one tx batch (phase, batch)
   proposal       a leader's two proposals in one (height, round)
 The first answer is the one the node counted; the pair is kept as proof,
 once per question, newest first. The node keeps the latest ${MAX_EVIDENCE}
@@ -104,19 +105,29 @@ function answers(e: EvidenceJson): string {
       const [a, b] = [e.first as ProposalJson, e.second as ProposalJson]
       return `proposed block ${shortHash(a.blockHash)}, then ${shortHash(b.blockHash)}`
     }
+    case 'tx-vote': {
+      const [a, b] = [e.first as BatchVoteJson, e.second as BatchVoteJson]
+      return `${a.phase} on batch ${shortHash(a.batch)} (${a.count} txs): ${batchAnswer(a)}, then ${batchAnswer(b)}`
+    }
     default: {
       const [a, b] = [e.first as VoteJson, e.second as VoteJson]
-      const on = e.kind === 'tx-vote' ? ` on tx ${shortHash(a.subject)}` : ''
-      return `${a.phase}${on}: ${voteAnswer(e, a)}, then ${voteAnswer(e, b)}`
+      return `${a.phase}: ${voteAnswer(e, a)}, then ${voteAnswer(e, b)}`
     }
   }
+}
+
+/** A batch vote's answer: all permitted, or which txs it rejected and why. */
+function batchAnswer(v: BatchVoteJson): string {
+  if (v.rejected.length === 0) return 'permitted every tx'
+  const which = v.rejected.map((i, k) => `#${i} (${v.reasons[k]})`).join(', ')
+  return `rejected ${which}`
 }
 
 function voteAnswer(e: EvidenceJson, v: SignedMessageJson): string {
   const vote = v as VoteJson
   const result = vote.result.toLowerCase()
   const reason = vote.reason !== 'NONE' ? ` (${vote.reason})` : ''
-  // a block vote names its block (nil: none); a tx vote's subject is the tx, named once
+  // a block vote names its block (nil: none)
   const subject =
     e.kind === 'block-vote' ? ` ${vote.subject === '' ? 'nil' : shortHash(vote.subject)}` : ''
   return `${result}${subject}${reason}`

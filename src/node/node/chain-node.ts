@@ -74,6 +74,7 @@ export interface ChainNodeInit {
 export interface NodeEvents {
   gossip: [event: GossipEvent]
   vote: [vote: Vote, from: string]
+  'batch-vote': [vote: BatchVote, from: string]
   'peer:join': [peerId: string, status: PeerChainStatus]
   'peer:leave': [peerId: string]
   'tx-status': [hash: string, status: TxStatus, reason: Reason | null]
@@ -467,6 +468,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       this.reputation.penalize(from, BAD_VOTE_PENALTY, 'bad vote signature')
       return { accepted: false, error: 'bad signature' }
     }
+    this.emit('batch-vote', vote, from)
     this.driver.push({ type: 'batch-vote', now: Date.now(), vote, from })
     return { accepted: true, error: '' }
   }

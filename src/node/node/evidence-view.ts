@@ -6,9 +6,12 @@
  * signature field empty, see messages.proto) and check its signature.
  */
 import {
+  type BatchVote,
   type ElectionVote,
   type Evidence,
   EvidenceKind,
+  RejectReason,
+  rejectReasonFromWire,
   type SignedProposal,
   type Vote,
 } from '../../core/codec/index.js'
@@ -62,7 +65,21 @@ export interface ProposalJson {
   signature: string
 }
 
-export type SignedMessageJson = VoteJson | ElectionVoteJson | ProposalJson
+/**
+ * A tx vote: one validator's answer to a whole batch in one phase, a permit for every tx but the
+ * `rejected` indexes, each with its reason (by name).
+ */
+export interface BatchVoteJson {
+  phase: string
+  batch: string
+  count: number
+  rejected: number[]
+  reasons: string[]
+  voter: PeerIdString
+  signature: string
+}
+
+export type SignedMessageJson = VoteJson | ElectionVoteJson | ProposalJson | BatchVoteJson
 
 export interface EvidenceJson {
   kind: EvidenceKindName
@@ -83,6 +100,19 @@ export function voteToJson(v: Vote): VoteJson {
     round: v.round,
     result: v.result,
     reason: v.reason,
+    voter: peerIdToString(v.voter),
+    signature: toHex(v.signature),
+  }
+}
+
+export function batchVoteToJson(v: BatchVote): BatchVoteJson {
+  return {
+    phase: v.phase,
+    batch: toHex(v.batch),
+    count: v.count,
+    rejected: [...v.rejected],
+    // the codec let only known reasons in
+    reasons: v.reasons.map((r) => rejectReasonFromWire(r) ?? RejectReason.MALFORMED),
     voter: peerIdToString(v.voter),
     signature: toHex(v.signature),
   }
@@ -117,6 +147,8 @@ export function evidenceToJson(e: Evidence): EvidenceJson {
         return [electionVoteToJson(e.firstElection!), electionVoteToJson(e.secondElection!)]
       case EvidenceKind.PROPOSAL:
         return [proposalToJson(e.firstProposal!), proposalToJson(e.secondProposal!)]
+      case EvidenceKind.TX_VOTE:
+        return [batchVoteToJson(e.firstBatchVote!), batchVoteToJson(e.secondBatchVote!)]
       default:
         return [voteToJson(e.firstVote!), voteToJson(e.secondVote!)]
     }
