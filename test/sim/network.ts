@@ -273,26 +273,11 @@ export class Network {
     } catch (err) {
       why = (err as Error).message
     }
-    if (why != null) {
-      this.host.refused(from, 'batch vote', why)
-      return
-    }
-    if (!this.connected(from, to)) return
-    const epoch = this.host.epoch(to)
-    for (let c = this.copies(); c > 0; c--) {
-      this.host.clock.schedule(this.host.clock.now + this.delay(), to, 'batch-vote', () => {
-        if (!this.connected(from, to)) {
-          this.stats.cut++
-          return
-        }
-        this.host.deliver(
-          to,
-          epoch,
-          { type: 'batch-vote', vote: BatchVoteCodec.decode(bytes), from: sender },
-          `batch vote from n${from}`,
-        )
-      })
-    }
+    this.direct(from, to, why, 'batch vote', () => ({
+      type: 'batch-vote',
+      vote: BatchVoteCodec.decode(bytes),
+      from: sender,
+    }))
   }
 
   sendVote(from: number, toPeer: string, vote: Vote): void {
@@ -317,24 +302,38 @@ export class Network {
     } catch (err) {
       why = (err as Error).message
     }
+    this.direct(from, to, why, 'vote', () => ({
+      type: 'vote',
+      vote: VoteCodec.decode(bytes),
+      from: sender,
+    }))
+  }
+
+  /**
+   * A direct message (/bftchain/vote/1) the receiver checked: refused with `why`, or delivered,
+   * in as many copies as the faults draw, each decoded afresh (nothing shared with the sender).
+   */
+  private direct(
+    from: number,
+    to: number,
+    why: string | null,
+    what: 'vote' | 'batch vote',
+    event: () => Inbound,
+  ): void {
     if (why != null) {
-      this.host.refused(from, 'vote', why)
+      this.host.refused(from, what, why)
       return
     }
     if (!this.connected(from, to)) return
     const epoch = this.host.epoch(to)
+    const kind = what === 'vote' ? 'vote' : 'batch-vote'
     for (let c = this.copies(); c > 0; c--) {
-      this.host.clock.schedule(this.host.clock.now + this.delay(), to, 'vote', () => {
+      this.host.clock.schedule(this.host.clock.now + this.delay(), to, kind, () => {
         if (!this.connected(from, to)) {
           this.stats.cut++
           return
         }
-        this.host.deliver(
-          to,
-          epoch,
-          { type: 'vote', vote: VoteCodec.decode(bytes), from: sender },
-          `vote from n${from}`,
-        )
+        this.host.deliver(to, epoch, event(), `${what} from n${from}`)
       })
     }
   }
