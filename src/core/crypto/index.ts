@@ -1,3 +1,4 @@
+export * from './ed25519.js'
 export * from './hash.js'
 export * from './keys.js'
 export * from './peer-id.js'

@@ -5,12 +5,14 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto'
+import { ed25519Verify, hasSmallOrder, pointIsCanonical } from './ed25519.js'
 import { sha256, toHex } from './hash.js'
 import { type SignKind, signingBytes } from './signing.js'
 
 /**
- * Ed25519 and RSA through node:crypto (OpenSSL): the fastest on Node.
- * Public keys travel as bytes: Ed25519 raw (32 bytes), RSA as SPKI DER.
+ * Ed25519 and RSA keys. Signing goes through node:crypto (OpenSSL); Ed25519
+ * checks through ed25519.ts (libsodium when it loads), RSA checks through
+ * node:crypto. Public keys travel as bytes: Ed25519 raw (32 bytes), RSA as SPKI DER.
  * Private keys are PKCS#8 DER. RSA signatures are PKCS#1 v1.5 over SHA-256,
  * deterministic like Ed25519, so the same input always signs the same.
  */
@@ -57,6 +59,9 @@ export function publicKeyObject(type: KeyType, publicKey: Uint8Array): KeyObject
     if (type === 'ed25519') {
       if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
         throw new KeyError(`an ed25519 public key has 32 bytes, got ${publicKey.length}`)
+      }
+      if (!pointIsCanonical(publicKey) || hasSmallOrder(publicKey)) {
+        throw new KeyError('an ed25519 public key must be a canonical point of large order')
       }
       key = createPublicKey({
         key: concat(ED25519_SPKI_PREFIX, publicKey),
@@ -190,10 +195,14 @@ export function verify(
   const cacheKey = verifiedKey(type, publicKey, message, signature)
   if (verified.has(cacheKey)) return true
   let ok: boolean
-  try {
-    ok = nodeVerify(algorithm(type), message, publicKeyObject(type, publicKey), signature)
-  } catch {
-    return false
+  if (type === 'ed25519') {
+    ok = ed25519Verify(publicKey, message, signature)
+  } else {
+    try {
+      ok = nodeVerify(algorithm(type), message, publicKeyObject(type, publicKey), signature)
+    } catch {
+      return false
+    }
   }
   if (ok) {
     if (verified.size >= VERIFIED_CACHE_SIZE) {

@@ -32,6 +32,7 @@ import { GossipGate } from '../../core/consensus/gossip-gate.js'
 import type { Reason } from '../../core/consensus/reasons.js'
 import type { TxRecord } from '../../core/consensus/tx-log.js'
 import type { ClientResult, CoreAction, TxStatus } from '../../core/consensus/types.js'
+import { ed25519Backend } from '../../core/crypto/ed25519.js'
 import { fromHex, toHex } from '../../core/crypto/hash.js'
 import { peerIdToString, shortPeerId } from '../../core/crypto/peer-id.js'
 import type { NodeIdentity } from '../keys/node-key.js'
@@ -339,6 +340,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       chainId: this.chainId,
       height: this.core.head.height,
       listen: this.multiaddrs().join(','),
+      ed25519: ed25519Backend,
     })
   }
 
