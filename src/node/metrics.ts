@@ -104,6 +104,16 @@ export class NodeMetrics {
       'gossip messages ignored undecoded: their peer was over its rate on the topic',
       () => node.gossip.stats.rateLimited,
     )
+    new Counter({
+      name: 'bftchain_compact_proposals_total',
+      help: 'compact proposals received, by outcome: rebuilt from held txs, fetched whole, or not found',
+      labelNames: ['outcome'],
+      registers: [r],
+      collect() {
+        this.reset()
+        for (const [outcome, n] of Object.entries(node.compact.counts)) this.inc({ outcome }, n)
+      },
+    })
 
     const blocks = new Counter({
       name: 'bftchain_blocks_final_total',

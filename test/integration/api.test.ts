@@ -295,7 +295,7 @@ describe('HTTP API', () => {
   ]
 
   it.each(bad)(
-    'refuses %s with a %i %s and keeps the pool as it was',
+    'refuses %s and keeps the pool as it was',
     async (_label, body, status, code) => {
       const key = await registered('frank')
       // the pool at rest: only this request could change it now

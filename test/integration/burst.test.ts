@@ -164,5 +164,20 @@ describe('a burst of txs', () => {
     const okTxs = Number(/^bftchain_block_txs_total\{receipt="ok"\} (\d+)$/m.exec(metrics)?.[1])
     expect(okTxs).toBeGreaterThanOrEqual(ACCOUNTS * TXS_PER_ACCOUNT)
     expect(metrics).toMatch(/^libp2p_[a-z_]+ /m)
+
+    // proposals travelled compact: the validators that did not lead a block got it by tx hashes
+    // and made it whole, from the txs they held or fetched whole (compact-blocks.ts)
+    let madeWhole = 0
+    for (const api of apis) {
+      const text = await (await fetch(`${api}/metrics`)).text()
+      for (const outcome of ['rebuilt', 'fetched']) {
+        const re = new RegExp(
+          `^bftchain_compact_proposals_total\\{outcome="${outcome}"\\} (\\d+)$`,
+          'm',
+        )
+        madeWhole += Number(re.exec(text)?.[1] ?? 0)
+      }
+    }
+    expect(madeWhole).toBeGreaterThanOrEqual(apis.length - 1)
   }, 420_000)
 })

@@ -10,6 +10,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
+import { blockHash } from '../../src/core/chain/block.js'
 import { signVote } from '../../src/core/chain/signatures.js'
 import { txHash } from '../../src/core/chain/tx.js'
 import type { PeerAddress, WireCodec } from '../../src/core/codec/index.js'
@@ -18,6 +19,7 @@ import { sha256, toHex } from '../../src/core/crypto/hash.js'
 import { peerIdFromString } from '../../src/core/crypto/peer-id.js'
 import type { NodeIdentity } from '../../src/node/keys/node-key.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
+import { compactMessage } from '../../src/node/node/compact-blocks.js'
 import { type GossipEvent, ingressHandlers } from '../../src/node/node/ingress.js'
 import { MAX_PEERS_PER_SOURCE } from '../../src/node/p2p/peer-table.js'
 import { STATUS_PROTOCOL, VOTE_PROTOCOL } from '../../src/node/p2p/protocols.js'
@@ -205,6 +207,47 @@ describe('p2p foundation', () => {
     for (const topic of TOPIC_NAMES) {
       expect(received[sent[topic].from]!.filter((e) => e.topic === topic && isSent(e))).toEqual([])
     }
+    expect(nodes.every((n) => n.gossip.stats.rejected === 0)).toBe(true)
+  })
+
+  it('a compact proposal whose txs a node lacks is fetched whole and handed to its core', async () => {
+    const { ids, nodes } = await fourNodes()
+    const chainId = nodes[0]!.chainId
+    await waitFor('block-sync subscriptions', () =>
+      nodes.every((n) => n.gossip.subscribers('block-sync').length === 3),
+    )
+    // a tx only the leader holds: it is in the leader's proposal, and nowhere else
+    const tx = msg.dataTx(chainId, 0, 'only the leader has this')
+    const prepare = msg.blockPrepare(
+      chainId,
+      ids[0]!,
+      ids.slice(0, 3),
+      1,
+      nodes[0]!.core.head.hash,
+      [tx],
+    )
+    const hash = toHex(blockHash(prepare.block!.header!))
+    const delivered = nodes.map(() => [] as string[])
+    for (const [i, n] of nodes.entries()) {
+      const step = n.core.step.bind(n.core)
+      n.core.step = (event) => {
+        if (event.type === 'block-sync' && event.msg.prepare?.block != null)
+          delivered[i]!.push(toHex(blockHash(event.msg.prepare.block.header!)))
+        return step(event)
+      }
+    }
+    // the leader holds its proposal (its core would drop this one: its state root is made up)
+    const held = nodes[0]!.core.proposedBlock.bind(nodes[0]!.core)
+    nodes[0]!.core.proposedBlock = (h) => (h === hash ? prepare.block : held(h))
+
+    await nodes[0]!.publish('block-sync', compactMessage({ prepare }))
+    await waitFor('every other node to fetch it whole', () =>
+      nodes
+        .slice(1)
+        .every((n, i) => n.compact.counts.fetched === 1 && delivered[i + 1]!.includes(hash)),
+    )
+    for (const n of nodes.slice(1))
+      expect(n.compact.counts).toEqual({ rebuilt: 0, fetched: 1, failed: 0 })
     expect(nodes.every((n) => n.gossip.stats.rejected === 0)).toBe(true)
   })
 

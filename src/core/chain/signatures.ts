@@ -49,12 +49,15 @@ const electionRequestBody = (r: ElectionRequest): Uint8Array =>
   M.ElectionRequest.encode({ ...r, signature: EMPTY })
 const electionVoteBody = (v: ElectionVote): Uint8Array =>
   M.ElectionVote.encode({ ...v, signature: EMPTY })
-/** What a leader signs for a proposal: its statement, with the block by its header's hash. */
+/**
+ * What a leader signs for a proposal: its statement, with the block by its header's hash (so the
+ * block may travel whole or compact under the same signature).
+ */
 export function proposalStatement(p: Omit<BlockPrepare, 'signature'>): ProposalStatement {
   return {
     height: p.height,
     round: p.round,
-    blockHash: blockHash(p.block!.header!),
+    blockHash: blockHash((p.block ?? p.compact)!.header!),
     validRound: p.validRound,
   }
 }

@@ -33,6 +33,7 @@ export function rejectReasonFromWire(n: number): M.RejectReason | undefined {
 
 const sigLimits = { signatures: L.MAX_VALIDATORS_ON_WIRE }
 const blockLimits = { txs: L.MAX_BLOCK_TXS, accounts: L.MAX_BLOCK_ACCOUNTS }
+const compactLimits = { txHashes: L.MAX_BLOCK_TXS, accounts: L.MAX_BLOCK_ACCOUNTS }
 
 function peerId(bytes: Uint8Array, field: string): void {
   need(isEd25519PeerIdBytes(bytes), `${field} is not an Ed25519 peer id`)
@@ -136,9 +137,32 @@ function checkVote(v: M.Vote): void {
   nodeSignature(v.signature)
 }
 
+function checkCompactBlock(b: M.CompactBlock): void {
+  needPresent(b.header, 'compact.header')
+  checkHeader(b.header)
+  needMax(b.txHashes.length, L.MAX_BLOCK_TXS, 'compact.txHashes')
+  needMax(b.accounts.length, L.MAX_BLOCK_ACCOUNTS, 'compact.accounts')
+  for (const [i, h] of b.txHashes.entries()) hash(h, `compact.txHashes[${i}]`)
+  for (const [i, a] of b.accounts.entries()) checkAccount(a, `compact.accounts[${i}]`)
+}
+
+/** A proposal as it travels: its block whole or compact, exactly one. */
 function checkPrepareBlock(p: M.BlockPrepare): void {
+  exactlyOne([p.block, p.compact], 'block, compact')
+  if (p.block != null) checkBlock(p.block)
+  else checkCompactBlock(p.compact!)
+  checkPrepareRest(p)
+}
+
+/** A proposal as this node keeps it: its block whole. */
+function checkFullPrepare(p: M.BlockPrepare): void {
   needPresent(p.block, 'block')
+  need(p.compact == null, 'a kept proposal holds its block whole')
   checkBlock(p.block)
+  checkPrepareRest(p)
+}
+
+function checkPrepareRest(p: M.BlockPrepare): void {
   needPresent(p.electionCert, 'electionCert')
   checkElectionCertificate(p.electionCert)
   if (p.validCert != null) checkCertificate(p.validCert, 'validCert')
@@ -354,6 +378,7 @@ export const BlockSyncMessageCodec = wireCodec(
   {
     prepare: {
       block: blockLimits,
+      compact: compactLimits,
       electionCert: sigLimits,
       validCert: sigLimits,
     },
@@ -402,7 +427,14 @@ export const StatusCodec = wireCodec(
 )
 
 export const HistoryRequestCodec = wireCodec('HistoryRequest', M.HistoryRequest, 128, {}, (r) => {
-  need(r.txHash == null || r.batchHash == null, 'a tx or a batch, not both')
+  need(
+    [r.txHash, r.batchHash, r.blockHash].filter((f) => f != null).length <= 1,
+    'at most one of txHash, batchHash, blockHash',
+  )
+  if (r.blockHash != null) {
+    hash(r.blockHash, 'blockHash')
+    return
+  }
   if (r.txHash != null) {
     hash(r.txHash, 'txHash')
     return
@@ -424,6 +456,7 @@ export const HistoryResponseCodec = wireCodec(
     blocks: L.MAX_HISTORY_BLOCKS,
     blocks$: { block: blockLimits, commitCert: sigLimits },
     batch: { txs: L.MAX_BATCH_TXS },
+    block: blockLimits,
   },
   (r) => {
     needMax(r.blocks.length, L.MAX_HISTORY_BLOCKS, 'blocks')
@@ -434,6 +467,7 @@ export const HistoryResponseCodec = wireCodec(
       checkCertificate(b.commitCert, 'blocks[].commitCert')
     }
     if (r.tx != null) checkTx(r.tx)
+    if (r.block != null) checkBlock(r.block)
     if (r.batch != null) {
       peerId(r.batch.target, 'batch.target')
       needMax(r.batch.txs.length, L.MAX_BATCH_TXS, 'batch.txs')
@@ -580,7 +614,7 @@ export const SignStateCodec = wireCodec(
         (s.validPrepare == null) === (s.validCert == null),
       'validRound, validPrepare and validCert go together',
     )
-    if (s.validPrepare != null) checkPrepareBlock(s.validPrepare)
+    if (s.validPrepare != null) checkFullPrepare(s.validPrepare)
     if (s.validAdd != null) checkAdd(s.validAdd)
   },
 )

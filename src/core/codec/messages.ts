@@ -4166,6 +4166,252 @@ export namespace Block {
   }
 }
 
+export interface CompactBlock {
+  header?: BlockHeader
+  txHashes: Uint8Array[]
+  accounts: AccountRegistration[]
+}
+
+export namespace CompactBlock {
+  let _codec: Codec<CompactBlock>
+
+  export const codec = (): Codec<CompactBlock> => {
+    if (_codec == null) {
+      _codec = message<CompactBlock>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.header != null) {
+          w.uint32(10)
+          BlockHeader.codec().encode(obj.header, w)
+        }
+
+        if (obj.txHashes != null && obj.txHashes.length > 0) {
+          for (const value of obj.txHashes) {
+            w.uint32(18)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.accounts != null && obj.accounts.length > 0) {
+          for (const value of obj.accounts) {
+            w.uint32(26)
+            AccountRegistration.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          txHashes: [],
+          accounts: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.header = BlockHeader.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.header
+              })
+              break
+            }
+            case 2: {
+              if (opts.limits?.txHashes != null && obj.txHashes.length === opts.limits.txHashes) {
+                throw new MaxLengthError('Decode error - repeated field "txHashes" had too many elements')
+              }
+
+              obj.txHashes.push(reader.bytes())
+              break
+            }
+            case 3: {
+              if (opts.limits?.accounts != null && obj.accounts.length === opts.limits.accounts) {
+                throw new MaxLengthError('Decode error - repeated field "accounts" had too many elements')
+              }
+
+              obj.accounts.push(AccountRegistration.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.accounts$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          txHashes: 0,
+          accounts: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * BlockHeader.codec().stream(reader, reader.uint32(), `${prefix}.header`, {
+                limits: opts.limits?.header
+              })
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.txHashes != null && obj.txHashes === opts.limits.txHashes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "txHashes" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.txHashes[]`,
+                index: obj.txHashes,
+                value: reader.bytes()
+              }
+
+              obj.txHashes++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.accounts != null && obj.accounts === opts.limits.accounts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "accounts" had too many elements')
+              }
+
+              for (const evt of AccountRegistration.codec().stream(reader, reader.uint32(), `${prefix}.accounts[]`, {
+                limits: opts.limits?.accounts$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.accounts
+                }
+              }
+
+              obj.accounts++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CompactBlockHeaderChainIdFieldEvent {
+    field: '$.header.chainId'
+    value: string
+  }
+
+  export interface CompactBlockHeaderHeightFieldEvent {
+    field: '$.header.height'
+    value: number
+  }
+
+  export interface CompactBlockHeaderRoundFieldEvent {
+    field: '$.header.round'
+    value: number
+  }
+
+  export interface CompactBlockHeaderParentHashFieldEvent {
+    field: '$.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface CompactBlockHeaderProposerFieldEvent {
+    field: '$.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface CompactBlockHeaderTimeFieldEvent {
+    field: '$.header.time'
+    value: number
+  }
+
+  export interface CompactBlockHeaderTxRootFieldEvent {
+    field: '$.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface CompactBlockHeaderAccountsRootFieldEvent {
+    field: '$.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface CompactBlockHeaderStateRootFieldEvent {
+    field: '$.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface CompactBlockTxHashesFieldEvent {
+    field: '$.txHashes[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface CompactBlockAccountsChainIdFieldEvent {
+    field: '$.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface CompactBlockAccountsUsernameFieldEvent {
+    field: '$.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface CompactBlockAccountsDataFieldEvent {
+    field: '$.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface CompactBlockAccountsKeyTypeFieldEvent {
+    field: '$.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface CompactBlockAccountsPublicKeyFieldEvent {
+    field: '$.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface CompactBlockAccountsSignatureFieldEvent {
+    field: '$.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export function encode (obj: Partial<CompactBlock>): Uint8Array {
+    return encodeMessage(obj, CompactBlock.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CompactBlock>): CompactBlock {
+    return decodeMessage(buf, CompactBlock.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CompactBlock>): Generator<CompactBlockHeaderChainIdFieldEvent | CompactBlockHeaderHeightFieldEvent | CompactBlockHeaderRoundFieldEvent | CompactBlockHeaderParentHashFieldEvent | CompactBlockHeaderProposerFieldEvent | CompactBlockHeaderTimeFieldEvent | CompactBlockHeaderTxRootFieldEvent | CompactBlockHeaderAccountsRootFieldEvent | CompactBlockHeaderStateRootFieldEvent | CompactBlockTxHashesFieldEvent | CompactBlockAccountsChainIdFieldEvent | CompactBlockAccountsUsernameFieldEvent | CompactBlockAccountsDataFieldEvent | CompactBlockAccountsKeyTypeFieldEvent | CompactBlockAccountsPublicKeyFieldEvent | CompactBlockAccountsSignatureFieldEvent> {
+    return streamMessage(buf, CompactBlock.codec(), opts)
+  }
+}
+
 export interface ProposalStatement {
   height: number
   round: number
@@ -4331,6 +4577,7 @@ export interface BlockPrepare {
   validRound?: number
   validCert?: Certificate
   signature: Uint8Array
+  compact?: CompactBlock
 }
 
 export namespace BlockPrepare {
@@ -4376,6 +4623,11 @@ export namespace BlockPrepare {
         if ((obj.signature != null && obj.signature.byteLength > 0)) {
           w.uint32(58)
           w.bytes(obj.signature)
+        }
+
+        if (obj.compact != null) {
+          w.uint32(66)
+          CompactBlock.codec().encode(obj.compact, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -4426,6 +4678,12 @@ export namespace BlockPrepare {
             }
             case 7: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.compact = CompactBlock.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.compact
+              })
               break
             }
             default: {
@@ -4490,6 +4748,13 @@ export namespace BlockPrepare {
                 field: `${prefix}.signature`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 8: {
+              yield * CompactBlock.codec().stream(reader, reader.uint32(), `${prefix}.compact`, {
+                limits: opts.limits?.compact
+              })
+
               break
             }
             default: {
@@ -4706,6 +4971,93 @@ export namespace BlockPrepare {
     value: Uint8Array
   }
 
+  export interface BlockPrepareCompactHeaderChainIdFieldEvent {
+    field: '$.compact.header.chainId'
+    value: string
+  }
+
+  export interface BlockPrepareCompactHeaderHeightFieldEvent {
+    field: '$.compact.header.height'
+    value: number
+  }
+
+  export interface BlockPrepareCompactHeaderRoundFieldEvent {
+    field: '$.compact.header.round'
+    value: number
+  }
+
+  export interface BlockPrepareCompactHeaderParentHashFieldEvent {
+    field: '$.compact.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface BlockPrepareCompactHeaderProposerFieldEvent {
+    field: '$.compact.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface BlockPrepareCompactHeaderTimeFieldEvent {
+    field: '$.compact.header.time'
+    value: number
+  }
+
+  export interface BlockPrepareCompactHeaderTxRootFieldEvent {
+    field: '$.compact.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface BlockPrepareCompactHeaderAccountsRootFieldEvent {
+    field: '$.compact.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface BlockPrepareCompactHeaderStateRootFieldEvent {
+    field: '$.compact.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface BlockPrepareCompactTxHashesFieldEvent {
+    field: '$.compact.txHashes[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface BlockPrepareCompactAccountsChainIdFieldEvent {
+    field: '$.compact.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface BlockPrepareCompactAccountsUsernameFieldEvent {
+    field: '$.compact.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface BlockPrepareCompactAccountsDataFieldEvent {
+    field: '$.compact.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface BlockPrepareCompactAccountsKeyTypeFieldEvent {
+    field: '$.compact.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface BlockPrepareCompactAccountsPublicKeyFieldEvent {
+    field: '$.compact.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface BlockPrepareCompactAccountsSignatureFieldEvent {
+    field: '$.compact.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
   export function encode (obj: Partial<BlockPrepare>): Uint8Array {
     return encodeMessage(obj, BlockPrepare.codec())
   }
@@ -4714,7 +5066,7 @@ export namespace BlockPrepare {
     return decodeMessage(buf, BlockPrepare.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlockPrepare>): Generator<BlockPrepareHeightFieldEvent | BlockPrepareRoundFieldEvent | BlockPrepareBlockHeaderChainIdFieldEvent | BlockPrepareBlockHeaderHeightFieldEvent | BlockPrepareBlockHeaderRoundFieldEvent | BlockPrepareBlockHeaderParentHashFieldEvent | BlockPrepareBlockHeaderProposerFieldEvent | BlockPrepareBlockHeaderTimeFieldEvent | BlockPrepareBlockHeaderTxRootFieldEvent | BlockPrepareBlockHeaderAccountsRootFieldEvent | BlockPrepareBlockHeaderStateRootFieldEvent | BlockPrepareBlockTxsChainIdFieldEvent | BlockPrepareBlockTxsKindFieldEvent | BlockPrepareBlockTxsFromFieldEvent | BlockPrepareBlockTxsNonceFieldEvent | BlockPrepareBlockTxsGasFieldEvent | BlockPrepareBlockTxsDataFieldEvent | BlockPrepareBlockTxsSignatureFieldEvent | BlockPrepareBlockAccountsChainIdFieldEvent | BlockPrepareBlockAccountsUsernameFieldEvent | BlockPrepareBlockAccountsDataFieldEvent | BlockPrepareBlockAccountsKeyTypeFieldEvent | BlockPrepareBlockAccountsPublicKeyFieldEvent | BlockPrepareBlockAccountsSignatureFieldEvent | BlockPrepareElectionCertHeightFieldEvent | BlockPrepareElectionCertRoundFieldEvent | BlockPrepareElectionCertCandidateFieldEvent | BlockPrepareElectionCertSignaturesVoterFieldEvent | BlockPrepareElectionCertSignaturesSignatureFieldEvent | BlockPrepareValidRoundFieldEvent | BlockPrepareValidCertPhaseFieldEvent | BlockPrepareValidCertSubjectFieldEvent | BlockPrepareValidCertHeightFieldEvent | BlockPrepareValidCertRoundFieldEvent | BlockPrepareValidCertSignaturesVoterFieldEvent | BlockPrepareValidCertSignaturesSignatureFieldEvent | BlockPrepareSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlockPrepare>): Generator<BlockPrepareHeightFieldEvent | BlockPrepareRoundFieldEvent | BlockPrepareBlockHeaderChainIdFieldEvent | BlockPrepareBlockHeaderHeightFieldEvent | BlockPrepareBlockHeaderRoundFieldEvent | BlockPrepareBlockHeaderParentHashFieldEvent | BlockPrepareBlockHeaderProposerFieldEvent | BlockPrepareBlockHeaderTimeFieldEvent | BlockPrepareBlockHeaderTxRootFieldEvent | BlockPrepareBlockHeaderAccountsRootFieldEvent | BlockPrepareBlockHeaderStateRootFieldEvent | BlockPrepareBlockTxsChainIdFieldEvent | BlockPrepareBlockTxsKindFieldEvent | BlockPrepareBlockTxsFromFieldEvent | BlockPrepareBlockTxsNonceFieldEvent | BlockPrepareBlockTxsGasFieldEvent | BlockPrepareBlockTxsDataFieldEvent | BlockPrepareBlockTxsSignatureFieldEvent | BlockPrepareBlockAccountsChainIdFieldEvent | BlockPrepareBlockAccountsUsernameFieldEvent | BlockPrepareBlockAccountsDataFieldEvent | BlockPrepareBlockAccountsKeyTypeFieldEvent | BlockPrepareBlockAccountsPublicKeyFieldEvent | BlockPrepareBlockAccountsSignatureFieldEvent | BlockPrepareElectionCertHeightFieldEvent | BlockPrepareElectionCertRoundFieldEvent | BlockPrepareElectionCertCandidateFieldEvent | BlockPrepareElectionCertSignaturesVoterFieldEvent | BlockPrepareElectionCertSignaturesSignatureFieldEvent | BlockPrepareValidRoundFieldEvent | BlockPrepareValidCertPhaseFieldEvent | BlockPrepareValidCertSubjectFieldEvent | BlockPrepareValidCertHeightFieldEvent | BlockPrepareValidCertRoundFieldEvent | BlockPrepareValidCertSignaturesVoterFieldEvent | BlockPrepareValidCertSignaturesSignatureFieldEvent | BlockPrepareSignatureFieldEvent | BlockPrepareCompactHeaderChainIdFieldEvent | BlockPrepareCompactHeaderHeightFieldEvent | BlockPrepareCompactHeaderRoundFieldEvent | BlockPrepareCompactHeaderParentHashFieldEvent | BlockPrepareCompactHeaderProposerFieldEvent | BlockPrepareCompactHeaderTimeFieldEvent | BlockPrepareCompactHeaderTxRootFieldEvent | BlockPrepareCompactHeaderAccountsRootFieldEvent | BlockPrepareCompactHeaderStateRootFieldEvent | BlockPrepareCompactTxHashesFieldEvent | BlockPrepareCompactAccountsChainIdFieldEvent | BlockPrepareCompactAccountsUsernameFieldEvent | BlockPrepareCompactAccountsDataFieldEvent | BlockPrepareCompactAccountsKeyTypeFieldEvent | BlockPrepareCompactAccountsPublicKeyFieldEvent | BlockPrepareCompactAccountsSignatureFieldEvent> {
     return streamMessage(buf, BlockPrepare.codec(), opts)
   }
 }
@@ -5442,6 +5794,93 @@ export namespace BlockSyncMessage {
     value: Uint8Array
   }
 
+  export interface BlockSyncMessagePrepareCompactHeaderChainIdFieldEvent {
+    field: '$.prepare.compact.header.chainId'
+    value: string
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderHeightFieldEvent {
+    field: '$.prepare.compact.header.height'
+    value: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderRoundFieldEvent {
+    field: '$.prepare.compact.header.round'
+    value: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderParentHashFieldEvent {
+    field: '$.prepare.compact.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderProposerFieldEvent {
+    field: '$.prepare.compact.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderTimeFieldEvent {
+    field: '$.prepare.compact.header.time'
+    value: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderTxRootFieldEvent {
+    field: '$.prepare.compact.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderAccountsRootFieldEvent {
+    field: '$.prepare.compact.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface BlockSyncMessagePrepareCompactHeaderStateRootFieldEvent {
+    field: '$.prepare.compact.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface BlockSyncMessagePrepareCompactTxHashesFieldEvent {
+    field: '$.prepare.compact.txHashes[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface BlockSyncMessagePrepareCompactAccountsChainIdFieldEvent {
+    field: '$.prepare.compact.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactAccountsUsernameFieldEvent {
+    field: '$.prepare.compact.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactAccountsDataFieldEvent {
+    field: '$.prepare.compact.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactAccountsKeyTypeFieldEvent {
+    field: '$.prepare.compact.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactAccountsPublicKeyFieldEvent {
+    field: '$.prepare.compact.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface BlockSyncMessagePrepareCompactAccountsSignatureFieldEvent {
+    field: '$.prepare.compact.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
   export interface BlockSyncMessageAddHeightFieldEvent {
     field: '$.add.height'
     value: number
@@ -5554,7 +5993,7 @@ export namespace BlockSyncMessage {
     return decodeMessage(buf, BlockSyncMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlockSyncMessage>): Generator<BlockSyncMessagePrepareHeightFieldEvent | BlockSyncMessagePrepareRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderChainIdFieldEvent | BlockSyncMessagePrepareBlockHeaderHeightFieldEvent | BlockSyncMessagePrepareBlockHeaderRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderParentHashFieldEvent | BlockSyncMessagePrepareBlockHeaderProposerFieldEvent | BlockSyncMessagePrepareBlockHeaderTimeFieldEvent | BlockSyncMessagePrepareBlockHeaderTxRootFieldEvent | BlockSyncMessagePrepareBlockHeaderAccountsRootFieldEvent | BlockSyncMessagePrepareBlockHeaderStateRootFieldEvent | BlockSyncMessagePrepareBlockTxsChainIdFieldEvent | BlockSyncMessagePrepareBlockTxsKindFieldEvent | BlockSyncMessagePrepareBlockTxsFromFieldEvent | BlockSyncMessagePrepareBlockTxsNonceFieldEvent | BlockSyncMessagePrepareBlockTxsGasFieldEvent | BlockSyncMessagePrepareBlockTxsDataFieldEvent | BlockSyncMessagePrepareBlockTxsSignatureFieldEvent | BlockSyncMessagePrepareBlockAccountsChainIdFieldEvent | BlockSyncMessagePrepareBlockAccountsUsernameFieldEvent | BlockSyncMessagePrepareBlockAccountsDataFieldEvent | BlockSyncMessagePrepareBlockAccountsKeyTypeFieldEvent | BlockSyncMessagePrepareBlockAccountsPublicKeyFieldEvent | BlockSyncMessagePrepareBlockAccountsSignatureFieldEvent | BlockSyncMessagePrepareElectionCertHeightFieldEvent | BlockSyncMessagePrepareElectionCertRoundFieldEvent | BlockSyncMessagePrepareElectionCertCandidateFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareValidRoundFieldEvent | BlockSyncMessagePrepareValidCertPhaseFieldEvent | BlockSyncMessagePrepareValidCertSubjectFieldEvent | BlockSyncMessagePrepareValidCertHeightFieldEvent | BlockSyncMessagePrepareValidCertRoundFieldEvent | BlockSyncMessagePrepareValidCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareValidCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareSignatureFieldEvent | BlockSyncMessageAddHeightFieldEvent | BlockSyncMessageAddRoundFieldEvent | BlockSyncMessageAddBlockHashFieldEvent | BlockSyncMessageAddPermitCertPhaseFieldEvent | BlockSyncMessageAddPermitCertSubjectFieldEvent | BlockSyncMessageAddPermitCertHeightFieldEvent | BlockSyncMessageAddPermitCertRoundFieldEvent | BlockSyncMessageAddPermitCertSignaturesVoterFieldEvent | BlockSyncMessageAddPermitCertSignaturesSignatureFieldEvent | BlockSyncMessageAddSignatureFieldEvent | BlockSyncMessageFinalHeightFieldEvent | BlockSyncMessageFinalRoundFieldEvent | BlockSyncMessageFinalBlockHashFieldEvent | BlockSyncMessageFinalCommitCertPhaseFieldEvent | BlockSyncMessageFinalCommitCertSubjectFieldEvent | BlockSyncMessageFinalCommitCertHeightFieldEvent | BlockSyncMessageFinalCommitCertRoundFieldEvent | BlockSyncMessageFinalCommitCertSignaturesVoterFieldEvent | BlockSyncMessageFinalCommitCertSignaturesSignatureFieldEvent | BlockSyncMessageRelayFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BlockSyncMessage>): Generator<BlockSyncMessagePrepareHeightFieldEvent | BlockSyncMessagePrepareRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderChainIdFieldEvent | BlockSyncMessagePrepareBlockHeaderHeightFieldEvent | BlockSyncMessagePrepareBlockHeaderRoundFieldEvent | BlockSyncMessagePrepareBlockHeaderParentHashFieldEvent | BlockSyncMessagePrepareBlockHeaderProposerFieldEvent | BlockSyncMessagePrepareBlockHeaderTimeFieldEvent | BlockSyncMessagePrepareBlockHeaderTxRootFieldEvent | BlockSyncMessagePrepareBlockHeaderAccountsRootFieldEvent | BlockSyncMessagePrepareBlockHeaderStateRootFieldEvent | BlockSyncMessagePrepareBlockTxsChainIdFieldEvent | BlockSyncMessagePrepareBlockTxsKindFieldEvent | BlockSyncMessagePrepareBlockTxsFromFieldEvent | BlockSyncMessagePrepareBlockTxsNonceFieldEvent | BlockSyncMessagePrepareBlockTxsGasFieldEvent | BlockSyncMessagePrepareBlockTxsDataFieldEvent | BlockSyncMessagePrepareBlockTxsSignatureFieldEvent | BlockSyncMessagePrepareBlockAccountsChainIdFieldEvent | BlockSyncMessagePrepareBlockAccountsUsernameFieldEvent | BlockSyncMessagePrepareBlockAccountsDataFieldEvent | BlockSyncMessagePrepareBlockAccountsKeyTypeFieldEvent | BlockSyncMessagePrepareBlockAccountsPublicKeyFieldEvent | BlockSyncMessagePrepareBlockAccountsSignatureFieldEvent | BlockSyncMessagePrepareElectionCertHeightFieldEvent | BlockSyncMessagePrepareElectionCertRoundFieldEvent | BlockSyncMessagePrepareElectionCertCandidateFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareElectionCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareValidRoundFieldEvent | BlockSyncMessagePrepareValidCertPhaseFieldEvent | BlockSyncMessagePrepareValidCertSubjectFieldEvent | BlockSyncMessagePrepareValidCertHeightFieldEvent | BlockSyncMessagePrepareValidCertRoundFieldEvent | BlockSyncMessagePrepareValidCertSignaturesVoterFieldEvent | BlockSyncMessagePrepareValidCertSignaturesSignatureFieldEvent | BlockSyncMessagePrepareSignatureFieldEvent | BlockSyncMessagePrepareCompactHeaderChainIdFieldEvent | BlockSyncMessagePrepareCompactHeaderHeightFieldEvent | BlockSyncMessagePrepareCompactHeaderRoundFieldEvent | BlockSyncMessagePrepareCompactHeaderParentHashFieldEvent | BlockSyncMessagePrepareCompactHeaderProposerFieldEvent | BlockSyncMessagePrepareCompactHeaderTimeFieldEvent | BlockSyncMessagePrepareCompactHeaderTxRootFieldEvent | BlockSyncMessagePrepareCompactHeaderAccountsRootFieldEvent | BlockSyncMessagePrepareCompactHeaderStateRootFieldEvent | BlockSyncMessagePrepareCompactTxHashesFieldEvent | BlockSyncMessagePrepareCompactAccountsChainIdFieldEvent | BlockSyncMessagePrepareCompactAccountsUsernameFieldEvent | BlockSyncMessagePrepareCompactAccountsDataFieldEvent | BlockSyncMessagePrepareCompactAccountsKeyTypeFieldEvent | BlockSyncMessagePrepareCompactAccountsPublicKeyFieldEvent | BlockSyncMessagePrepareCompactAccountsSignatureFieldEvent | BlockSyncMessageAddHeightFieldEvent | BlockSyncMessageAddRoundFieldEvent | BlockSyncMessageAddBlockHashFieldEvent | BlockSyncMessageAddPermitCertPhaseFieldEvent | BlockSyncMessageAddPermitCertSubjectFieldEvent | BlockSyncMessageAddPermitCertHeightFieldEvent | BlockSyncMessageAddPermitCertRoundFieldEvent | BlockSyncMessageAddPermitCertSignaturesVoterFieldEvent | BlockSyncMessageAddPermitCertSignaturesSignatureFieldEvent | BlockSyncMessageAddSignatureFieldEvent | BlockSyncMessageFinalHeightFieldEvent | BlockSyncMessageFinalRoundFieldEvent | BlockSyncMessageFinalBlockHashFieldEvent | BlockSyncMessageFinalCommitCertPhaseFieldEvent | BlockSyncMessageFinalCommitCertSubjectFieldEvent | BlockSyncMessageFinalCommitCertHeightFieldEvent | BlockSyncMessageFinalCommitCertRoundFieldEvent | BlockSyncMessageFinalCommitCertSignaturesVoterFieldEvent | BlockSyncMessageFinalCommitCertSignaturesSignatureFieldEvent | BlockSyncMessageRelayFieldEvent> {
     return streamMessage(buf, BlockSyncMessage.codec(), opts)
   }
 }
@@ -6233,6 +6672,7 @@ export interface HistoryRequest {
   toHeight: number
   txHash?: Uint8Array
   batchHash?: Uint8Array
+  blockHash?: Uint8Array
 }
 
 export namespace HistoryRequest {
@@ -6265,6 +6705,11 @@ export namespace HistoryRequest {
           w.bytes(obj.batchHash)
         }
 
+        if (obj.blockHash != null) {
+          w.uint32(42)
+          w.bytes(obj.blockHash)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -6294,6 +6739,10 @@ export namespace HistoryRequest {
             }
             case 4: {
               obj.batchHash = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.blockHash = reader.bytes()
               break
             }
             default: {
@@ -6339,6 +6788,13 @@ export namespace HistoryRequest {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.blockHash`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -6371,6 +6827,11 @@ export namespace HistoryRequest {
     value: Uint8Array
   }
 
+  export interface HistoryRequestBlockHashFieldEvent {
+    field: '$.blockHash'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<HistoryRequest>): Uint8Array {
     return encodeMessage(obj, HistoryRequest.codec())
   }
@@ -6379,7 +6840,7 @@ export namespace HistoryRequest {
     return decodeMessage(buf, HistoryRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryRequest>): Generator<HistoryRequestFromHeightFieldEvent | HistoryRequestToHeightFieldEvent | HistoryRequestTxHashFieldEvent | HistoryRequestBatchHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryRequest>): Generator<HistoryRequestFromHeightFieldEvent | HistoryRequestToHeightFieldEvent | HistoryRequestTxHashFieldEvent | HistoryRequestBatchHashFieldEvent | HistoryRequestBlockHashFieldEvent> {
     return streamMessage(buf, HistoryRequest.codec(), opts)
   }
 }
@@ -6389,6 +6850,7 @@ export interface HistoryResponse {
   tx?: Tx
   error: string
   batch?: TxBatch
+  block?: Block
 }
 
 export namespace HistoryResponse {
@@ -6421,6 +6883,11 @@ export namespace HistoryResponse {
         if (obj.batch != null) {
           w.uint32(34)
           TxBatch.codec().encode(obj.batch, w)
+        }
+
+        if (obj.block != null) {
+          w.uint32(42)
+          Block.codec().encode(obj.block, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -6461,6 +6928,12 @@ export namespace HistoryResponse {
             case 4: {
               obj.batch = TxBatch.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.batch
+              })
+              break
+            }
+            case 5: {
+              obj.block = Block.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.block
               })
               break
             }
@@ -6518,6 +6991,13 @@ export namespace HistoryResponse {
             case 4: {
               yield * TxBatch.codec().stream(reader, reader.uint32(), `${prefix}.batch`, {
                 limits: opts.limits?.batch
+              })
+
+              break
+            }
+            case 5: {
+              yield * Block.codec().stream(reader, reader.uint32(), `${prefix}.block`, {
+                limits: opts.limits?.block
               })
 
               break
@@ -6799,6 +7279,129 @@ export namespace HistoryResponse {
     value: Uint8Array
   }
 
+  export interface HistoryResponseBlockHeaderChainIdFieldEvent {
+    field: '$.block.header.chainId'
+    value: string
+  }
+
+  export interface HistoryResponseBlockHeaderHeightFieldEvent {
+    field: '$.block.header.height'
+    value: number
+  }
+
+  export interface HistoryResponseBlockHeaderRoundFieldEvent {
+    field: '$.block.header.round'
+    value: number
+  }
+
+  export interface HistoryResponseBlockHeaderParentHashFieldEvent {
+    field: '$.block.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface HistoryResponseBlockHeaderProposerFieldEvent {
+    field: '$.block.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface HistoryResponseBlockHeaderTimeFieldEvent {
+    field: '$.block.header.time'
+    value: number
+  }
+
+  export interface HistoryResponseBlockHeaderTxRootFieldEvent {
+    field: '$.block.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface HistoryResponseBlockHeaderAccountsRootFieldEvent {
+    field: '$.block.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface HistoryResponseBlockHeaderStateRootFieldEvent {
+    field: '$.block.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface HistoryResponseBlockTxsChainIdFieldEvent {
+    field: '$.block.txs[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface HistoryResponseBlockTxsKindFieldEvent {
+    field: '$.block.txs[].kind'
+    value: TxKind
+    index: number
+  }
+
+  export interface HistoryResponseBlockTxsFromFieldEvent {
+    field: '$.block.txs[].from'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface HistoryResponseBlockTxsNonceFieldEvent {
+    field: '$.block.txs[].nonce'
+    value: number
+    index: number
+  }
+
+  export interface HistoryResponseBlockTxsGasFieldEvent {
+    field: '$.block.txs[].gas'
+    value: number
+    index: number
+  }
+
+  export interface HistoryResponseBlockTxsDataFieldEvent {
+    field: '$.block.txs[].data'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface HistoryResponseBlockTxsSignatureFieldEvent {
+    field: '$.block.txs[].signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface HistoryResponseBlockAccountsChainIdFieldEvent {
+    field: '$.block.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface HistoryResponseBlockAccountsUsernameFieldEvent {
+    field: '$.block.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface HistoryResponseBlockAccountsDataFieldEvent {
+    field: '$.block.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface HistoryResponseBlockAccountsKeyTypeFieldEvent {
+    field: '$.block.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface HistoryResponseBlockAccountsPublicKeyFieldEvent {
+    field: '$.block.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface HistoryResponseBlockAccountsSignatureFieldEvent {
+    field: '$.block.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
   export function encode (obj: Partial<HistoryResponse>): Uint8Array {
     return encodeMessage(obj, HistoryResponse.codec())
   }
@@ -6807,7 +7410,7 @@ export namespace HistoryResponse {
     return decodeMessage(buf, HistoryResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryResponse>): Generator<HistoryResponseBlocksBlockHeaderChainIdFieldEvent | HistoryResponseBlocksBlockHeaderHeightFieldEvent | HistoryResponseBlocksBlockHeaderRoundFieldEvent | HistoryResponseBlocksBlockHeaderParentHashFieldEvent | HistoryResponseBlocksBlockHeaderProposerFieldEvent | HistoryResponseBlocksBlockHeaderTimeFieldEvent | HistoryResponseBlocksBlockHeaderTxRootFieldEvent | HistoryResponseBlocksBlockHeaderAccountsRootFieldEvent | HistoryResponseBlocksBlockHeaderStateRootFieldEvent | HistoryResponseBlocksBlockTxsChainIdFieldEvent | HistoryResponseBlocksBlockTxsKindFieldEvent | HistoryResponseBlocksBlockTxsFromFieldEvent | HistoryResponseBlocksBlockTxsNonceFieldEvent | HistoryResponseBlocksBlockTxsGasFieldEvent | HistoryResponseBlocksBlockTxsDataFieldEvent | HistoryResponseBlocksBlockTxsSignatureFieldEvent | HistoryResponseBlocksBlockAccountsChainIdFieldEvent | HistoryResponseBlocksBlockAccountsUsernameFieldEvent | HistoryResponseBlocksBlockAccountsDataFieldEvent | HistoryResponseBlocksBlockAccountsKeyTypeFieldEvent | HistoryResponseBlocksBlockAccountsPublicKeyFieldEvent | HistoryResponseBlocksBlockAccountsSignatureFieldEvent | HistoryResponseBlocksCommitCertPhaseFieldEvent | HistoryResponseBlocksCommitCertSubjectFieldEvent | HistoryResponseBlocksCommitCertHeightFieldEvent | HistoryResponseBlocksCommitCertRoundFieldEvent | HistoryResponseBlocksCommitCertSignaturesVoterFieldEvent | HistoryResponseBlocksCommitCertSignaturesSignatureFieldEvent | HistoryResponseTxChainIdFieldEvent | HistoryResponseTxKindFieldEvent | HistoryResponseTxFromFieldEvent | HistoryResponseTxNonceFieldEvent | HistoryResponseTxGasFieldEvent | HistoryResponseTxDataFieldEvent | HistoryResponseTxSignatureFieldEvent | HistoryResponseErrorFieldEvent | HistoryResponseBatchTargetFieldEvent | HistoryResponseBatchSeqFieldEvent | HistoryResponseBatchTxsChainIdFieldEvent | HistoryResponseBatchTxsKindFieldEvent | HistoryResponseBatchTxsFromFieldEvent | HistoryResponseBatchTxsNonceFieldEvent | HistoryResponseBatchTxsGasFieldEvent | HistoryResponseBatchTxsDataFieldEvent | HistoryResponseBatchTxsSignatureFieldEvent | HistoryResponseBatchSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryResponse>): Generator<HistoryResponseBlocksBlockHeaderChainIdFieldEvent | HistoryResponseBlocksBlockHeaderHeightFieldEvent | HistoryResponseBlocksBlockHeaderRoundFieldEvent | HistoryResponseBlocksBlockHeaderParentHashFieldEvent | HistoryResponseBlocksBlockHeaderProposerFieldEvent | HistoryResponseBlocksBlockHeaderTimeFieldEvent | HistoryResponseBlocksBlockHeaderTxRootFieldEvent | HistoryResponseBlocksBlockHeaderAccountsRootFieldEvent | HistoryResponseBlocksBlockHeaderStateRootFieldEvent | HistoryResponseBlocksBlockTxsChainIdFieldEvent | HistoryResponseBlocksBlockTxsKindFieldEvent | HistoryResponseBlocksBlockTxsFromFieldEvent | HistoryResponseBlocksBlockTxsNonceFieldEvent | HistoryResponseBlocksBlockTxsGasFieldEvent | HistoryResponseBlocksBlockTxsDataFieldEvent | HistoryResponseBlocksBlockTxsSignatureFieldEvent | HistoryResponseBlocksBlockAccountsChainIdFieldEvent | HistoryResponseBlocksBlockAccountsUsernameFieldEvent | HistoryResponseBlocksBlockAccountsDataFieldEvent | HistoryResponseBlocksBlockAccountsKeyTypeFieldEvent | HistoryResponseBlocksBlockAccountsPublicKeyFieldEvent | HistoryResponseBlocksBlockAccountsSignatureFieldEvent | HistoryResponseBlocksCommitCertPhaseFieldEvent | HistoryResponseBlocksCommitCertSubjectFieldEvent | HistoryResponseBlocksCommitCertHeightFieldEvent | HistoryResponseBlocksCommitCertRoundFieldEvent | HistoryResponseBlocksCommitCertSignaturesVoterFieldEvent | HistoryResponseBlocksCommitCertSignaturesSignatureFieldEvent | HistoryResponseTxChainIdFieldEvent | HistoryResponseTxKindFieldEvent | HistoryResponseTxFromFieldEvent | HistoryResponseTxNonceFieldEvent | HistoryResponseTxGasFieldEvent | HistoryResponseTxDataFieldEvent | HistoryResponseTxSignatureFieldEvent | HistoryResponseErrorFieldEvent | HistoryResponseBatchTargetFieldEvent | HistoryResponseBatchSeqFieldEvent | HistoryResponseBatchTxsChainIdFieldEvent | HistoryResponseBatchTxsKindFieldEvent | HistoryResponseBatchTxsFromFieldEvent | HistoryResponseBatchTxsNonceFieldEvent | HistoryResponseBatchTxsGasFieldEvent | HistoryResponseBatchTxsDataFieldEvent | HistoryResponseBatchTxsSignatureFieldEvent | HistoryResponseBatchSignatureFieldEvent | HistoryResponseBlockHeaderChainIdFieldEvent | HistoryResponseBlockHeaderHeightFieldEvent | HistoryResponseBlockHeaderRoundFieldEvent | HistoryResponseBlockHeaderParentHashFieldEvent | HistoryResponseBlockHeaderProposerFieldEvent | HistoryResponseBlockHeaderTimeFieldEvent | HistoryResponseBlockHeaderTxRootFieldEvent | HistoryResponseBlockHeaderAccountsRootFieldEvent | HistoryResponseBlockHeaderStateRootFieldEvent | HistoryResponseBlockTxsChainIdFieldEvent | HistoryResponseBlockTxsKindFieldEvent | HistoryResponseBlockTxsFromFieldEvent | HistoryResponseBlockTxsNonceFieldEvent | HistoryResponseBlockTxsGasFieldEvent | HistoryResponseBlockTxsDataFieldEvent | HistoryResponseBlockTxsSignatureFieldEvent | HistoryResponseBlockAccountsChainIdFieldEvent | HistoryResponseBlockAccountsUsernameFieldEvent | HistoryResponseBlockAccountsDataFieldEvent | HistoryResponseBlockAccountsKeyTypeFieldEvent | HistoryResponseBlockAccountsPublicKeyFieldEvent | HistoryResponseBlockAccountsSignatureFieldEvent> {
     return streamMessage(buf, HistoryResponse.codec(), opts)
   }
 }
@@ -8702,6 +9305,93 @@ export namespace SignState {
     value: Uint8Array
   }
 
+  export interface SignStateValidPrepareCompactHeaderChainIdFieldEvent {
+    field: '$.validPrepare.compact.header.chainId'
+    value: string
+  }
+
+  export interface SignStateValidPrepareCompactHeaderHeightFieldEvent {
+    field: '$.validPrepare.compact.header.height'
+    value: number
+  }
+
+  export interface SignStateValidPrepareCompactHeaderRoundFieldEvent {
+    field: '$.validPrepare.compact.header.round'
+    value: number
+  }
+
+  export interface SignStateValidPrepareCompactHeaderParentHashFieldEvent {
+    field: '$.validPrepare.compact.header.parentHash'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareCompactHeaderProposerFieldEvent {
+    field: '$.validPrepare.compact.header.proposer'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareCompactHeaderTimeFieldEvent {
+    field: '$.validPrepare.compact.header.time'
+    value: number
+  }
+
+  export interface SignStateValidPrepareCompactHeaderTxRootFieldEvent {
+    field: '$.validPrepare.compact.header.txRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareCompactHeaderAccountsRootFieldEvent {
+    field: '$.validPrepare.compact.header.accountsRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareCompactHeaderStateRootFieldEvent {
+    field: '$.validPrepare.compact.header.stateRoot'
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareCompactTxHashesFieldEvent {
+    field: '$.validPrepare.compact.txHashes[]'
+    index: number
+    value: Uint8Array
+  }
+
+  export interface SignStateValidPrepareCompactAccountsChainIdFieldEvent {
+    field: '$.validPrepare.compact.accounts[].chainId'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidPrepareCompactAccountsUsernameFieldEvent {
+    field: '$.validPrepare.compact.accounts[].username'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidPrepareCompactAccountsDataFieldEvent {
+    field: '$.validPrepare.compact.accounts[].data'
+    value: string
+    index: number
+  }
+
+  export interface SignStateValidPrepareCompactAccountsKeyTypeFieldEvent {
+    field: '$.validPrepare.compact.accounts[].keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface SignStateValidPrepareCompactAccountsPublicKeyFieldEvent {
+    field: '$.validPrepare.compact.accounts[].publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SignStateValidPrepareCompactAccountsSignatureFieldEvent {
+    field: '$.validPrepare.compact.accounts[].signature'
+    value: Uint8Array
+    index: number
+  }
+
   export interface SignStateValidAddHeightFieldEvent {
     field: '$.validAdd.height'
     value: number
@@ -8767,7 +9457,7 @@ export namespace SignState {
     return decodeMessage(buf, SignState.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): Generator<SignStateHeightFieldEvent | SignStateRoundFieldEvent | SignStateElectionCandidateFieldEvent | SignStatePermitSubjectFieldEvent | SignStateCommitSubjectFieldEvent | SignStateLockedRoundFieldEvent | SignStateLockedHashFieldEvent | SignStateValidRoundFieldEvent | SignStateValidCertPhaseFieldEvent | SignStateValidCertSubjectFieldEvent | SignStateValidCertHeightFieldEvent | SignStateValidCertRoundFieldEvent | SignStateValidCertSignaturesVoterFieldEvent | SignStateValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareHeightFieldEvent | SignStateValidPrepareRoundFieldEvent | SignStateValidPrepareBlockHeaderChainIdFieldEvent | SignStateValidPrepareBlockHeaderHeightFieldEvent | SignStateValidPrepareBlockHeaderRoundFieldEvent | SignStateValidPrepareBlockHeaderParentHashFieldEvent | SignStateValidPrepareBlockHeaderProposerFieldEvent | SignStateValidPrepareBlockHeaderTimeFieldEvent | SignStateValidPrepareBlockHeaderTxRootFieldEvent | SignStateValidPrepareBlockHeaderAccountsRootFieldEvent | SignStateValidPrepareBlockHeaderStateRootFieldEvent | SignStateValidPrepareBlockTxsChainIdFieldEvent | SignStateValidPrepareBlockTxsKindFieldEvent | SignStateValidPrepareBlockTxsFromFieldEvent | SignStateValidPrepareBlockTxsNonceFieldEvent | SignStateValidPrepareBlockTxsGasFieldEvent | SignStateValidPrepareBlockTxsDataFieldEvent | SignStateValidPrepareBlockTxsSignatureFieldEvent | SignStateValidPrepareBlockAccountsChainIdFieldEvent | SignStateValidPrepareBlockAccountsUsernameFieldEvent | SignStateValidPrepareBlockAccountsDataFieldEvent | SignStateValidPrepareBlockAccountsKeyTypeFieldEvent | SignStateValidPrepareBlockAccountsPublicKeyFieldEvent | SignStateValidPrepareBlockAccountsSignatureFieldEvent | SignStateValidPrepareElectionCertHeightFieldEvent | SignStateValidPrepareElectionCertRoundFieldEvent | SignStateValidPrepareElectionCertCandidateFieldEvent | SignStateValidPrepareElectionCertSignaturesVoterFieldEvent | SignStateValidPrepareElectionCertSignaturesSignatureFieldEvent | SignStateValidPrepareValidRoundFieldEvent | SignStateValidPrepareValidCertPhaseFieldEvent | SignStateValidPrepareValidCertSubjectFieldEvent | SignStateValidPrepareValidCertHeightFieldEvent | SignStateValidPrepareValidCertRoundFieldEvent | SignStateValidPrepareValidCertSignaturesVoterFieldEvent | SignStateValidPrepareValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareSignatureFieldEvent | SignStateValidAddHeightFieldEvent | SignStateValidAddRoundFieldEvent | SignStateValidAddBlockHashFieldEvent | SignStateValidAddPermitCertPhaseFieldEvent | SignStateValidAddPermitCertSubjectFieldEvent | SignStateValidAddPermitCertHeightFieldEvent | SignStateValidAddPermitCertRoundFieldEvent | SignStateValidAddPermitCertSignaturesVoterFieldEvent | SignStateValidAddPermitCertSignaturesSignatureFieldEvent | SignStateValidAddSignatureFieldEvent | SignStatePermitRejectedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignState>): Generator<SignStateHeightFieldEvent | SignStateRoundFieldEvent | SignStateElectionCandidateFieldEvent | SignStatePermitSubjectFieldEvent | SignStateCommitSubjectFieldEvent | SignStateLockedRoundFieldEvent | SignStateLockedHashFieldEvent | SignStateValidRoundFieldEvent | SignStateValidCertPhaseFieldEvent | SignStateValidCertSubjectFieldEvent | SignStateValidCertHeightFieldEvent | SignStateValidCertRoundFieldEvent | SignStateValidCertSignaturesVoterFieldEvent | SignStateValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareHeightFieldEvent | SignStateValidPrepareRoundFieldEvent | SignStateValidPrepareBlockHeaderChainIdFieldEvent | SignStateValidPrepareBlockHeaderHeightFieldEvent | SignStateValidPrepareBlockHeaderRoundFieldEvent | SignStateValidPrepareBlockHeaderParentHashFieldEvent | SignStateValidPrepareBlockHeaderProposerFieldEvent | SignStateValidPrepareBlockHeaderTimeFieldEvent | SignStateValidPrepareBlockHeaderTxRootFieldEvent | SignStateValidPrepareBlockHeaderAccountsRootFieldEvent | SignStateValidPrepareBlockHeaderStateRootFieldEvent | SignStateValidPrepareBlockTxsChainIdFieldEvent | SignStateValidPrepareBlockTxsKindFieldEvent | SignStateValidPrepareBlockTxsFromFieldEvent | SignStateValidPrepareBlockTxsNonceFieldEvent | SignStateValidPrepareBlockTxsGasFieldEvent | SignStateValidPrepareBlockTxsDataFieldEvent | SignStateValidPrepareBlockTxsSignatureFieldEvent | SignStateValidPrepareBlockAccountsChainIdFieldEvent | SignStateValidPrepareBlockAccountsUsernameFieldEvent | SignStateValidPrepareBlockAccountsDataFieldEvent | SignStateValidPrepareBlockAccountsKeyTypeFieldEvent | SignStateValidPrepareBlockAccountsPublicKeyFieldEvent | SignStateValidPrepareBlockAccountsSignatureFieldEvent | SignStateValidPrepareElectionCertHeightFieldEvent | SignStateValidPrepareElectionCertRoundFieldEvent | SignStateValidPrepareElectionCertCandidateFieldEvent | SignStateValidPrepareElectionCertSignaturesVoterFieldEvent | SignStateValidPrepareElectionCertSignaturesSignatureFieldEvent | SignStateValidPrepareValidRoundFieldEvent | SignStateValidPrepareValidCertPhaseFieldEvent | SignStateValidPrepareValidCertSubjectFieldEvent | SignStateValidPrepareValidCertHeightFieldEvent | SignStateValidPrepareValidCertRoundFieldEvent | SignStateValidPrepareValidCertSignaturesVoterFieldEvent | SignStateValidPrepareValidCertSignaturesSignatureFieldEvent | SignStateValidPrepareSignatureFieldEvent | SignStateValidPrepareCompactHeaderChainIdFieldEvent | SignStateValidPrepareCompactHeaderHeightFieldEvent | SignStateValidPrepareCompactHeaderRoundFieldEvent | SignStateValidPrepareCompactHeaderParentHashFieldEvent | SignStateValidPrepareCompactHeaderProposerFieldEvent | SignStateValidPrepareCompactHeaderTimeFieldEvent | SignStateValidPrepareCompactHeaderTxRootFieldEvent | SignStateValidPrepareCompactHeaderAccountsRootFieldEvent | SignStateValidPrepareCompactHeaderStateRootFieldEvent | SignStateValidPrepareCompactTxHashesFieldEvent | SignStateValidPrepareCompactAccountsChainIdFieldEvent | SignStateValidPrepareCompactAccountsUsernameFieldEvent | SignStateValidPrepareCompactAccountsDataFieldEvent | SignStateValidPrepareCompactAccountsKeyTypeFieldEvent | SignStateValidPrepareCompactAccountsPublicKeyFieldEvent | SignStateValidPrepareCompactAccountsSignatureFieldEvent | SignStateValidAddHeightFieldEvent | SignStateValidAddRoundFieldEvent | SignStateValidAddBlockHashFieldEvent | SignStateValidAddPermitCertPhaseFieldEvent | SignStateValidAddPermitCertSubjectFieldEvent | SignStateValidAddPermitCertHeightFieldEvent | SignStateValidAddPermitCertRoundFieldEvent | SignStateValidAddPermitCertSignaturesVoterFieldEvent | SignStateValidAddPermitCertSignaturesSignatureFieldEvent | SignStateValidAddSignatureFieldEvent | SignStatePermitRejectedFieldEvent> {
     return streamMessage(buf, SignState.codec(), opts)
   }
 }

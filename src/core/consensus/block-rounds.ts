@@ -786,8 +786,10 @@ export class BlockRounds {
     now: number,
   ): void {
     const h = this.h
+    // a compact proposal is the shell's to rebuild (node/compact-blocks.ts); the core takes blocks whole
+    if (p.block == null) return
     for (const s of p.electionCert!.signatures) this.sawRound(peerIdToString(s.voter), p.round, now)
-    const hash = toHex(blockHash(p.block!.header!))
+    const hash = toHex(blockHash(p.block.header!))
     const rs = this.roundState(p.round)
     if (rs == null) {
       // a re-announced block of an earlier round: it may become our valid block with its Add
@@ -861,6 +863,11 @@ export class BlockRounds {
   }
 
   /** Any block of this height we hold, by hash. */
+  /** A block proposed at this height, by its hash: what a peer rebuilding a compact proposal asks for. */
+  proposedBlock(hash: string): Block | undefined {
+    return this.findBlock(hash)?.block
+  }
+
   private findBlock(hash: string): Proposal | undefined {
     const h = this.h
     for (const rs of h.rounds.values()) {

@@ -8,7 +8,7 @@
 import { type Genesis, genesisHash } from '../chain/genesis.js'
 import { keyTypeOf } from '../chain/signatures.js'
 import { ValidatorSet } from '../chain/validator-set.js'
-import type { AccountRegistration, SignState, Tx } from '../codec/index.js'
+import type { AccountRegistration, Block, SignState, Tx } from '../codec/index.js'
 import { Phase, TxCodec } from '../codec/index.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
@@ -269,6 +269,11 @@ export class Core {
 
   txBody(hash: string): Tx | undefined {
     return this.txRounds.body(hash)
+  }
+
+  /** A block proposed at the current height, by its hash (to serve a peer rebuilding a compact one). */
+  proposedBlock(hash: string): Block | undefined {
+    return this.blocks.proposedBlock(hash)
   }
 
   account(address: string): AccountView | undefined {

@@ -262,7 +262,8 @@ export function validateBlockSync(ctx: ValidationContext, m: BlockSyncMessage): 
 function checkBlockSync(ctx: ValidationContext, m: BlockSyncMessage): void {
   if (m.prepare != null) {
     const p = m.prepare
-    const header = p.block!.header!
+    // whole or compact (as it travels on gossip): the signature is over the header's hash either way
+    const header = (p.block ?? p.compact)!.header!
     if (header.chainId !== ctx.chainId) reject('WRONG_CHAIN', header.chainId)
     if (header.height !== p.height) reject('HEADER_MISMATCH', 'the block is for another height')
     // a leader that already signed two proposals in this round: the rest of its flood is dropped

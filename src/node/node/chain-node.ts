@@ -48,6 +48,7 @@ import type { TopicName } from '../p2p/topics.js'
 import { Store } from '../store/index.js'
 import { Syncer, type SyncerOptions, type SyncProgress } from '../sync/syncer.js'
 import { addChainOps, loadChain } from './chain-store.js'
+import { CompactBlocks, compactMessage } from './compact-blocks.js'
 import { CoreDriver } from './driver.js'
 import { addEvidenceOps, loadEvidence } from './evidence-store.js'
 import { coreEventOf, type GossipEvent, ingressHandlers } from './ingress.js'
@@ -149,6 +150,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   readonly driver: CoreDriver
   private readonly votes: VoteSender
   readonly syncer: Syncer
+  /** proposals travel compact on gossip; this rebuilds them (compact-blocks.ts) */
+  readonly compact: CompactBlocks
   private readonly timers = new Map<string, NodeJS.Timeout>()
   /** the head as it is on disk: what we tell peers and clients (the core's may be a write ahead) */
   private durable: { height: number; hash: Uint8Array }
@@ -223,6 +226,21 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     this.votes = new VoteSender((target, batch) =>
       this.reqresp.request(target, VOTE_PROTOCOL, batch),
     )
+    this.compact = new CompactBlocks({
+      body: (hash) => this.core.txBody(hash),
+      fetch: async (peer, hash) =>
+        (
+          await this.reqresp.request(peer, HISTORY_PROTOCOL, {
+            fromHeight: 0,
+            toHeight: 0,
+            blockHash: hash,
+          })
+        ).block ?? null,
+      peers: () => this.peers.chainPeers(),
+      deliver: (msg, from) => this.driver.push({ type: 'block-sync', now: Date.now(), msg, from }),
+      misbehaving: (peer, reason) => this.misbehaving(peer, reason),
+      log: (msg, fields) => this.log.debug(msg, fields),
+    })
     this.syncer = new Syncer(
       {
         clock: {
@@ -506,6 +524,10 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   // ------------------------------------------------------------------ core wiring
 
   private onGossip(event: GossipEvent): void {
+    if (event.topic === 'block-sync' && event.message.prepare?.compact != null) {
+      this.compact.receive(event.message, event.from)
+      return
+    }
     this.driver.push(coreEventOf(event, Date.now()))
   }
 
@@ -514,9 +536,14 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   ): void {
     switch (action.type) {
       case 'publish':
-        this.gossip.publish(action.topic, action.message).catch((err: Error) => {
-          this.log.warn('publish failed', { topic: action.topic, err })
-        })
+        this.gossip
+          .publish(
+            action.topic,
+            action.topic === 'block-sync' ? compactMessage(action.message) : action.message,
+          )
+          .catch((err: Error) => {
+            this.log.warn('publish failed', { topic: action.topic, err })
+          })
         break
       case 'send-vote':
         this.sendVote(action.to, action.vote).then(
@@ -711,6 +738,10 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     if (req.txHash != null) {
       const tx = this.core.txBody(toHex(req.txHash))
       return tx ? { blocks: [], tx, error: '' } : { blocks: [], error: 'unknown tx' }
+    }
+    if (req.blockHash != null) {
+      const block = this.core.proposedBlock(toHex(req.blockHash))
+      return block ? { blocks: [], block, error: '' } : { blocks: [], error: 'unknown block' }
     }
     if (req.batchHash != null) {
       const batch = this.core.txRounds.batch(toHex(req.batchHash))

@@ -2,12 +2,15 @@
  * Valid, signed messages for every gossip topic, built with the core's own
  * signing functions, for tests that need the network to accept them.
  */
+import { accountsRoot, txRoot } from '../../../src/core/chain/block.js'
 import { certificateFrom } from '../../../src/core/chain/certificates.js'
 import {
   batchHeader,
   signAccount,
   signBatchVote,
+  signBlockPrepare,
   signElectionRequest,
+  signElectionVote,
   signTx,
   signTxBatch,
   signVote,
@@ -19,6 +22,7 @@ import {
   type BatchCertificate,
   type BatchCommit,
   type BatchPrepare,
+  type BlockPrepare,
   type BlockSyncMessage,
   type Certificate,
   type ElectionMessage,
@@ -165,4 +169,48 @@ export function electionRequest(
       candidate: peerIdFromString(candidate.peerId),
     }),
   }
+}
+
+/**
+ * A proposal of `txs` by `leader` for (height, round 0) on `parentHash`, elected by `voters`:
+ * valid to gossip validation (its state root is made up, so no validator will permit it).
+ */
+export function blockPrepare(
+  chainId: string,
+  leader: NodeIdentity,
+  voters: NodeIdentity[],
+  height: number,
+  parentHash: Uint8Array,
+  txs: Tx[],
+): BlockPrepare {
+  const candidate = peerIdFromString(leader.peerId)
+  const signatures = voters.map((v) => {
+    const vote = signElectionVote(v.signer, chainId, {
+      height,
+      round: 0,
+      candidate,
+      voter: peerIdFromString(v.peerId),
+    })
+    return { voter: vote.voter, signature: vote.signature }
+  })
+  return signBlockPrepare(leader.signer, chainId, {
+    height,
+    round: 0,
+    block: {
+      header: {
+        chainId,
+        height,
+        round: 0,
+        parentHash,
+        proposer: candidate,
+        time: Date.now(),
+        txRoot: txRoot(txs),
+        accountsRoot: accountsRoot([]),
+        stateRoot: sha256(utf8.encode('made up')),
+      },
+      txs,
+      accounts: [],
+    },
+    electionCert: { height, round: 0, candidate, signatures },
+  })
 }
