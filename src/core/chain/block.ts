@@ -22,8 +22,19 @@ export function blockHash(header: BlockHeader): Hash {
 }
 
 /** Over the full encoding of each tx, signature included: a block's body cannot change under its hash. */
+/** Each tx's leaf in txRoot: the sha256 of its whole encoding (memoized per object, as txHash is). */
+const leaves = new WeakMap<Tx, Hash>()
+function rootLeaf(tx: Tx): Hash {
+  let leaf = leaves.get(tx)
+  if (leaf == null) {
+    leaf = sha256(TxCodec.encode(tx))
+    leaves.set(tx, leaf)
+  }
+  return leaf
+}
+
 export function txRoot(txs: Tx[]): Hash {
-  return listRoot(txs.map((tx) => sha256(TxCodec.encode(tx))))
+  return listRoot(txs.map(rootLeaf))
 }
 
 export function accountsRoot(accounts: AccountRegistration[]): Hash {

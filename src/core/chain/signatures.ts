@@ -22,7 +22,7 @@ import {
   KeyType as WireKeyType,
 } from '../codec/index.js'
 import * as M from '../codec/messages.js'
-import { listRoot, sha256 } from '../crypto/hash.js'
+import { bytesEqual, listRoot, sha256 } from '../crypto/hash.js'
 import { type KeyType, type Signer, sign, verify } from '../crypto/keys.js'
 import { peerIdToPublicKey } from '../crypto/peer-id.js'
 import { SignKind } from '../crypto/signing.js'
@@ -40,7 +40,24 @@ export function keyTypeOf(type: WireKeyType): KeyType {
 
 // ------------------------------------------------------------------ bodies
 
-export const txBody = (tx: Tx): Uint8Array => TxCodec.encode({ ...tx, signature: EMPTY })
+/**
+ * Per-object memos: a tx object travels from its batch into the pool and then into its block (a
+ * compact proposal is rebuilt from the very objects the pool holds), and its body, hash and
+ * signature check are asked for at each step. Decoded messages are never mutated, so the memo of
+ * an object stays true; a changed copy is another object.
+ */
+const bodies = new WeakMap<Tx, Uint8Array>()
+const checkedTxs = new WeakMap<Tx, { keyType: KeyType; publicKey: Uint8Array }>()
+
+/** A tx's signed bytes: its encoding with the signature empty (memoized per object; do not mutate). */
+export function txBody(tx: Tx): Uint8Array {
+  let body = bodies.get(tx)
+  if (body == null) {
+    body = TxCodec.encode({ ...tx, signature: EMPTY })
+    bodies.set(tx, body)
+  }
+  return body
+}
 export const accountBody = (a: AccountRegistration): Uint8Array =>
   AccountRegistrationCodec.encode({ ...a, signature: EMPTY })
 export const voteBody = (v: Vote): Uint8Array => VoteCodec.encode({ ...v, signature: EMPTY })
@@ -72,7 +89,12 @@ export function signTx(signer: Signer, tx: Omit<Tx, 'signature'>): Tx {
 }
 
 export function verifyTx(tx: Tx, keyType: KeyType, publicKey: Uint8Array): boolean {
-  return verify(keyType, publicKey, tx.chainId, SignKind.Tx, txBody(tx), tx.signature)
+  const checked = checkedTxs.get(tx)
+  if (checked != null && checked.keyType === keyType && bytesEqual(checked.publicKey, publicKey))
+    return true
+  const ok = verify(keyType, publicKey, tx.chainId, SignKind.Tx, txBody(tx), tx.signature)
+  if (ok) checkedTxs.set(tx, { keyType, publicKey })
+  return ok
 }
 
 export function signAccount(

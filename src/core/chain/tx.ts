@@ -7,8 +7,16 @@ import type { Tx } from '../codec/index.js'
 import { sha256 } from '../crypto/hash.js'
 import { txBody } from './signatures.js'
 
+const hashes = new WeakMap<Tx, Uint8Array>()
+
+/** Memoized per object, as txBody is (signatures.ts): do not mutate the result. */
 export function txHash(tx: Tx): Uint8Array {
-  return sha256(txBody(tx))
+  let hash = hashes.get(tx)
+  if (hash == null) {
+    hash = sha256(txBody(tx))
+    hashes.set(tx, hash)
+  }
+  return hash
 }
 
 /**

@@ -20,16 +20,32 @@ export enum SignKind {
 
 const utf8 = new TextEncoder()
 
-export function signingBytes(chainId: string, kind: SignKind, body: Uint8Array): Uint8Array {
+/** `len(chainId) || chainId || len(kind) || kind` by chain id and kind (a node knows one or two chains). */
+const prefixes = new Map<string, Uint8Array>()
+const MAX_PREFIXES = 64
+
+function prefixOf(chainId: string, kind: SignKind): Uint8Array {
+  const id = `${kind}\u0000${chainId}`
+  let prefix = prefixes.get(id)
+  if (prefix != null) return prefix
   const c = utf8.encode(chainId)
   const k = utf8.encode(kind)
   if (c.length > 255 || k.length > 255)
     throw new RangeError('chain id or kind longer than 255 bytes')
-  const out = new Uint8Array(2 + c.length + k.length + body.length)
-  out[0] = c.length
-  out.set(c, 1)
-  out[1 + c.length] = k.length
-  out.set(k, 2 + c.length)
-  out.set(body, 2 + c.length + k.length)
+  prefix = new Uint8Array(2 + c.length + k.length)
+  prefix[0] = c.length
+  prefix.set(c, 1)
+  prefix[1 + c.length] = k.length
+  prefix.set(k, 2 + c.length)
+  if (prefixes.size >= MAX_PREFIXES) prefixes.clear()
+  prefixes.set(id, prefix)
+  return prefix
+}
+
+export function signingBytes(chainId: string, kind: SignKind, body: Uint8Array): Uint8Array {
+  const prefix = prefixOf(chainId, kind)
+  const out = new Uint8Array(prefix.length + body.length)
+  out.set(prefix, 0)
+  out.set(body, prefix.length)
   return out
 }
