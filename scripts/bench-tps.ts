@@ -1,6 +1,6 @@
 /**
  * npm run bench:tps -- [--txs N] [--accounts N] [--validators N] [--runs N] [--batch N]
- *                      [--rate R [--seconds S]]
+ *                      [--rate R [--seconds S]] [--batch-txs B] [--batch-wait-ms T]
  *
  * Final transactions per second on a network of validator processes on
  * loopback: `--validators` nodes (default 4) from `bftchain testnet`, each a
@@ -11,6 +11,8 @@
  * the target of its share. A tx counts once it is in a final block with an ok
  * receipt, seen by reading /blocks on node 0; one in a block with a failed
  * receipt counts apart. Time runs from the first post to the last tx final.
+ * `--batch-txs` and `--batch-wait-ms` set the nodes' own tx batching (their
+ * config.json `batchTxs` and `batchWaitMs`) instead of the defaults.
  * `--rate R` offers R txs/s instead (paced per node), for `--seconds S`
  * (then `--txs` is R × S), to see the latency below saturation.
  *
@@ -32,7 +34,7 @@
  * profile (.cpuprofile) into DIR when it stops.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { accountToJson, type TxJson, txToJson } from '../src/core/chain/json.js'
@@ -54,6 +56,11 @@ const accountCount = flag('accounts', 100)
 const validators = flag('validators', 4)
 const runs = flag('runs', 1)
 const batch = flag('batch', 200)
+/** the nodes' own batching (config.json `batchTxs`, `batchWaitMs`), when given */
+const nodeBatching = {
+  ...(process.argv.includes('--batch-txs') ? { batchTxs: flag('batch-txs', 1) } : {}),
+  ...(process.argv.includes('--batch-wait-ms') ? { batchWaitMs: flag('batch-wait-ms', 1) } : {}),
+}
 /** posts in flight at once to each node */
 const POSTS_PER_NODE = 2
 /** how long one run may take before the bench gives up */
@@ -406,7 +413,14 @@ async function main(): Promise<void> {
       ],
       { stdio: 'ignore' },
     )
-    for (let i = 0; i < validators; i++) nodes.push(await startNode(join(dir, `node${i}`)))
+    for (let i = 0; i < validators; i++) {
+      if (Object.keys(nodeBatching).length > 0) {
+        const file = join(dir, `node${i}`, 'config.json')
+        const config = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+        await writeFile(file, JSON.stringify({ ...config, ...nodeBatching }, null, 2))
+      }
+      nodes.push(await startNode(join(dir, `node${i}`)))
+    }
     const readyBy = Date.now() + 60_000
     while ((await api<Status>(`${nodes[0]!.url}/status`)).peers < validators - 1) {
       if (Date.now() > readyBy) throw new Error('the validators did not connect in 60 s')

@@ -42,22 +42,14 @@ export function keyTypeOf(type: WireKeyType): KeyType {
 
 /**
  * Per-object memos: a tx object travels from its batch into the pool and then into its block (a
- * compact proposal is rebuilt from the very objects the pool holds), and its body, hash and
- * signature check are asked for at each step. Decoded messages are never mutated, so the memo of
+ * compact proposal is rebuilt from the very objects the pool holds), and its hash (chain/tx.ts)
+ * and signature check are asked for at each step. Decoded messages are never mutated, so the memo of
  * an object stays true; a changed copy is another object.
  */
-const bodies = new WeakMap<Tx, Uint8Array>()
 const checkedTxs = new WeakMap<Tx, { keyType: KeyType; publicKey: Uint8Array }>()
 
-/** A tx's signed bytes: its encoding with the signature empty (memoized per object; do not mutate). */
-export function txBody(tx: Tx): Uint8Array {
-  let body = bodies.get(tx)
-  if (body == null) {
-    body = TxCodec.encode({ ...tx, signature: EMPTY })
-    bodies.set(tx, body)
-  }
-  return body
-}
+/** A tx's signed bytes: its encoding with the signature empty (not memoized: its hash and check are). */
+export const txBody = (tx: Tx): Uint8Array => TxCodec.encode({ ...tx, signature: EMPTY })
 export const accountBody = (a: AccountRegistration): Uint8Array =>
   AccountRegistrationCodec.encode({ ...a, signature: EMPTY })
 export const voteBody = (v: Vote): Uint8Array => VoteCodec.encode({ ...v, signature: EMPTY })

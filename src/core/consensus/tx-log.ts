@@ -20,7 +20,8 @@ export interface TxRecord {
   status: TxStatus
   reason: Reason | null
   target: PeerIdString | null
-  votes: { prePrepare: VoteView[]; prepare: VoteView[] }
+  /** shared, frozen views (TxLog.view): read them, add with TxLog.addVote */
+  votes: { prePrepare: readonly VoteView[]; prepare: readonly VoteView[] }
   /** where it stands in the chain, once final */
   block: { height: number; index: number } | null
   updatedAt: number
@@ -38,12 +39,21 @@ const RANK: Record<TxStatus, number> = {
 export const TX_LOG_CAPACITY = 100_000
 /** Bytes of tx bodies the records hold, at most: beyond, the oldest records give up their body. */
 export const TX_LOG_BODY_BYTES = 64 * 1024 * 1024
+/**
+ * Distinct vote views shared between records, at most (validators × results × reasons: a few
+ * hundred); beyond, the table starts over. A record of a tx that q validators permitted holds
+ * the same frozen views, and often the same array of them, as every other such record: 100,000
+ * records would otherwise hold 800,000 small objects.
+ */
+export const MAX_SHARED_VIEWS = 4_096
+const NO_VOTES: readonly VoteView[] = Object.freeze([])
 
 export class TxLog {
   private readonly records = new Map<string, TxRecord>()
   /** records that hold a body, oldest first, with its size */
   private readonly bodies = new Map<string, number>()
   private bodyBytes = 0
+  private readonly views = new Map<string, VoteView>()
 
   constructor(
     private readonly capacity = TX_LOG_CAPACITY,
@@ -64,7 +74,7 @@ export class TxLog {
         status: 'pending',
         reason: null,
         target: null,
-        votes: { prePrepare: [], prepare: [] },
+        votes: { prePrepare: NO_VOTES, prepare: NO_VOTES },
         block: null,
         updatedAt: now,
       }
@@ -119,9 +129,33 @@ export class TxLog {
     return { records: this.records.size, bodyBytes: this.bodyBytes }
   }
 
+  /** The shared, frozen view of one vote. */
+  view(voter: PeerIdString, result: 'permit' | 'reject', reason: string | null): VoteView {
+    const key = `${voter} ${result} ${reason ?? ''}`
+    let v = this.views.get(key)
+    if (v == null) {
+      if (this.views.size >= MAX_SHARED_VIEWS) this.views.clear()
+      v = Object.freeze({ voter, result, reason })
+      this.views.set(key, v)
+    }
+    return v
+  }
+
+  /** Permits by `voters`, as one frozen array to share between the records of a certificate. */
+  permits(voters: readonly PeerIdString[]): readonly VoteView[] {
+    return Object.freeze(voters.map((voter) => this.view(voter, 'permit', null)))
+  }
+
+  /** One more vote in a phase: a shared (frozen) array is copied first, the record's own grows. */
+  addVote(r: TxRecord, phase: 'prePrepare' | 'prepare', view: VoteView): void {
+    const votes = r.votes[phase]
+    if (Object.isFrozen(votes)) r.votes[phase] = [...votes, view]
+    else (votes as VoteView[]).push(view)
+  }
+
   /** Record the voters of a certificate as permits (when this node did not count them itself). */
-  certVotes(r: TxRecord, phase: 'prePrepare' | 'prepare', voters: PeerIdString[]): void {
+  certVotes(r: TxRecord, phase: 'prePrepare' | 'prepare', permits: readonly VoteView[]): void {
     if (r.votes[phase].length > 0) return
-    r.votes[phase] = voters.map((voter) => ({ voter, result: 'permit', reason: null }))
+    r.votes[phase] = permits
   }
 }

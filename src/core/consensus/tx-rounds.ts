@@ -387,9 +387,9 @@ export class TxRounds {
       const why = rejected.get(i)
       const view: VoteView =
         why == null
-          ? { voter, result: 'permit', reason: null }
-          : { voter, result: 'reject', reason: String(why) }
-      this.log.touch(round.txHashes[i]!, now).votes[field].push(view)
+          ? this.log.view(voter, 'permit', null)
+          : this.log.view(voter, 'reject', String(why))
+      this.log.addVote(this.log.touch(round.txHashes[i]!, now), field, view)
       if (why == null) t.signMap.add(voter)
       else t.rejects.set(voter, why)
       if (t.requestFlag && t.signMap.size >= quorum) t.requestFlag = false
@@ -562,11 +562,12 @@ export class TxRounds {
     if (seen != null && peerIdToString(seen.batch.target) !== target) return
     const tally = tallyBatch(cert, this.cfg.validators.quorum)
     if (seen != null) {
+      const permits = permitsOf(this.log, cert)
       seen.txHashes.forEach((h, i) => {
         if (!tally.certified[i]) return
         const record = this.log.touch(h, now)
         record.target ??= target
-        this.log.certVotes(record, 'prePrepare', permitters(cert, i))
+        this.log.certVotes(record, 'prePrepare', permits(i))
         if (this.log.advance(record, 'prepared')) this.status(h, 'prepared', null)
       })
     } else {
@@ -642,11 +643,12 @@ export class TxRounds {
     now: number,
   ): void {
     const tally = tallyBatch(cert, this.cfg.validators.quorum)
+    const permits = permitsOf(this.log, cert)
     txHashes.forEach((h, i) => {
       if (!tally.certified[i]) return
       // the batch's bytes are the ones q validators prepared (its hash binds them)
       const tx = batch.txs[i]!
-      this.log.certVotes(this.log.touch(h, now), 'prepare', permitters(cert, i))
+      this.log.certVotes(this.log.touch(h, now), 'prepare', permits(i))
       this.commitLocally(h, tx, hash, now)
     })
   }
@@ -847,7 +849,13 @@ function sameAnswer(a: BatchVote, b: BatchVote): boolean {
   return true
 }
 
-/** The validators of a certificate that permit tx `index`. */
-function permitters(cert: BatchCertificate, index: number): PeerIdString[] {
-  return cert.votes.filter((v) => !v.rejected.includes(index)).map((v) => peerIdToString(v.voter))
+/**
+ * The permits of a certificate for each tx index: the voters' ids are read once per certificate,
+ * and where no vote rejected anything every tx shares one frozen array.
+ */
+function permitsOf(log: TxLog, cert: BatchCertificate): (index: number) => readonly VoteView[] {
+  const voters = cert.votes.map((v) => peerIdToString(v.voter))
+  const all = log.permits(voters)
+  if (cert.votes.every((v) => v.rejected.length === 0)) return () => all
+  return (index) => log.permits(voters.filter((_, k) => !cert.votes[k]!.rejected.includes(index)))
 }
