@@ -294,25 +294,22 @@ describe('HTTP API', () => {
     ],
   ]
 
-  it.each(bad)(
-    'refuses %s and keeps the pool as it was',
-    async (_label, body, status, code) => {
-      const key = await registered('frank')
-      // the pool at rest: only this request could change it now
-      await final(key)
-      const before = node.core.pool.sizes()
-      const res = await app.inject({
-        method: 'POST',
-        url: '/transactions',
-        headers: { 'content-type': 'application/json' },
-        payload: typeof body(key) === 'string' ? (body(key) as string) : JSON.stringify(body(key)),
-      })
-      expect(res.statusCode, res.body).toBe(status)
-      expect(res.json().error.code).toBe(code)
-      expect(res.json().error.message.length).toBeGreaterThan(0)
-      expect(node.core.pool.sizes()).toEqual(before)
-    },
-  )
+  it.each(bad)('refuses %s and keeps the pool as it was', async (_label, body, status, code) => {
+    const key = await registered('frank')
+    // the pool at rest: only this request could change it now
+    await final(key)
+    const before = node.core.pool.sizes()
+    const res = await app.inject({
+      method: 'POST',
+      url: '/transactions',
+      headers: { 'content-type': 'application/json' },
+      payload: typeof body(key) === 'string' ? (body(key) as string) : JSON.stringify(body(key)),
+    })
+    expect(res.statusCode, res.body).toBe(status)
+    expect(res.json().error.code).toBe(code)
+    expect(res.json().error.message.length).toBeGreaterThan(0)
+    expect(node.core.pool.sizes()).toEqual(before)
+  })
 
   it('refuses a used nonce', async () => {
     const key = await registered('gina')
