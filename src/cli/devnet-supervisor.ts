@@ -7,7 +7,7 @@
  * disappears (its stdin closes).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { basename } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { print, table } from './output.js'
@@ -45,7 +45,11 @@ export async function superviseDevnet(opts: {
       .filter((c) => c.info != null)
       .map((c) => [c.name, c.info!.peerId, c.info!.listen[0] ?? '', c.info!.api ?? 'off'])
     print(table([['node', 'peer id', 'listen', 'api'], ...rows]))
-    print(`\n${rows.length} nodes running; logs in <dir>/node<i>/node.log. Ctrl-C stops them.`)
+    const logs = children.map(
+      (c) => relative(process.cwd(), join(c.home, 'node.log')) || 'node.log',
+    )
+    const where = logs.length > 2 ? `${logs[0]} … ${logs.at(-1)}` : logs.join(', ')
+    print(`\n${rows.length} nodes running; each logs to its home (${where}). Ctrl-C stops them.`)
     print(
       `try: npx bftchain peers   (or: npx bftchain status --api ${children[0]?.info?.api ?? ''})`,
     )

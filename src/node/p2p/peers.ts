@@ -44,6 +44,11 @@ const PING_EVERY_MS = 15_000
 const STATUS_REFRESH_MS = 10_000
 /** what the peers of our status may take: the rest of the message is far below 1 KiB */
 const STATUS_PEERS_BUDGET = MAX_STATUS_BYTES - 1024
+/**
+ * Failed dials of a bootstrap peer before it is worth an info line: with the backoff (1 s, 2 s,
+ * 4 s) the fourth comes about 7 s after the first, past the time a devnet's nodes take to start.
+ */
+export const BOOTSTRAP_REPORT_AFTER = 4
 
 /** What a peer told us in its status. */
 export interface PeerChainStatus {
@@ -375,10 +380,12 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
             retryInMs,
             err: err.message,
           }
-          // say it once at info, then quietly: a down peer must not flood the log
+          // say it once at info, and only once it is more than a peer still starting (a devnet's
+          // nodes come up within seconds of each other); otherwise quietly: a down peer must not
+          // flood the log
           if (dropped) this.log.debug('exchanged peer unreachable; forgotten', fields)
-          else if (w.failures === 1 && w.source === 'bootstrap')
-            this.log.info('cannot reach bootstrap peer; will retry', fields)
+          else if (w.failures === BOOTSTRAP_REPORT_AFTER && w.source === 'bootstrap')
+            this.log.info('cannot reach bootstrap peer; will keep retrying', fields)
           else this.log.debug('dial failed', fields)
         })
         .finally(() => {
