@@ -2,9 +2,13 @@
  * The HTTP API (fastify): JSON in and out, a schema on every route, errors in
  * the SPEC format. Binds to loopback unless told otherwise.
  */
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import fastifyPlugin from 'fastify-plugin'
 import type { Logger } from '../node/log.js'
 import type { ChainNode } from '../node/node/chain-node.js'
+import { VERSION } from '../version.js'
 import { ApiError, errorBody, errorSchema } from './errors.js'
 import { EventHub, MAX_EVENT_STREAMS } from './events.js'
 import { EXPLORER_HTML, EXPLORER_JS } from './explorer.js'
@@ -58,7 +62,38 @@ export function buildApi(node: ApiNode, log: Logger, options: ApiOptions = {}): 
     reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url}`)),
   )
 
+  // the OpenAPI document, made from the route schemas (every route is declared after it, in the
+  // plugin below, so its onRoute hook sees them all), and a browsable page of it: served from the
+  // package, nothing from a CDN
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'bftchain node API',
+        version: VERSION,
+        description:
+          'The HTTP API of a bftchain node: chain, accounts, transactions, events, evidence, metrics. Errors are `{"error": {"code", "message"}}`; docs/API.md describes every route.',
+      },
+    },
+  })
+  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  app.register(fastifyPlugin(async (api) => routes(api, node, options)))
+  return app
+}
+
+function routes(app: FastifyInstance, node: ApiNode, options: ApiOptions): void {
   const errors = { '4xx': errorSchema, '5xx': errorSchema }
+  const text = (description: string) => ({ 200: { description, type: 'string' }, ...errors })
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        summary: 'this API as an OpenAPI 3.1 document',
+        response: { 200: { type: 'object', additionalProperties: true }, ...errors },
+      },
+    },
+    () => app.swagger(),
+  )
   app.get('/status', { schema: { response: { 200: statusSchema, ...errors } } }, () =>
     node.status(),
   )
@@ -79,7 +114,8 @@ export function buildApi(node: ApiNode, log: Logger, options: ApiOptions = {}): 
           properties: { types: { type: 'string', maxLength: 200 } },
           additionalProperties: false,
         },
-        response: errors,
+        produces: ['text/event-stream'],
+        response: text('server-sent events: status, round, tx, block, evidence (docs/API.md)'),
       },
     },
     (req, reply) => {
@@ -103,27 +139,40 @@ export function buildApi(node: ApiNode, log: Logger, options: ApiOptions = {}): 
 
   // the explorer: a page and its script, nothing loaded from elsewhere
   const EXPLORER_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'"
-  app.get('/', { schema: { response: errors } }, (_req, reply) =>
-    reply
-      .header('content-security-policy', EXPLORER_CSP)
-      .type('text/html; charset=utf-8')
-      .send(EXPLORER_HTML),
+  app.get(
+    '/',
+    { schema: { produces: ['text/html'], response: text('the explorer') } },
+    (_req, reply) =>
+      reply
+        .header('content-security-policy', EXPLORER_CSP)
+        .type('text/html; charset=utf-8')
+        .send(EXPLORER_HTML),
   )
-  app.get('/explorer.js', { schema: { response: errors } }, (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').send(EXPLORER_JS),
+  app.get(
+    '/explorer.js',
+    { schema: { produces: ['text/javascript'], response: text("the explorer's script") } },
+    (_req, reply) => reply.type('text/javascript; charset=utf-8').send(EXPLORER_JS),
   )
 
-  app.get('/metrics', { schema: { response: errors } }, async (_req, reply) => {
-    const { registry } = node.metrics
-    reply.type(registry.contentType)
-    return registry.metrics()
-  })
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        produces: ['text/plain'],
+        response: text('Prometheus metrics (docs/OPERATIONS.md)'),
+      },
+    },
+    async (_req, reply) => {
+      const { registry } = node.metrics
+      reply.type(registry.contentType)
+      return registry.metrics()
+    },
+  )
 
   accountRoutes(app, node)
   app.decorate('txWaiters', transactionRoutes(app, node, options))
   chainRoutes(app, node)
   evidenceRoutes(app, node)
-  return app
 }
 
 export async function startApi(

@@ -4,6 +4,7 @@
  * and a non-zero exit.
  */
 import { Command, CommanderError } from 'commander'
+import { VERSION } from '../version.js'
 import { accountCommand } from './commands/account.js'
 import { balanceCommand } from './commands/balance.js'
 import { blockCommand } from './commands/block.js'
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
   program
     .name('bftchain')
     .description('a permissioned BFT blockchain node on libp2p')
-    .version('0.1.0')
+    .version(VERSION)
     .option('-v, --verbose', 'debug logs, and stack traces on errors')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()

@@ -32,7 +32,7 @@ function prose(text: string): string {
 }
 
 /** Every link target: inline links and images, reference definitions, autolinks. */
-export function linkTargets(text: string): string[] {
+function linkTargets(text: string): string[] {
   const body = prose(text)
   const targets: string[] = []
   for (const m of body.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
@@ -43,7 +43,7 @@ export function linkTargets(text: string): string[] {
 }
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens. */
-export function anchorOf(heading: string): string {
+function anchorOf(heading: string): string {
   return heading
     .trim()
     .toLowerCase()

@@ -47,12 +47,50 @@ const accountSchema = {
   },
 } as const
 
+/** What POST /accounts answers: 202 for a client-made key, 201 with the key file for a node-made one. */
+const registeredSchema = {
+  type: 'object',
+  required: ['address', 'username', 'status'],
+  properties: {
+    address: { type: 'string' },
+    username: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'final'] },
+  },
+} as const
+const madeKeySchema = {
+  ...registeredSchema,
+  required: [...registeredSchema.required, 'keyFile'],
+  properties: {
+    ...registeredSchema.properties,
+    keyFile: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'the new account key file: keep it, the node keeps no copy',
+    },
+  },
+} as const
+const challengeSchema = {
+  type: 'object',
+  required: ['nonce', 'expiresAt'],
+  properties: { nonce: { type: 'string' }, expiresAt: { type: 'string' } },
+} as const
+
 export function accountRoutes(app: FastifyInstance, node: ChainNode): void {
   const challenges = new Map<string, { address: string; expires: number }>()
 
   app.post(
     '/accounts',
-    { schema: { body: { type: 'object' }, response: { '4xx': errorSchema } } },
+    {
+      schema: {
+        body: { type: 'object' },
+        response: {
+          201: madeKeySchema,
+          202: registeredSchema,
+          '4xx': errorSchema,
+          '5xx': errorSchema,
+        },
+      },
+    },
     async (req, reply) => {
       const body = req.body as Record<string, unknown>
       if (body.publicKey === undefined && body.signature === undefined) {
@@ -112,7 +150,7 @@ export function accountRoutes(app: FastifyInstance, node: ChainNode): void {
           required: ['address'],
           properties: { address: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
         },
-        response: { '4xx': errorSchema },
+        response: { 200: challengeSchema, '4xx': errorSchema },
       },
     },
     (req) => {
