@@ -43,6 +43,7 @@ import { MAX_RETRY_AFTER_S } from '../../src/core/consensus/admission-gauge.js'
 import { Core } from '../../src/core/consensus/core.js'
 import {
   ADMISSION_FLOOR_BATCHES,
+  BUSY_WAIT_FACTOR,
   MAX_COMMITTED_BACKLOG,
   MIN_GRACE_MS,
   type TargetRound,
@@ -1634,6 +1635,11 @@ describe('batching', () => {
     for (const tx of txs) expect(net.submit(0, tx).result).toMatchObject({ ok: true })
     expect(net.batches(0)).toEqual([])
     net.advanceTo(T0 + WAIT)
+    // the full one goes at once; the rest, a partial batch, waits longer while that round runs
+    expect(net.batches(0)).toHaveLength(1)
+    net.advanceTo(T0 + WAIT * BUSY_WAIT_FACTOR - 1)
+    expect(net.batches(0)).toHaveLength(1)
+    net.advanceTo(T0 + WAIT * BUSY_WAIT_FACTOR)
 
     const batches = net.batches(0)
     expect(batches).toHaveLength(2)

@@ -83,6 +83,8 @@ export interface TxRoundsConfig {
 export const DEFAULT_MAX_WAITING = 10_000
 export const DEFAULT_BATCH_TXS = 512
 export const DEFAULT_BATCH_WAIT_MS = 10
+/** How much longer a partial batch waits while rounds of its target are running (see drain). */
+export const BUSY_WAIT_FACTOR = 5
 /** batches a target runs at once, at most (the window grows to it under load) */
 export const DEFAULT_MAX_BATCHES = 64
 /** a phase goes on at least this long after its quorum answered, for the rest to answer */
@@ -267,7 +269,10 @@ export class TxRounds {
 
   /**
    * Start batches of waiting txs, oldest first, while the window has room: a full batch at
-   * once, a partial one when its oldest tx has waited `batchWaitMs`.
+   * once, a partial one when its oldest tx has waited `batchWaitMs` — or BUSY_WAIT_FACTOR times
+   * that while rounds of ours are running: a batch costs every validator the same votes and
+   * certificates whatever it holds, so under load txs gather into fewer, fuller batches, and an
+   * idle target still sends a lone tx at once.
    */
   private drain(now: number): void {
     if (this.draining) return // a round that ended inside start(): the loop below goes on
@@ -275,8 +280,9 @@ export class TxRounds {
     try {
       while (this.rounds.size < this.window.size && this.waiting.size > 0) {
         const oldest = this.waiting.values().next().value!
-        if (this.waiting.size < this.batchTxs && now < oldest.at + this.batchWaitMs) {
-          const at = oldest.at + this.batchWaitMs
+        const wait = this.rounds.size === 0 ? this.batchWaitMs : this.batchWaitMs * BUSY_WAIT_FACTOR
+        if (this.waiting.size < this.batchTxs && now < oldest.at + wait) {
+          const at = oldest.at + wait
           if (this.flushAt == null || this.flushAt > at) {
             this.flushAt = at
             this.out.push({ type: 'set-timer', key: 'tx-batch', at })
