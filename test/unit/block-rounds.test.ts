@@ -519,6 +519,12 @@ describe('a registration', () => {
       const [final] = net.finals(i)
       expect(final).toMatchObject({ height: 1, hash: toHex(first!.hash), accounts: 1, txs: 0 })
       const [op] = net.blockFinalOps(i)
+      // for the node's log line: who proposed it, and whose commit votes made it final
+      expect(final!.proposer).toBe(peerIdToString(op!.finalized.block!.header!.proposer))
+      expect(final!.signers).toEqual(
+        op!.finalized.commitCert!.signatures.map((sig) => peerIdToString(sig.voter)),
+      )
+      expect(final!.signers.length).toBeGreaterThanOrEqual(Q)
       expect(op!.finalized.block!.accounts.map((a) => a.username)).toEqual(['alice'])
       expect(op!.accountDeletes).toEqual([alice.address])
     }
@@ -933,7 +939,11 @@ describe('the election', () => {
     expect(persistAt).toBeLessThan(publishAt)
 
     // a new round is a new question, and from round 1 on it has one answer: the rotation leader
-    net.step(x, { type: 'timer', key: 'round:1:0' })
+    const timedOut = net.step(x, { type: 'timer', key: 'round:1:0' })
+    // the node says which round failed and why, as it saw it: its vote made no quorum
+    expect(timedOut.filter((act) => act.type === 'round-failed')).toEqual([
+      { type: 'round-failed', height: 1, round: 0, leader: null, why: 'no leader was elected' },
+    ])
     expect(votesOf(net, x).map((v) => [v.round, peerIdToString(v.candidate)])).toEqual([
       [0, a.peerIdString],
       [1, rotationLeader(validatorSet, 1, 1)],

@@ -475,7 +475,8 @@ export class BlockRounds {
     if (height !== h.height || round !== h.round || this.syncing || !h.active) return
     const state = this.roundState(round)!
     if (kind === 'round') {
-      this.trace('round timed out', { round, leader: this.leader(round)?.slice(-6) ?? null })
+      const leader = this.leader(round)
+      this.out.push({ type: 'round-failed', height, round, leader, why: whyFailed(state) })
       this.startRound(round + 1, now)
     } else if (kind === 'election' && state.ourVote == null) {
       if (
@@ -1185,6 +1186,8 @@ export class BlockRounds {
       txs: block.txs.length,
       accounts: block.accounts.length,
       failed,
+      proposer: peerIdToString(header.proposer),
+      signers: fb.commitCert!.signatures.map((sig) => peerIdToString(sig.voter)),
     })
     this.head = {
       height: header.height,
@@ -1285,4 +1288,15 @@ export class BlockRounds {
     }
     this.out.push({ type: 'persist', ops: [{ op: 'sign-state', state }] })
   }
+}
+
+/** Why a round ended without a block, as far as this node saw it (for its log). */
+function whyFailed(rs: RoundState): string {
+  if (rs.leader == null) return 'no leader was elected'
+  if (rs.proposal == null) return 'no proposal came from the leader'
+  if (rs.add == null) {
+    if (rs.permitSent === '') return 'this node rejected the proposal, and no q permits were seen'
+    return 'the proposal got no q permits (no Add was seen)'
+  }
+  return 'no q commit votes were seen (no Final)'
 }

@@ -136,6 +136,18 @@ export type CoreAction =
       txs: number
       accounts: number
       failed: number
+      /** the block's proposer */
+      proposer: PeerIdString
+      /** the validators whose commit votes made it final */
+      signers: PeerIdString[]
+    }
+  /** a round of the current height timed out, and why as this node saw it */
+  | {
+      type: 'round-failed'
+      height: number
+      round: number
+      leader: PeerIdString | null
+      why: string
     }
   /** the round changed, or its leader became known */
   | { type: 'round'; height: number; round: number; leader: PeerIdString | null }

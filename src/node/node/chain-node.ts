@@ -156,6 +156,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   /** the head as it is on disk: what we tell peers and clients (the core's may be a write ahead) */
   private durable: { height: number; hash: Uint8Array }
   private started = false
+  /** when the last block became final here (for its log line) */
+  private lastFinalAt = Date.now()
 
   private constructor(
     init: ChainNodeInit,
@@ -595,15 +597,21 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       case 'block-rejected':
         this.syncer.onRejected(action.height, action.from, action.reason)
         break
-      case 'block-final':
+      case 'block-final': {
+        const now = Date.now()
         this.log.info('block final', {
           height: action.height,
           hash: action.hash.slice(0, 16),
-          round: action.round,
+          rounds: action.round + 1,
+          leader: shortPeerId(action.proposer),
           txs: action.txs,
           failed: action.failed || undefined,
           accounts: action.accounts || undefined,
+          // since the block before it became final here (the first after a start: since the start)
+          ms: now - this.lastFinalAt,
+          signers: action.signers.map(shortPeerId).join(','),
         })
+        this.lastFinalAt = now
         this.durable = { height: action.height, hash: fromHex(action.hash) }
         this.emit('block', action.height, action.hash, {
           round: action.round,
@@ -612,6 +620,15 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           accounts: action.accounts,
         })
         this.syncer.onApplied(action.height)
+        break
+      }
+      case 'round-failed':
+        this.log.info('round failed', {
+          height: action.height,
+          round: action.round,
+          leader: action.leader ? shortPeerId(action.leader) : undefined,
+          why: action.why,
+        })
         break
       case 'round':
         this.log.debug('round', {
