@@ -37,6 +37,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { BftchainClient } from '../src/client/index.js'
 import { accountToJson, type TxJson, txToJson } from '../src/core/chain/json.js'
 import { signAccount, signTx } from '../src/core/chain/signatures.js'
 import { TxKind } from '../src/core/codec/index.js'
@@ -69,16 +70,11 @@ const RUN_DEADLINE_MS = 10 * 60_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
 
+/** One API call through the client library (src/client): the body of a 2xx answer, else it throws. */
 async function api<T>(url: string, init?: { method: string; body: unknown }): Promise<T> {
-  const res = await fetch(url, {
-    method: init?.method ?? 'GET',
-    headers: init ? { 'content-type': 'application/json' } : undefined,
-    body: init ? JSON.stringify(init.body) : undefined,
-    signal: AbortSignal.timeout(60_000),
-  })
-  const body = (await res.json()) as T
-  if (res.status >= 400) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`)
-  return body
+  const u = new URL(url)
+  const client = new BftchainClient({ url: u.origin, timeoutMs: 60_000 })
+  return (await client.request<T>(`${u.pathname}${u.search}`, init)).body
 }
 
 interface NodeProc {

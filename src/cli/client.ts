@@ -1,8 +1,9 @@
 /**
- * The CLI's client of the node's HTTP API: one request function, with clear
- * errors when the node is not there, the status of a 2xx answer (202 pending
- * vs 200 done), and ApiError carrying the code of an error answer.
+ * The CLI's client of the node's HTTP API: the library's (src/client), with
+ * its errors as the CLI's: one line when the node is not there, ApiError
+ * carrying the status and code of an error answer.
  */
+import { BftchainClient, BftchainError } from '../client/index.js'
 import { CliError } from './output.js'
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080'
@@ -28,47 +29,29 @@ export async function apiCall<T>(
   path: string,
   init: { method?: string; body?: unknown; timeoutMs?: number } = {},
 ): Promise<ApiAnswer<T>> {
-  let url: URL
+  let client: BftchainClient
   try {
-    url = new URL(path, base.endsWith('/') ? base : `${base}/`)
+    client = new BftchainClient({ url: base })
   } catch {
     throw new CliError(`--api ${base} is not a URL (e.g. http://127.0.0.1:8080)`)
   }
-  const timeoutMs = init.timeoutMs ?? 10_000
-  let res: Response
   try {
-    res = await fetch(url, {
-      method: init.method ?? 'GET',
-      headers: init.body !== undefined ? { 'content-type': 'application/json' } : {},
-      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-      signal: AbortSignal.timeout(timeoutMs),
-    })
+    return await client.request<T>(path, init)
   } catch (err) {
-    const name = (err as Error).name
-    if (name === 'TimeoutError') {
-      throw new CliError(`the node API at ${url.origin} did not answer in ${timeoutMs} ms`)
+    if (!(err instanceof BftchainError)) throw err
+    // the node's own answer keeps its status and code; not reaching it is the CLI's one line
+    if (err.status === 0) {
+      const hint = err.code === 'UNREACHABLE' ? ' (--api URL)' : ''
+      throw new CliError(`${err.message}${hint}`)
     }
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? name
-    throw new CliError(
-      `cannot reach the node API at ${url.origin} (${cause}); is the node running? (--api URL)`,
-    )
-  }
-  const text = await res.text()
-  let body: unknown
-  try {
-    body = text.length > 0 ? JSON.parse(text) : null
-  } catch {
-    throw new CliError(`${url.href}: the answer is not JSON (HTTP ${res.status})`)
-  }
-  if (!res.ok) {
-    const e = (body as { error?: { code?: string; message?: string } } | null)?.error
+    const later =
+      err.retryAfterS != null ? ` (the node says: try again in ${err.retryAfterS} s)` : ''
     throw new ApiError(
-      `${e?.code ?? `HTTP ${res.status}`}: ${e?.message ?? res.statusText}`,
-      res.status,
-      e?.code ?? null,
+      `${err.message}${later}`,
+      err.status,
+      err.code.startsWith('HTTP_') ? null : err.code,
     )
   }
-  return { status: res.status, body: body as T }
 }
 
 /** The body of a successful answer. */

@@ -1,6 +1,6 @@
 /** The CLI's server-sent event reader (src/cli/sse.ts), fed chunk by chunk. */
 import { describe, expect, it } from 'vitest'
-import { readEvents, type ServerEvent } from '../../src/cli/sse.js'
+import { readEvents, type ServerEvent } from '../../src/client/sse.js'
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   const utf8 = new TextEncoder()

@@ -1,6 +1,7 @@
-import { access } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { access, readFile, writeFile } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { prometheusConfig } from '../../node/prometheus-config.js'
 import { createTestnet, TESTNET_GENESIS } from '../../node/testnet.js'
 import { superviseDevnet } from '../devnet-supervisor.js'
 import { intOption } from '../options.js'
@@ -14,16 +15,27 @@ export function devnetCommand(program: Command): void {
     .option('--dir <dir>', 'network directory', './devnet')
     .option('--base-port <p>', 'P2P port of node0 (new network only)', intOption)
     .option('--api-base-port <a>', 'API port of node0 (new network only)', intOption)
+    .option(
+      '--prometheus',
+      'also write DIR/prometheus.yml: a Prometheus scrape config for the nodes (dashboard: deploy/grafana/bftchain.json)',
+    )
     .addHelpText(
       'after',
       `
-Runs each node as a child process (logs in DIR/node<i>/node.log) and prints
+Runs each node as a child process (each logs to its home, DIR/node0/node.log
+and so on) and prints
 their peer ids, addresses and API URLs. Ctrl-C stops them all cleanly; run it
 again to resume the same chain from DIR.`,
     )
     .action(
       async (
-        opts: { validators: number; dir: string; basePort?: number; apiBasePort?: number },
+        opts: {
+          validators: number
+          dir: string
+          basePort?: number
+          apiBasePort?: number
+          prometheus?: boolean
+        },
         cmd: Command,
       ) => {
         const dir = resolve(opts.dir)
@@ -45,6 +57,11 @@ again to resume the same chain from DIR.`,
           homes = await existingHomes(dir)
           print(`resuming the network in ${dir} (${homes.length} nodes)`)
         }
+        if (opts.prometheus) {
+          const file = join(dir, 'prometheus.yml')
+          await writeFile(file, prometheusConfig(await scrapeTargets(homes)))
+          print(`wrote ${file}: prometheus --config.file=${file}`)
+        }
         const code = await superviseDevnet({
           homes,
           verbose: cmd.optsWithGlobals().verbose === true,
@@ -52,6 +69,19 @@ again to resume the same chain from DIR.`,
         process.exitCode = code
       },
     )
+}
+
+/** Each home's API address, from its config.json (a node without an API is left out). */
+async function scrapeTargets(homes: string[]): Promise<{ name: string; api: string }[]> {
+  const targets: { name: string; api: string }[] = []
+  for (const home of homes) {
+    const config = JSON.parse(await readFile(join(home, 'config.json'), 'utf8')) as {
+      api?: unknown
+    }
+    if (typeof config.api === 'string' && config.api !== '')
+      targets.push({ name: basename(home), api: config.api.replace(/^https?:\/\//, '') })
+  }
+  return targets
 }
 
 async function existingHomes(dir: string): Promise<string[]> {

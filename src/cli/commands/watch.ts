@@ -7,11 +7,11 @@
  */
 import type { Command } from 'commander'
 import { EVENT_TYPES } from '../../api/events.js'
+import { readEvents, type ServerEvent } from '../../client/sse.js'
 import type { NodeStatus } from '../../node/node/chain-node.js'
 import type { PeerView } from '../../node/p2p/peers.js'
 import { apiRequest, DEFAULT_API_URL } from '../client.js'
 import { CliError, print, table } from '../output.js'
-import { readEvents, type ServerEvent } from '../sse.js'
 
 interface WatchOptions {
   api: string
