@@ -29,7 +29,7 @@ export function prometheusConfig(targets: ScrapeTarget[]): string {
   for (const t of targets) {
     if (!SAFE.test(t.api) || !SAFE.test(t.name))
       throw new Error(`cannot write a scrape target for ${JSON.stringify(t)}`)
-    lines.push(`      - targets: ['${t.api}']`, `        labels: { node: '${t.name}' }`)
+    lines.push(`      - targets: ["${t.api}"]`, `        labels: { node: "${t.name}" }`)
   }
   return `${lines.join('\n')}\n`
 }

@@ -73,7 +73,7 @@ describe('dashboards', () => {
     )
     expect(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')).toBe(expected)
     expect(expected).toMatch(/job_name: bftchain/)
-    expect(expected).toMatch(/- targets: \['127\.0\.0\.1:8083'\]\n {8}labels: \{ node: 'node3' \}/)
+    expect(expected).toMatch(/- targets: \["127\.0\.0\.1:8083"\]\n {8}labels: \{ node: "node3" \}/)
     expect(() => prometheusConfig([{ name: 'x', api: "a'b" }])).toThrow(/cannot write/)
   })
 })
