@@ -67,6 +67,15 @@ Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
       const progress = progressReporter(process.stderr, running.log.child('sync'))
       node.on('sync-progress', (p) => progress.update(p))
       node.on('sync-done', (p) => progress.done(p))
+      // a write that failed leaves the core ahead of its disk: nothing it decides may go out, so
+      // the process ends (exit 1) for its supervisor to restart it from what is on disk
+      node.on('fatal', () => {
+        setTimeout(() => process.exit(1), 5_000).unref()
+        running
+          .stop()
+          .catch(() => {})
+          .finally(() => process.exit(1))
+      })
       const info = {
         peerId: node.peerId,
         role: node.role,
