@@ -69,7 +69,10 @@ Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
       node.on('sync-done', (p) => progress.done(p))
       // a write that failed leaves the core ahead of its disk: nothing it decides may go out, so
       // the process ends (exit 1) for its supervisor to restart it from what is on disk
+      let stopping = false
       node.on('fatal', () => {
+        if (stopping) return // a write cut short by our own stop is not a failing disk
+        stopping = true
         setTimeout(() => process.exit(1), 5_000).unref()
         running
           .stop()
@@ -99,6 +102,7 @@ Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
             process.exit(1)
           }
           running.log.info('stopping', { signal: sig })
+          stopping = true
           running.stop().then(
             () => {
               // nothing must keep a stopped node alive (stdin of --supervised, a stray socket)
