@@ -7,10 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError } from 'commander'
 import { type TxJson, txToJson } from '../core/chain/json.js'
-import { signTx } from '../core/chain/signatures.js'
-import { txHash } from '../core/chain/tx.js'
-import { GasGrantCodec, MAX_TX_DATA_BYTES, type Tx, TxKind } from '../core/codec/index.js'
-import { fromHex, toHex } from '../core/crypto/index.js'
+import { MAX_TX_DATA_BYTES, type Tx } from '../core/codec/index.js'
 import { type AccountKey, readAccountKey } from '../node/keys/account-key.js'
 import { type ApiAnswer, ApiError, apiCall } from './client.js'
 import { CliError, print, printJson } from './output.js'
@@ -159,37 +156,8 @@ export async function readTxData(opts: { data?: string; dataFile?: string }): Pr
   return bytes
 }
 
-export type TxContent =
-  | { kind: 'data'; data: Uint8Array; gas: number }
-  | { kind: 'gas-grant'; to: string; amount: number }
-
-/** Build and sign a tx with the key; the hash is the node's name for it (sha256 without signature). */
-export function buildTx(
-  key: AccountKey,
-  chainId: string,
-  nonce: number,
-  content: TxContent,
-): { tx: Tx; hash: string } {
-  const tx =
-    content.kind === 'data'
-      ? signTx(key.signer, {
-          chainId,
-          kind: TxKind.DATA,
-          from: fromHex(key.address),
-          nonce,
-          gas: content.gas,
-          data: content.data,
-        })
-      : signTx(key.signer, {
-          chainId,
-          kind: TxKind.GAS_GRANT,
-          from: fromHex(key.address),
-          nonce,
-          gas: 0,
-          data: GasGrantCodec.encode({ to: fromHex(content.to), amount: content.amount }),
-        })
-  return { tx, hash: toHex(txHash(tx)) }
-}
+/** Building and signing a tx is the client library's (src/client): the CLI uses the same. */
+export { buildTx, type TxContent } from '../client/index.js'
 
 export interface SubmitResult {
   hash: string
