@@ -32,17 +32,18 @@ interface SendOpts {
 }
 
 /** GET /transactions/:hash */
-interface VoteView {
+export interface VoteView {
   voter: string
   result: 'permit' | 'reject'
   reason?: unknown
 }
 
-interface TxView {
+export interface TxView {
   hash: string
   status: TxStatus
   reason: TxReason | null
-  tx: TxJson
+  /** null when the node no longer holds the body (its tx log gave it up for newer ones) */
+  tx: TxJson | null
   target: string | null
   votes: { prePrepare: VoteView[]; prepare: VoteView[] }
   block: { height: number; index: number } | null
@@ -130,18 +131,22 @@ Examples:
     })
 }
 
-function printTx(t: TxView): void {
+/** The human form of GET /transactions/:hash (exported for its test). */
+export function printTx(t: TxView): void {
   const rows: string[][] = [
     ['hash', t.hash],
     ['status', t.reason ? `${t.status} (${t.reason.code}: ${t.reason.message})` : t.status],
-    ['kind', t.tx.kind],
-    ['from', t.tx.from],
-    ['nonce', String(t.tx.nonce)],
-    ['gas', String(t.tx.gas)],
   ]
-  if (t.tx.grant) rows.push(['grant', `${t.tx.grant.amount} gas to ${t.tx.grant.to}`])
-  else if (t.tx.dataBase64 !== undefined) rows.push(['data', `(base64) ${clip(t.tx.dataBase64)}`])
-  else rows.push(['data', clip(JSON.stringify(t.tx.data ?? ''))])
+  const body = t.tx
+  if (body == null) {
+    rows.push(['body', 'not held by this node any more (a final tx is in its block: block show)'])
+  } else {
+    rows.push(['kind', body.kind], ['from', body.from], ['nonce', String(body.nonce)])
+    rows.push(['gas', String(body.gas)])
+    if (body.grant) rows.push(['grant', `${body.grant.amount} gas to ${body.grant.to}`])
+    else if (body.dataBase64 !== undefined) rows.push(['data', `(base64) ${clip(body.dataBase64)}`])
+    else rows.push(['data', clip(JSON.stringify(body.data ?? ''))])
+  }
   rows.push(['target', t.target ?? '-'])
   rows.push(['block', t.block ? `height ${t.block.height}, tx ${t.block.index}` : '-'])
   if (t.draws && t.draws.length > 0)
