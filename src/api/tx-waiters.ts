@@ -6,7 +6,7 @@
  * request has changed nothing and may simply be sent again.
  */
 import type { TxRecord } from '../core/consensus/tx-log.js'
-import type { TxStatus } from '../core/consensus/types.js'
+import { reached, type TxStatus } from '../core/consensus/types.js'
 import type { ChainNode } from '../node/node/chain-node.js'
 
 /**
@@ -21,18 +21,7 @@ export const MAX_WAITING_REQUESTS = 1_000
 /** What Retry-After tells a client refused with TOO_MANY_WAITING, in seconds. */
 export const WAIT_RETRY_AFTER_S = 5
 
-const RANK: Record<TxStatus, number> = {
-  pending: 0,
-  prepared: 1,
-  committed: 2,
-  final: 3,
-  failed: 4,
-}
-
-/** Has a tx got to `wanted` (or failed, which ends every wait)? */
-export function reached(status: TxStatus | undefined, wanted: 'committed' | 'final'): boolean {
-  return status != null && (status === 'failed' || RANK[status] >= RANK[wanted])
-}
+export { reached }
 
 type WaiterNode = Pick<ChainNode, 'on' | 'off' | 'txRecord'>
 

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError } from 'commander'
 import { type TxJson, txToJson } from '../core/chain/json.js'
 import { MAX_TX_DATA_BYTES, type Tx } from '../core/codec/index.js'
+import { reached, type TxStatus } from '../core/consensus/types.js'
 import { type AccountKey, readAccountKey } from '../node/keys/account-key.js'
 import { type ApiAnswer, ApiError, apiCall } from './client.js'
 import { CliError, print, printJson } from './output.js'
@@ -107,7 +108,7 @@ export async function nextNonce(
 
 // ------------------------------------------------------------------ txs
 
-export type TxStatus = 'pending' | 'prepared' | 'committed' | 'final' | 'failed'
+export type { TxStatus }
 export type WaitFor = 'committed' | 'final'
 
 export interface TxReason {
@@ -115,12 +116,8 @@ export interface TxReason {
   message: string
 }
 
-const RANK: Record<string, number> = { pending: 0, prepared: 1, committed: 2, final: 3 }
-
-/** Has a tx in `status` got as far as `wait`? */
-export function reached(status: string, wait: WaitFor): boolean {
-  return (RANK[status] ?? -1) >= RANK[wait]!
-}
+/** Has a tx in `status` got as far as `wait`? (one rule for the API, the client and the CLI) */
+export { reached }
 
 /** `--wait` alone means final (SPEC: "returns when it is in a final block"). */
 export function parseWait(value: string | boolean | undefined): WaitFor | null {

@@ -15,6 +15,7 @@ import {
 import { signAccount, signTx } from '../core/chain/signatures.js'
 import { txHash } from '../core/chain/tx.js'
 import { GasGrantCodec, MAX_TX_DATA_BYTES, type Tx, TxKind } from '../core/codec/index.js'
+import { reached, type TxStatus } from '../core/consensus/types.js'
 import { fromHex, type Signer, toHex } from '../core/crypto/index.js'
 import {
   type AccountKey,
@@ -25,6 +26,7 @@ import {
   readAccountKey,
   writeAccountKey,
 } from '../node/keys/account-key.js'
+import type { NodeStatus, ValidatorsView } from '../node/node/chain-node.js'
 import { readEvents } from './sse.js'
 
 export type { AccountKey, AccountKeyFile, AccountRegistrationJson, Signer, Tx, TxJson }
@@ -50,7 +52,7 @@ export class BftchainError extends Error {
   }
 }
 
-export type TxStatus = 'pending' | 'prepared' | 'committed' | 'final' | 'failed'
+export type { TxStatus }
 
 export interface TxResult {
   hash: string
@@ -73,18 +75,7 @@ export type TxContent =
   | { kind: 'data'; data: Uint8Array | string; gas?: number }
   | { kind: 'gas-grant'; to: string; amount: number }
 
-const RANK: Record<TxStatus, number> = {
-  pending: 0,
-  prepared: 1,
-  committed: 2,
-  final: 3,
-  failed: 4,
-}
-
-/** Whether `status` is `wait` or beyond it (a failed tx is done too). */
-export function reached(status: TxStatus, wait: 'committed' | 'final'): boolean {
-  return status === 'failed' || RANK[status] >= RANK[wait]
-}
+export { reached }
 
 /** Build and sign a tx with `key`; its hash is the node's name for it. */
 export function buildTx(
@@ -248,7 +239,7 @@ export class BftchainClient {
     return this.get('/peers')
   }
 
-  validators(): Promise<{ validators: { peerId: string }[]; quorum: number; faults: number }> {
+  validators(): Promise<ValidatorsView> {
     return this.get('/validators')
   }
 
@@ -428,18 +419,6 @@ export class BftchainClient {
       throw err
     }
   }
-}
-
-/** GET /status, the fields a client most often reads (docs/API.md has them all). */
-export interface NodeStatus {
-  chainId: string
-  genesisHash: string
-  peerId: string
-  role: 'validator' | 'observer'
-  height: number
-  headHash: string
-  peers: number
-  [field: string]: unknown
 }
 
 export interface AccountView {

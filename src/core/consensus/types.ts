@@ -24,6 +24,19 @@ import type { Reason } from './reasons.js'
 
 export type TxStatus = 'pending' | 'prepared' | 'committed' | 'final' | 'failed'
 
+const STATUS_RANK: Record<TxStatus, number> = {
+  pending: 0,
+  prepared: 1,
+  committed: 2,
+  final: 3,
+  failed: 4,
+}
+
+/** Has a tx got to `wanted` (or failed, which ends every wait)? The API, the client and the CLI ask. */
+export function reached(status: TxStatus | undefined, wanted: 'committed' | 'final'): boolean {
+  return status != null && (status === 'failed' || STATUS_RANK[status] >= STATUS_RANK[wanted])
+}
+
 export type CoreEvent =
   /** time passes: deadlines are checked */
   | { type: 'tick'; now: number }

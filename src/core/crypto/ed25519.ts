@@ -88,16 +88,17 @@ export function pointIsCanonical(point: Uint8Array): boolean {
 }
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-/** Parsed keys for the node:crypto backend: parsing costs more than verifying. */
+/** Parsed keys (node:crypto's form of a raw key): parsing costs more than verifying. */
 const KEY_CACHE_SIZE = 4096
 const keyCache = new Map<string, KeyObject>()
 
-function keyObject(publicKey: Buffer): KeyObject {
-  const id = publicKey.toString('hex')
+/** A raw 32-byte Ed25519 key as a node:crypto KeyObject, parsed once (a bounded cache). */
+export function ed25519KeyObject(publicKey: Uint8Array): KeyObject {
+  const id = buffer(publicKey).toString('hex')
   let key = keyCache.get(id)
   if (key == null) {
     key = createPublicKey({
-      key: Buffer.concat([SPKI_PREFIX, publicKey]),
+      key: Buffer.concat([SPKI_PREFIX, buffer(publicKey)]),
       format: 'der',
       type: 'spki',
     })
@@ -135,7 +136,7 @@ export function ed25519Verify(
         buffer(publicKey),
       )
     }
-    return nodeVerify(null, message, keyObject(buffer(publicKey)), signature)
+    return nodeVerify(null, message, ed25519KeyObject(publicKey), signature)
   } catch {
     return false
   }

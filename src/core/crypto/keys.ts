@@ -5,7 +5,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto'
-import { ed25519Verify, hasSmallOrder, pointIsCanonical } from './ed25519.js'
+import { ed25519KeyObject, ed25519Verify, hasSmallOrder, pointIsCanonical } from './ed25519.js'
 import { sha256, toHex } from './hash.js'
 import { type SignKind, signingBytes } from './signing.js'
 
@@ -30,9 +30,6 @@ export const RSA_MIN_BITS = 2048
 export const RSA_MAX_BITS = 4096
 export const RSA_PUBLIC_EXPONENT = 65537n
 
-const ED25519_SPKI_PREFIX = Uint8Array.from([
-  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-])
 const ED25519_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ])
@@ -41,7 +38,7 @@ export class KeyError extends Error {
   override readonly name = 'KeyError'
 }
 
-/** Bounded cache of parsed public keys: parsing costs more than verifying. */
+/** Bounded cache of parsed RSA public keys (Ed25519 ones are cached in ed25519.ts). */
 const PUBLIC_KEY_CACHE_SIZE = 4096
 const publicKeyCache = new Map<string, KeyObject>()
 
@@ -51,36 +48,33 @@ function concat(a: Uint8Array, b: Uint8Array): Buffer {
 
 /** Parse a public key, checking its type and size. Throws KeyError. */
 export function publicKeyObject(type: KeyType, publicKey: Uint8Array): KeyObject {
+  if (type === 'ed25519') {
+    if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
+      throw new KeyError(`an ed25519 public key has 32 bytes, got ${publicKey.length}`)
+    }
+    if (!pointIsCanonical(publicKey) || hasSmallOrder(publicKey)) {
+      throw new KeyError('an ed25519 public key must be a canonical point of large order')
+    }
+    try {
+      return ed25519KeyObject(publicKey) // parsed and cached where the checks use it
+    } catch {
+      throw new KeyError('malformed ed25519 public key')
+    }
+  }
   const cacheKey = `${type}:${toHex(publicKey)}`
   const hit = publicKeyCache.get(cacheKey)
   if (hit != null) return hit
   let key: KeyObject
   try {
-    if (type === 'ed25519') {
-      if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
-        throw new KeyError(`an ed25519 public key has 32 bytes, got ${publicKey.length}`)
-      }
-      if (!pointIsCanonical(publicKey) || hasSmallOrder(publicKey)) {
-        throw new KeyError('an ed25519 public key must be a canonical point of large order')
-      }
-      key = createPublicKey({
-        key: concat(ED25519_SPKI_PREFIX, publicKey),
-        format: 'der',
-        type: 'spki',
-      })
-    } else {
-      key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' })
-      if (key.asymmetricKeyType !== 'rsa') throw new KeyError('not an RSA public key')
-      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
-      if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
-        throw new KeyError(
-          `RSA keys must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits, got ${bits}`,
-        )
-      }
-      const e = key.asymmetricKeyDetails?.publicExponent
-      if (e !== RSA_PUBLIC_EXPONENT)
-        throw new KeyError(`RSA keys must have the public exponent 65537, got ${String(e)}`)
+    key = createPublicKey({ key: Buffer.from(publicKey), format: 'der', type: 'spki' })
+    if (key.asymmetricKeyType !== 'rsa') throw new KeyError('not an RSA public key')
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+      throw new KeyError(`RSA keys must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits, got ${bits}`)
     }
+    const e = key.asymmetricKeyDetails?.publicExponent
+    if (e !== RSA_PUBLIC_EXPONENT)
+      throw new KeyError(`RSA keys must have the public exponent 65537, got ${String(e)}`)
   } catch (err) {
     if (err instanceof KeyError) throw err
     throw new KeyError(`malformed ${type} public key`)

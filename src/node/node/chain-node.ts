@@ -31,7 +31,12 @@ import { Core } from '../../core/consensus/core.js'
 import { GossipGate } from '../../core/consensus/gossip-gate.js'
 import type { Reason } from '../../core/consensus/reasons.js'
 import type { TxRecord } from '../../core/consensus/tx-log.js'
-import type { ClientResult, CoreAction, TxStatus } from '../../core/consensus/types.js'
+import {
+  type ClientResult,
+  type CoreAction,
+  reached,
+  type TxStatus,
+} from '../../core/consensus/types.js'
 import { ed25519Backend } from '../../core/crypto/ed25519.js'
 import { fromHex, toHex } from '../../core/crypto/hash.js'
 import { peerIdToString, shortPeerId } from '../../core/crypto/peer-id.js'
@@ -727,15 +732,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     status: 'committed' | 'final',
     timeoutMs: number,
   ): Promise<TxRecord | undefined> {
-    const rank: Record<TxStatus, number> = {
-      pending: 0,
-      prepared: 1,
-      committed: 2,
-      final: 3,
-      failed: 4,
-    }
-    const done = (r: TxRecord | undefined) =>
-      r != null && (r.status === 'failed' || rank[r.status] >= rank[status])
+    const done = (r: TxRecord | undefined) => reached(r?.status, status)
     if (done(this.core.tx(hash))) return Promise.resolve(this.core.tx(hash))
     return new Promise((resolve) => {
       const finish = (): void => {
