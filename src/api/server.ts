@@ -11,7 +11,8 @@ import type { ChainNode } from '../node/node/chain-node.js'
 import { VERSION } from '../version.js'
 import { ApiError, errorBody, errorSchema } from './errors.js'
 import { EventHub, MAX_EVENT_STREAMS } from './events.js'
-import { EXPLORER_HTML, EXPLORER_JS } from './explorer.js'
+import { EXPLORER_HTML, EXPLORER_ICON } from './explorer/page.js'
+import { EXPLORER_JS } from './explorer/script.js'
 import { accountRoutes } from './routes/accounts.js'
 import { chainRoutes } from './routes/chain.js'
 import { evidenceRoutes } from './routes/evidence.js'
@@ -137,7 +138,7 @@ function routes(app: FastifyInstance, node: ApiNode, options: ApiOptions): void 
     done()
   })
 
-  // the explorer: a page and its script, nothing loaded from elsewhere
+  // the explorer: a page, its script and its icon, nothing loaded from elsewhere
   const EXPLORER_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'"
   app.get(
     '/',
@@ -152,6 +153,11 @@ function routes(app: FastifyInstance, node: ApiNode, options: ApiOptions): void 
     '/explorer.js',
     { schema: { produces: ['text/javascript'], response: text("the explorer's script") } },
     (_req, reply) => reply.type('text/javascript; charset=utf-8').send(EXPLORER_JS),
+  )
+  app.get(
+    '/explorer.svg',
+    { schema: { produces: ['image/svg+xml'], response: text("the explorer's icon") } },
+    (_req, reply) => reply.type('image/svg+xml').send(EXPLORER_ICON),
   )
 
   app.get(

@@ -52,12 +52,14 @@ import { ReqResp } from '../p2p/reqresp.js'
 import type { TopicName } from '../p2p/topics.js'
 import { Store } from '../store/index.js'
 import { Syncer, type SyncerOptions, type SyncProgress } from '../sync/syncer.js'
+import { ChainQuery } from './chain-query.js'
 import { addChainOps, loadChain } from './chain-store.js'
 import { CompactBlocks, compactMessage } from './compact-blocks.js'
 import { CoreDriver } from './driver.js'
 import { addEvidenceOps, loadEvidence } from './evidence-store.js'
 import { coreEventOf, type GossipEvent, ingressHandlers } from './ingress.js'
 import { addPoolOps, loadPool } from './pool-store.js'
+import { type ValidatorActivity, ValidatorActivityTracker } from './validator-activity.js'
 import { type VoteOutcome, VoteSender } from './vote-sender.js'
 
 export interface ChainNodeInit {
@@ -126,7 +128,7 @@ export interface ValidatorsView {
   chainId: string
   quorum: number
   faultTolerance: number
-  validators: { peerId: string; connected: boolean; self: boolean }[]
+  validators: ({ peerId: string; connected: boolean; self: boolean } & ValidatorActivity)[]
 }
 
 /** Reputation cost of a vote that does not check out. */
@@ -158,6 +160,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   /** proposals travel compact on gossip; this rebuilds them (compact-blocks.ts) */
   readonly compact: CompactBlocks
   private readonly timers = new Map<string, NodeJS.Timeout>()
+  /** the last 100 commit certificates' signers, by head (GET /validators) */
+  private readonly activity: ValidatorActivityTracker
   /** the head as it is on disk: what we tell peers and clients (the core's may be a write ahead) */
   private durable: { height: number; hash: Uint8Array }
   private started = false
@@ -233,6 +237,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     this.votes = new VoteSender((target, batch) =>
       this.reqresp.request(target, VOTE_PROTOCOL, batch),
     )
+    const query = new ChainQuery(store, this.core)
+    this.activity = new ValidatorActivityTracker((from, to) => query.commitSigners(from, to))
     this.compact = new CompactBlocks({
       body: (hash) => this.core.txBody(hash),
       fetch: async (peer, hash) =>
@@ -421,8 +427,14 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     return this.peers.views()
   }
 
-  validatorsView(): ValidatorsView {
+  async validatorsView(): Promise<ValidatorsView> {
     const connected = new Set(this.peers.chainPeers())
+    const offenders = this.core.evidence.list().map((e) => peerIdToString(e.offender))
+    const activity = await this.activity.activity(
+      this.durable.height,
+      this.validators.ids,
+      offenders,
+    )
     return {
       chainId: this.chainId,
       quorum: this.validators.quorum,
@@ -431,6 +443,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         peerId,
         connected: connected.has(peerId),
         self: peerId === this.peerId,
+        ...activity.get(peerId)!,
       })),
     }
   }

@@ -23,6 +23,7 @@ import { peerIdToString } from '../../core/crypto/peer-id.js'
 import { type GasLot, isLive } from '../../core/state/ledger.js'
 import type { Store } from '../store/index.js'
 import { readHead } from './head.js'
+import type { CommitSigners } from './validator-activity.js'
 
 /** Blocks one range query may return. */
 export const MAX_BLOCKS_PER_QUERY = 100
@@ -181,6 +182,21 @@ export class ChainQuery {
     // a block and its receipts land in one batch: a block read first has its receipts
     const receipts = await this.store.receipts.getMany(found.map(([h]) => h))
     return found.map(([h, bytes], i) => this.blockView(h, bytes, receipts[i]))
+  }
+
+  /** Who signed the commit certificates of the final blocks in [from, to] (validator-activity.ts). */
+  async commitSigners(from: number, to: number): Promise<CommitSigners[]> {
+    if (to - from + 1 > MAX_BLOCKS_PER_QUERY)
+      throw new RangeError(`at most ${MAX_BLOCKS_PER_QUERY} blocks per query`)
+    const out: CommitSigners[] = []
+    for await (const [height, bytes] of this.store.blocks.entries({
+      gte: Math.max(1, from),
+      lte: to,
+    })) {
+      const signatures = this.decodeBlock(height, bytes).commitCert?.signatures ?? []
+      out.push({ height, signers: signatures.map((s) => peerIdText(s.voter)) })
+    }
+    return out
   }
 
   /** A tx that is in a final block, from the tx index; null when no final block holds it. */
