@@ -15,7 +15,7 @@ import { signVote } from '../../src/core/chain/signatures.js'
 import { txHash } from '../../src/core/chain/tx.js'
 import type { PeerAddress, WireCodec } from '../../src/core/codec/index.js'
 import { Phase, RejectReason, VoteResult } from '../../src/core/codec/index.js'
-import { sha256, toHex } from '../../src/core/crypto/hash.js'
+import { bytesEqual, sha256, toHex } from '../../src/core/crypto/hash.js'
 import { peerIdFromString } from '../../src/core/crypto/peer-id.js'
 import type { NodeIdentity } from '../../src/node/keys/node-key.js'
 import type { ChainNode } from '../../src/node/node/chain-node.js'
@@ -295,6 +295,35 @@ describe('p2p foundation', () => {
     const bad = await nodes[0]!.sendVote(ids[2]!.peerId, tampered)
     expect(bad).toEqual({ accepted: false, error: 'bad signature' })
     expect(votes).toHaveLength(1)
+  })
+
+  it('an answer larger than the stream default buffer (4 MiB) arrives whole', async () => {
+    // a history answer of big blocks is up to 64 MiB: it overflowed the 4 MiB read buffer, the
+    // exchange failed here, and the syncer banned the honest servers (found under load)
+    const { nodes } = await fourNodes()
+    const bytes = (maxBytes: number): WireCodec<Uint8Array> => ({
+      name: 'Bytes',
+      maxBytes,
+      encode: (m) => m,
+      decode: (b) => b,
+      check: () => {},
+    })
+    const BIG = 6 * 1024 * 1024
+    const desc = {
+      protocol: '/bftchain-test/big/1',
+      request: bytes(16),
+      response: bytes(8 * 1024 * 1024),
+      timeoutMs: 30_000,
+      maxInboundStreams: 2,
+      maxOutboundStreams: 2,
+      rateLimit: { burst: 4, perSecond: 1 },
+    }
+    const payload = new Uint8Array(BIG).map((_, i) => i % 251)
+    await nodes[0]!.reqresp.handle(desc, () => payload)
+    const answer = await nodes[1]!.reqresp.request(nodes[0]!.peerId, desc, Uint8Array.of(1))
+    expect(answer.length).toBe(BIG)
+    expect(bytesEqual(answer, payload)).toBe(true)
+    expect(nodes[1]!.reputation.score(nodes[0]!.peerId)).toBe(0)
   })
 
   it('a batch of forged votes costs one signature check, and nothing once its sender is banned', async () => {

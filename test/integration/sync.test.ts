@@ -142,7 +142,7 @@ describe('joining the network', () => {
       identity: await identity('stall-observer'),
       bootstrap: [...staller.multiaddrs(), ...honest.multiaddrs()],
       // short enough to make the stalls cost little, long enough that the honest peer's
-      // answers (three nodes share this thread) never time out: two stalls ban a peer
+      // answers (three nodes share this thread) never time out: five stalls ban a peer
       sync: { requestTimeoutMs: 2_000, rangeSize: 20 },
     })
     await waitFor('the observer to sync', () => observer.status().height >= 200, 60_000, 100)

@@ -35,6 +35,16 @@ export const PENALTY = {
   badResponse: 20,
 } as const
 
+/**
+ * Length-prefixed framing for messages of up to `maxBytes`. The read buffer must hold a whole
+ * message: left at its default (4 MiB), a larger answer (a history of big blocks, up to
+ * MAX_HISTORY_RESPONSE_BYTES) overflowed it, the exchange failed on our side, and the syncer
+ * blamed the honest server for it.
+ */
+function framing(maxBytes: number): { maxDataLength: number; maxBufferSize: number } {
+  return { maxDataLength: maxBytes, maxBufferSize: maxBytes + 16 }
+}
+
 export class ReqResp {
   private readonly limiters = new Map<string, TokenBuckets>()
 
@@ -79,7 +89,7 @@ export class ReqResp {
     }
     const signal = AbortSignal.timeout(desc.timeoutMs)
     try {
-      const lp = lpStream(stream, { maxDataLength: desc.request.maxBytes })
+      const lp = lpStream(stream, framing(desc.request.maxBytes))
       const bytes = await lp.read({ signal })
       let request: Req
       try {
@@ -120,7 +130,7 @@ export class ReqResp {
       )
     }
     try {
-      const lp = lpStream(stream, { maxDataLength: desc.response.maxBytes })
+      const lp = lpStream(stream, framing(desc.response.maxBytes))
       await lp.write(desc.request.encode(request), { signal })
       const bytes = await lp.read({ signal })
       let response: Res

@@ -97,8 +97,13 @@ interface Range {
   to: number
 }
 
-/** two stalls in a row and the peer is banned (BAN_THRESHOLD) */
-const STALL_PENALTY = 50
+/**
+ * A failed answer: five in a row and the peer is banned (BAN_THRESHOLD). Not two: a timeout
+ * or a broken stream may be this node's own doing (a starved event loop), and a syncing node
+ * that banned every honest peer for it would stay behind for BAN_MS. A staller is rested
+ * meanwhile, so it costs little.
+ */
+const STALL_PENALTY = 20
 const FORGERY_PENALTY = 1_000
 const EMPTY_PENALTY = 5
 const TICK_MS = 1_000
