@@ -593,6 +593,45 @@ describe('a committed data tx', () => {
     checkSafety(net)
     expect(net.dropped).toEqual([])
   })
+
+  it('once final, its record lets go of the body: the block store serves it from then on', () => {
+    const net = netAfterBlock1()
+    const tx = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('a record') })
+    const hash = toHex(txHash(tx))
+    net.submit(1, tx)
+    expect(net.runUntil(() => net.cores[1]!.tx(hash)?.status === 'committed')).toBe(true)
+    expect(net.cores[1]!.tx(hash)?.tx).not.toBeNull()
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+    for (const i of net.live()) {
+      expect(net.cores[i]!.tx(hash)?.status).toBe('final')
+      expect(net.cores[i]!.tx(hash)?.tx, `record at core ${i}`).toBeNull()
+    }
+  })
+
+  it('is proposed no sooner than blockIntervalMs after the last block, its leader elected meanwhile', () => {
+    const net = netAfterBlock1()
+    const tx = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('soon') })
+    net.submit(1, tx)
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+    const at = (core: number, what: (a: CoreAction) => boolean) =>
+      net.steps.find((s) => s.core === core && s.actions.some(what))?.at
+    const proposal = net.steps.find((s) =>
+      s.actions.some(
+        (a) => a.type === 'publish' && a.topic === 'block-sync' && a.message.prepare?.height === 2,
+      ),
+    )!
+    const leader = proposal.core
+    const final1 = at(leader, (a) => a.type === 'block-final' && a.height === 1)!
+    const elected = at(
+      leader,
+      (a) => a.type === 'round' && a.height === 2 && a.leader === net.ids[leader]!.peerIdString,
+    )!
+    const { blockIntervalMs } = genesis.timeouts
+    // the election took place while txs gathered; the proposal waited out the interval
+    expect(elected).toBeLessThan(final1 + blockIntervalMs)
+    expect(proposal.at).toBeGreaterThanOrEqual(final1 + blockIntervalMs)
+    checkSafety(net)
+  })
 })
 
 // ------------------------------------------------------------------ (c) persistence before votes

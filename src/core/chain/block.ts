@@ -22,15 +22,13 @@ export function blockHash(header: BlockHeader): Hash {
 }
 
 /** Over the full encoding of each tx, signature included: a block's body cannot change under its hash. */
-/** Each tx's leaf in txRoot: the sha256 of its whole encoding (memoized per object, as txHash is). */
-const leaves = new WeakMap<Tx, Hash>()
+/**
+ * Each tx's leaf in txRoot: the sha256 of its whole encoding. Not memoized: a node computes a
+ * block's root about twice (rebuild, check), a few µs per tx, while a memo would hold 32 bytes
+ * and an entry for every tx in memory (14 MB under overload, in a heap snapshot).
+ */
 function rootLeaf(tx: Tx): Hash {
-  let leaf = leaves.get(tx)
-  if (leaf == null) {
-    leaf = sha256(TxCodec.encode(tx))
-    leaves.set(tx, leaf)
-  }
-  return leaf
+  return sha256(TxCodec.encode(tx))
 }
 
 export function txRoot(txs: Tx[]): Hash {

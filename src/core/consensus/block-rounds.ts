@@ -146,6 +146,8 @@ interface RoundState {
   /** the first block vote of each (phase, voter) */
   votesSeen: Map<string, Vote>
   proposed: boolean
+  /** our 'propose' timer is set: we lead round 0 and wait out the block interval */
+  proposeTimer: boolean
   addSent: boolean
   finalSent: boolean
 }
@@ -274,6 +276,7 @@ export class BlockRounds {
       commits: new Map(),
       votesSeen: new Map(),
       proposed: false,
+      proposeTimer: false,
       addSent: false,
       finalSent: false,
     }
@@ -412,12 +415,9 @@ export class BlockRounds {
         const heard = this.cfg.unsafe?.firstHeardElection ? rs.firstNamed : null
         if (heard != null) this.voteInElection(rs, heard, now)
         else {
-          // the block interval lets txs gather; with a full block's worth committed, no need
-          const full = this.pool.sizes().committed >= PROPOSAL_TXS
-          const earliest =
-            round === 0 && !full ? Math.max(now, this.head.finalAt + timeouts.blockIntervalMs) : now
+          // the election runs while txs gather: its leader waits out the block interval (propose)
           const delay = this.random.int(timeouts.electionMinMs, timeouts.electionMaxMs)
-          this.setTimer('election', round, earliest + delay)
+          this.setTimer('election', round, now + delay)
         }
       } else {
         this.voteInElection(rs, rotationLeader(this.cfg.validators, h.height, round), now)
@@ -463,7 +463,11 @@ export class BlockRounds {
     else this.checkRoundTimer(now)
   }
 
-  private setTimer(kind: 'round' | 'election' | 'heartbeat', round: number, at: number): void {
+  private setTimer(
+    kind: 'round' | 'election' | 'heartbeat' | 'propose',
+    round: number,
+    at: number,
+  ): void {
     this.out.push({ type: 'set-timer', key: `${kind}:${this.h.height}:${round}`, at })
   }
 
@@ -502,6 +506,8 @@ export class BlockRounds {
         },
       })
       this.voteInElection(state, this.cfg.self, now)
+    } else if (kind === 'propose') {
+      this.propose(now)
     } else if (kind === 'heartbeat') {
       // no quorum here yet: say again where we are (our vote may have been lost before GST)
       if (state.timerArmed || state.ourVote == null) return
@@ -666,6 +672,17 @@ export class BlockRounds {
     const round = h.round
     const rs = this.roundState(round)!
     if (rs.leader?.candidate !== this.cfg.self || rs.proposed || !h.active) return
+    // a new block of round 0 waits out the block interval, so txs gather (with a full block's
+    // worth committed, no need); a valid block, or a later round, goes at once
+    const proposeAt = this.head.finalAt + this.cfg.timeouts.blockIntervalMs
+    const full = this.pool.sizes().committed >= PROPOSAL_TXS
+    if (round === 0 && h.validBlock == null && !full && now < proposeAt) {
+      if (!rs.proposeTimer) {
+        rs.proposeTimer = true
+        this.setTimer('propose', round, proposeAt)
+      }
+      return
+    }
     rs.proposed = true
     let block: Block
     let validRound: number | undefined
@@ -1130,13 +1147,14 @@ export class BlockRounds {
     // the pool: out go the included txs and registrations, and the txs whose
     // nonce the block used; the rest of our abandoned block_new stays
     const poolDeletes: string[] = []
-    block.txs.forEach((tx, index) => {
+    block.txs.forEach((_tx, index) => {
       const receipt = exec.receipts.txs[index]!
       const txHashHex = toHex(receipt.hash)
       const entry = this.pool.remove(txHashHex)
       if (entry?.status === 'committed') poolDeletes.push(txHashHex)
-      const record = this.txLog.touch(txHashHex, now, tx)
-      record.block = { height: header.height, index }
+      const record = this.txLog.touch(txHashHex, now)
+      // the block store holds the body from now on: the record keeps only what the block lacks
+      this.txLog.inBlock(record, { height: header.height, index })
       if (receipt.status === ReceiptStatus.OK) this.txLog.advance(record, 'final')
       else {
         record.status = 'failed'

@@ -16,6 +16,7 @@ export interface VoteView {
 
 export interface TxRecord {
   hash: string
+  /** the body, until a final block holds it (then the block store serves it) */
   tx: Tx | null
   status: TxStatus
   reason: Reason | null
@@ -35,10 +36,17 @@ const RANK: Record<TxStatus, number> = {
   failed: 0,
 }
 
-/** Records kept, at most; the oldest go first. */
-export const TX_LOG_CAPACITY = 100_000
-/** Bytes of tx bodies the records hold, at most: beyond, the oldest records give up their body. */
-export const TX_LOG_BODY_BYTES = 64 * 1024 * 1024
+/**
+ * Records kept, at most; the oldest go first. A record costs about 300 bytes of heap (its hash,
+ * status, block and shared vote views), so 50,000 are about 15 MB: 25 s of votes at 2,000 tx/s.
+ * An older final tx is still found, without its votes, in the block store (tx index).
+ */
+export const TX_LOG_CAPACITY = 50_000
+/**
+ * Bytes of tx bodies the records hold, at most: beyond, the oldest records give up their body.
+ * Only txs not yet in a final block hold one (the block store has the others: `inBlock`).
+ */
+export const TX_LOG_BODY_BYTES = 32 * 1024 * 1024
 /**
  * Distinct vote views shared between records, at most (validators × results × reasons: a few
  * hundred); beyond, the table starts over. A record of a tx that q validators permitted holds
@@ -115,6 +123,13 @@ export class TxLog {
     r.status = status
     r.reason = reason
     return true
+  }
+
+  /** The tx is in a final block, which holds its body: the record lets go of its own. */
+  inBlock(r: TxRecord, at: { height: number; index: number }): void {
+    r.block = at
+    r.tx = null
+    this.dropBody(r.hash)
   }
 
   private dropBody(hash: string): void {

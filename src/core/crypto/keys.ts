@@ -146,7 +146,7 @@ export function sign(
  * length, so no shifted key, truncated signature or moved boundary between
  * them can stand for another (key, signature, message).
  */
-const VERIFIED_CACHE_SIZE = 65_536
+const VERIFIED_CACHE_SIZE = 16_384
 const verified = new Set<string>()
 
 function verifiedKey(
