@@ -672,6 +672,18 @@ export class BlockRounds {
     const round = h.round
     const rs = this.roundState(round)!
     if (rs.leader?.candidate !== this.cfg.self || rs.proposed || !h.active) return
+    // a proposal of ours for this round came back (one we signed before a restart, relayed
+    // while we waited out the interval): we have permitted it, so it is our proposal; a new
+    // block would be a second one, and a second permit
+    if (rs.proposal?.message != null) {
+      rs.proposed = true
+      this.out.push({
+        type: 'publish',
+        topic: 'block-sync',
+        message: { prepare: rs.proposal.message },
+      })
+      return
+    }
     // a new block of round 0 waits out the block interval, so txs gather (with a full block's
     // worth committed, no need); a valid block, or a later round, goes at once
     const proposeAt = this.head.finalAt + this.cfg.timeouts.blockIntervalMs
