@@ -1,6 +1,7 @@
 /**
  * npm run bench:tps -- [--txs N] [--accounts N] [--validators N] [--runs N] [--batch N]
  *                      [--rate R [--seconds S]] [--batch-txs B] [--batch-wait-ms T]
+ *                      [--timeouts NAME=MS,…]
  *
  * Final transactions per second on a network of validator processes on
  * loopback: `--validators` nodes (default 4) from `bftchain testnet`, each a
@@ -12,7 +13,8 @@
  * receipt, seen by reading /blocks on node 0; one in a block with a failed
  * receipt counts apart. Time runs from the first post to the last tx final.
  * `--batch-txs` and `--batch-wait-ms` set the nodes' own tx batching (their
- * config.json `batchTxs` and `batchWaitMs`) instead of the defaults.
+ * config.json `batchTxs` and `batchWaitMs`) instead of the defaults;
+ * `--timeouts` sets genesis timeouts (e.g. `blockIntervalMs=200`).
  * `--rate R` offers R txs/s instead (paced per node), for `--seconds S`
  * (then `--txs` is R × S), to see the latency below saturation.
  *
@@ -44,7 +46,14 @@ import { TxKind } from '../src/core/codec/index.js'
 import { addressOf, type Signer, toHex } from '../src/core/crypto/index.js'
 import { generateAccountKey } from '../src/node/keys/account-key.js'
 import { freePortRange } from '../test/support/ports.js'
-import { ed25519VerifyPerSec, flag, median, percentile, processUsage } from './bench-util.js'
+import {
+  ed25519VerifyPerSec,
+  flag,
+  median,
+  metricSamples,
+  percentile,
+  processUsage,
+} from './bench-util.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const CLI = join(ROOT, 'bin/bftchain.js')
@@ -62,10 +71,28 @@ const nodeBatching = {
   ...(process.argv.includes('--batch-txs') ? { batchTxs: flag('batch-txs', 1) } : {}),
   ...(process.argv.includes('--batch-wait-ms') ? { batchWaitMs: flag('batch-wait-ms', 1) } : {}),
 }
+/** genesis timeouts to set instead of the defaults (`--timeouts blockIntervalMs=200,electionMaxMs=300`) */
+const genesisTimeouts = timeoutsFlag()
 /** posts in flight at once to each node */
 const POSTS_PER_NODE = 2
 /** how long one run may take before the bench gives up */
 const RUN_DEADLINE_MS = 10 * 60_000
+
+function timeoutsFlag(): Record<string, number> {
+  const i = process.argv.indexOf('--timeouts')
+  if (i < 0) return {}
+  const out: Record<string, number> = {}
+  for (const pair of (process.argv[i + 1] ?? '').split(',')) {
+    const [key, value] = pair.split('=')
+    const ms = Number(value)
+    if (!key || !Number.isSafeInteger(ms) || ms < 1) {
+      process.stderr.write('--timeouts takes NAME=MS,NAME=MS (genesis timeouts, docs/DESIGN.md)\n')
+      process.exit(2)
+    }
+    out[key] = ms
+  }
+  return out
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
@@ -123,6 +150,7 @@ interface Status {
   height: number
   peers: number
   mempool: { pending: number; committed: number }
+  txRounds: { running: number; waiting: number }
 }
 
 interface BlockJson {
@@ -211,8 +239,12 @@ interface RunResult {
   p95FinalMs: number
   p99FinalMs: number
   nodes: { peakRssMb: number; cpuSeconds: number }[]
+  /** txs the targets took and then failed, by reason, from their metrics (all runs so far) */
+  targetFailed: Record<string, number>
   /** CPU of all nodes in the run per final tx */
   cpuMsPerTx: number
+  /** gossip messages node 0 published (out) and accepted (in) in the run, per topic */
+  gossip: Record<string, { out: number; in: number }>
   verifyPerSecPerCore: number
   cores: number
   /** verify/s per core × cores ÷ validators: every validator checks every tx's signature once */
@@ -228,8 +260,11 @@ async function oneRun(
 ): Promise<RunResult> {
   const startHeight = (await api<Status>(`${nodes[0]!.url}/status`)).height
   const cpuBefore = nodes.map((n) => processUsage(n.pid)?.cpuSeconds ?? 0)
+  const gossipBefore = await metricSamples(nodes[0]!.url, 'bftchain_gossip_messages_total')
   const total = perNode.reduce((a, l) => a + l.length, 0)
   const postedAt = new Map<string, number>()
+  /** which node took each tx (its target) */
+  const postedTo = new Map<string, number>()
   const finalAt = new Map<string, number>()
   const finalFailed: Record<string, number> = {}
   const failedHashes = new Set<string>()
@@ -264,8 +299,10 @@ async function oneRun(
       let full = 0
       const again: TxJson[] = []
       answers.forEach((a, i) => {
-        if ('hash' in a) postedAt.set(a.hash, sentAt)
-        else if (a.error.code === 'POOL_FULL') {
+        if ('hash' in a) {
+          postedAt.set(a.hash, sentAt)
+          postedTo.set(a.hash, nodes.indexOf(node))
+        } else if (a.error.code === 'POOL_FULL') {
           // back to the front, in order: an account's later nonces must not overtake it
           again.push(chunk[i]!)
           full++
@@ -316,7 +353,12 @@ async function oneRun(
       }
       if (posted && height === head) {
         const pools = await Promise.all(nodes.map((n) => api<Status>(`${n.url}/status`)))
-        const left = pools.reduce((a, s) => a + s.mempool.pending + s.mempool.committed, 0)
+        // a tx is still on its way while it waits for a round, or is in one, or in a pool
+        const left = pools.reduce(
+          (a, s) =>
+            a + s.mempool.pending + s.mempool.committed + s.txRounds.running + s.txRounds.waiting,
+          0,
+        )
         if (left === 0 && pools.every((s) => s.height === head)) break
       }
       await sleep(100)
@@ -335,6 +377,26 @@ async function oneRun(
     watcher(),
   ])
   const inBlocks = [...finalAt].filter(([h]) => postedAt.has(h))
+  // what became of txs that were taken and never reached a block: ask their target
+  const lost = [...postedAt.keys()].filter((h) => !finalAt.has(h))
+  const lostBy: Record<string, number> = {}
+  for (const h of lost.slice(0, 20)) {
+    const node = nodes[postedTo.get(h) ?? 0]!
+    const t = await api<{ status: string; reason: { code: string } | null }>(
+      `${node.url}/transactions/${h}`,
+    ).catch(() => null)
+    const why = t == null ? 'unknown to its target' : `${t.status} ${t.reason?.code ?? ''}`.trim()
+    lostBy[why] = (lostBy[why] ?? 0) + 1
+  }
+  if (lost.length > 0)
+    log(`${lost.length} taken txs reached no block; of the first 20: ${JSON.stringify(lostBy)}`)
+  // and every target's own count of the txs it took that failed, by reason
+  const targetFailed: Record<string, number> = {}
+  for (const node of nodes)
+    for (const [labels, n] of await metricSamples(node.url, 'bftchain_target_txs_failed_total')) {
+      const reason = /reason="([^"]+)"/.exec(labels)?.[1] ?? '?'
+      targetFailed[reason] = (targetFailed[reason] ?? 0) + n
+    }
   const ours = inBlocks.filter(([h]) => !failedHashes.has(h))
   const last = Math.max(...ours.map(([, t]) => t))
   const seconds = (last - t0) / 1000
@@ -355,6 +417,14 @@ async function oneRun(
     }
   })
   const cpu = usage.reduce((a, u) => a + u.cpuSeconds, 0)
+  // gossip node 0 sent and took in during the run, per topic (`out`/`in` messages)
+  const gossip: Record<string, { out: number; in: number }> = {}
+  for (const [labels, n] of await metricSamples(nodes[0]!.url, 'bftchain_gossip_messages_total')) {
+    const topic = /topic="([^"]+)"/.exec(labels)?.[1] ?? '?'
+    const direction = labels.includes('direction="out"') ? 'out' : 'in'
+    gossip[topic] ??= { out: 0, in: 0 }
+    gossip[topic][direction] += n - (gossipBefore.get(labels) ?? 0)
+  }
   const cores = availableParallelism()
   const bound = Math.round((verifyPerSec * cores) / nodes.length)
   return {
@@ -368,6 +438,7 @@ async function oneRun(
     final: ours.length,
     finalFailed,
     failed: postedAt.size - inBlocks.length,
+    targetFailed,
     seconds: Math.round(seconds * 100) / 100,
     finalTxPerSec,
     steadyWindowSeconds: Math.round(windowSeconds * 10) / 10,
@@ -378,6 +449,7 @@ async function oneRun(
     p95FinalMs: percentile(latencies, 0.95),
     p99FinalMs: percentile(latencies, 0.99),
     nodes: usage,
+    gossip,
     cpuMsPerTx: ours.length > 0 ? Math.round(((cpu * 1000) / ours.length) * 100) / 100 : 0,
     verifyPerSecPerCore: verifyPerSec,
     cores,
@@ -409,6 +481,12 @@ async function main(): Promise<void> {
       ],
       { stdio: 'ignore' },
     )
+    if (Object.keys(genesisTimeouts).length > 0) {
+      const file = join(dir, 'genesis.json')
+      const genesis = JSON.parse(await readFile(file, 'utf8')) as { timeouts?: object }
+      genesis.timeouts = { ...genesis.timeouts, ...genesisTimeouts }
+      await writeFile(file, JSON.stringify(genesis, null, 2))
+    }
     for (let i = 0; i < validators; i++) {
       if (Object.keys(nodeBatching).length > 0) {
         const file = join(dir, `node${i}`, 'config.json')

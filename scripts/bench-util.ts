@@ -62,3 +62,15 @@ export function ed25519VerifyPerSec(ms = 1_000, backend: Ed25519Backend = ed2551
   }
   return Math.round((n * 1_000) / (performance.now() - t0))
 }
+
+/** The samples of one metric on a node's /metrics, by their labels as written (`topic="tx",direction="in"`). */
+export async function metricSamples(url: string, name: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue
+    const labels = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.indexOf('}')) : ''
+    out.set(labels, Number(line.slice(line.lastIndexOf(' ') + 1)))
+  }
+  return out
+}

@@ -13,6 +13,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ChainNode } from './node/chain-node.js'
 import { evidenceKindName } from './node/evidence-view.js'
+import type { TopicTraffic } from './p2p/gossip.js'
 
 /** how many admitted txs' start times are kept to measure their commit latency */
 const LATENCY_TRACKED = 20_000
@@ -99,6 +100,36 @@ export class NodeMetrics {
       'network events dropped because the core queue was full',
       () => node.driver.droppedNetworkEvents,
     )
+    const byTopic = (
+      name: string,
+      help: string,
+      read: (t: TopicTraffic) => { out: number; in: number },
+    ): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['topic', 'direction'],
+        registers: [r],
+        collect() {
+          this.reset()
+          for (const [topic, t] of node.gossip.stats.byTopic) {
+            const v = read(t)
+            this.inc({ topic, direction: 'out' }, v.out)
+            this.inc({ topic, direction: 'in' }, v.in)
+          }
+        },
+      })
+    }
+    byTopic(
+      'bftchain_gossip_messages_total',
+      'gossip messages published (out) and accepted from peers (in, duplicates not counted), per topic',
+      (t) => ({ out: t.published, in: t.accepted }),
+    )
+    byTopic(
+      'bftchain_gossip_bytes_total',
+      'bytes of the messages counted in bftchain_gossip_messages_total',
+      (t) => ({ out: t.publishedBytes, in: t.acceptedBytes }),
+    )
     readCounter(
       'bftchain_gossip_rate_limited_total',
       'gossip messages ignored undecoded: their peer was over its rate on the topic',
@@ -144,6 +175,12 @@ export class NodeMetrics {
       labelNames: ['status'],
       registers: [r],
     })
+    const targetFailed = new Counter({
+      name: 'bftchain_target_txs_failed_total',
+      help: 'txs this node took as their target that failed before any block, by reason',
+      labelNames: ['reason'],
+      registers: [r],
+    })
     const commitLatency = new Histogram({
       name: 'bftchain_tx_commit_seconds',
       help: 'from a tx admitted here (as its target) to committed',
@@ -177,8 +214,13 @@ export class NodeMetrics {
       this.lastRound = key
       rounds.inc({ first: round === 0 ? 'yes' : 'no' })
     })
-    node.on('tx-status', (hash, status) => {
+    node.on('tx-status', (hash, status, reason) => {
       txStatus.inc({ status })
+      if (
+        status === 'failed' &&
+        (this.admittedAt.has(hash) || node.core.tx(hash)?.target === node.peerId)
+      )
+        targetFailed.inc({ reason: reason?.code ?? 'unknown' })
       if (status === 'pending' && node.core.tx(hash)?.target === node.peerId) this.track(hash)
       else if (status === 'committed') {
         const at = this.admittedAt.get(hash)

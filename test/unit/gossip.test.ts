@@ -111,6 +111,13 @@ describe('gossip rate limits', () => {
     expect(send('tx', A)).toBe(Ignore)
     expect(decoded).toHaveLength(5)
     expect(gossip.stats).toMatchObject({ accepted: 5, ignored: 2, rateLimited: 2, rejected: 0 })
+    // per topic, only what was accepted counts (bftchain_gossip_messages_total)
+    expect(gossip.stats.byTopic.get('tx')).toEqual({
+      published: 0,
+      publishedBytes: 0,
+      accepted: 5,
+      acceptedBytes: 5,
+    })
     // a small penalty, once for the whole burst
     expect(reputation.score(A)).toBe(-GOSSIP_RATE_PENALTY)
 

@@ -103,6 +103,15 @@ export interface GossipStats {
   rateLimited: number
   /** ignored undecoded: the propagation source is banned */
   fromBanned: number
+  /** per topic: messages (and their bytes) this node published, and accepted from others */
+  byTopic: Map<TopicName, TopicTraffic>
+}
+
+export interface TopicTraffic {
+  published: number
+  publishedBytes: number
+  accepted: number
+  acceptedBytes: number
 }
 
 export class GossipNetwork {
@@ -120,6 +129,7 @@ export class GossipNetwork {
     published: 0,
     rateLimited: 0,
     fromBanned: 0,
+    byTopic: new Map(),
   }
 
   constructor(
@@ -190,8 +200,12 @@ export class GossipNetwork {
   async publish<T>(name: TopicName, message: T): Promise<number> {
     const handler = this.handlers.get(name) as GossipHandler<T> | undefined
     if (handler == null) throw new Error(`topic ${name} is not registered`)
-    const result = await this.pubsub.publish(this.topic(name), handler.codec.encode(message))
+    const data = handler.codec.encode(message)
+    const result = await this.pubsub.publish(this.topic(name), data)
     this.stats.published++
+    const traffic = this.traffic(name)
+    traffic.published++
+    traffic.publishedBytes += data.length
     return result.recipients.length
   }
 
@@ -202,6 +216,15 @@ export class GossipNetwork {
 
   score(peerId: string): number {
     return this.pubsub.getScore(peerId)
+  }
+
+  private traffic(name: TopicName): TopicTraffic {
+    let t = this.stats.byTopic.get(name)
+    if (t == null) {
+      t = { published: 0, publishedBytes: 0, accepted: 0, acceptedBytes: 0 }
+      this.stats.byTopic.set(name, t)
+    }
+    return t
   }
 
   private validate(
@@ -230,6 +253,9 @@ export class GossipNetwork {
       handler.validate(message, from)
       this.decoded.set(msg, message)
       this.stats.accepted++
+      const traffic = this.traffic(name)
+      traffic.accepted++
+      traffic.acceptedBytes += msg.data.length
       return TopicValidatorResult.Accept
     } catch (err) {
       const action =
