@@ -216,9 +216,9 @@ const REGRESSIONS = [
   // Liveness: the only validator with work was excluded by leader reputation and waited for a
   // candidate while the idle others waited for it; it nominates the next eligible one
   { seed: 142, validators: 4 },
-  // Safety: a restarted leader waiting out the block interval got its own proposal of the round
-  // from before the restart back (relayed), permitted it, then built a second block and
-  // permitted that too; it re-publishes the proposal it holds instead
+  // Safety: a leader waiting out the block interval got a proposal for its round under its own
+  // key (from its twin), permitted it, then built a second block and permitted that too; it
+  // re-publishes the proposal it holds instead
   { seed: 20398, validators: 4 },
   { seed: 20569, validators: 7 },
 ]

@@ -672,9 +672,9 @@ export class BlockRounds {
     const round = h.round
     const rs = this.roundState(round)!
     if (rs.leader?.candidate !== this.cfg.self || rs.proposed || !h.active) return
-    // a proposal of ours for this round came back (one we signed before a restart, relayed
-    // while we waited out the interval): we have permitted it, so it is our proposal; a new
-    // block would be a second one, and a second permit
+    // a proposal under our key for this round came while we waited out the interval (a twin
+    // run with our key made it, or we did before a restart): we have permitted it, so it is
+    // our proposal; a new block would be a second one, and a second permit
     if (rs.proposal?.message != null) {
       rs.proposed = true
       this.out.push({
