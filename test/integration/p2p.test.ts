@@ -326,6 +326,65 @@ describe('p2p foundation', () => {
     expect(nodes[1]!.reputation.score(nodes[0]!.peerId)).toBe(0)
   })
 
+  it('a session protocol sends its requests on one stream, in order, and opens a new one after a failure', async () => {
+    // votes go out hundreds of times a second: a stream per exchange cost negotiation and a
+    // peer-store update on both sides each time
+    const { nodes } = await fourNodes()
+    const bytes: WireCodec<Uint8Array> = {
+      name: 'Bytes',
+      maxBytes: 64,
+      encode: (m) => m,
+      decode: (b) => b,
+      check: () => {},
+    }
+    const desc = {
+      protocol: '/bftchain-test/session/1',
+      request: bytes,
+      response: bytes,
+      timeoutMs: 10_000,
+      maxInboundStreams: 4,
+      maxOutboundStreams: 4,
+      rateLimit: { burst: 100, perSecond: 100 },
+      session: { idleMs: 30_000 },
+    }
+    const server = nodes[0]!
+    const client = nodes[1]!
+    const seen: number[] = []
+    await server.reqresp.handle(desc, (req) => {
+      if (req[0] === 255) throw new Error('the handler fails')
+      seen.push(req[0]!)
+      return Uint8Array.of(req[0]! + 1)
+    })
+    const streams = () =>
+      client.libp2p
+        .getConnections(server.libp2p.peerId)
+        .flatMap((c) => c.streams)
+        .filter((s) => s.protocol === desc.protocol && s.status === 'open')
+    // made at once, answered in order, on one stream
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        client.reqresp.request(server.peerId, desc, Uint8Array.of(i)),
+      ),
+    )
+    expect(answers.map((a) => a[0])).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    expect(streams()).toHaveLength(1)
+    const first = streams()[0]
+    // a failed exchange ends the session; the next request opens another stream
+    await expect(client.reqresp.request(server.peerId, desc, Uint8Array.of(255))).rejects.toThrow(
+      /STREAM_ERROR|TIMEOUT/,
+    )
+    expect((await client.reqresp.request(server.peerId, desc, Uint8Array.of(40)))[0]).toBe(41)
+    expect(streams()).toHaveLength(1)
+    expect(streams()[0]).not.toBe(first)
+    // a client without sessions (one stream per exchange) is served by the same handler
+    const oneShot = { ...desc, session: undefined }
+    expect((await client.reqresp.request(server.peerId, oneShot, Uint8Array.of(50)))[0]).toBe(51)
+    expect((await client.reqresp.request(server.peerId, oneShot, Uint8Array.of(60)))[0]).toBe(61)
+    expect(client.reputation.score(server.peerId)).toBe(0)
+    expect(server.reputation.score(client.peerId)).toBe(0)
+  })
+
   it('a batch of forged votes costs one signature check, and nothing once its sender is banned', async () => {
     const { ids, nodes } = await fourNodes()
     const chainId = nodes[0]!.chainId

@@ -1,8 +1,8 @@
 /**
  * Votes leave in batches: all the votes for one target that gather while a
- * request to it is in flight go in the next request, one stream each. Under
- * load this turns thousands of tiny exchanges into a few large ones; idle, a
- * vote leaves on the next turn of the event loop.
+ * request to it is in flight go in the next request, on the target's session
+ * stream (reqresp.ts). Under load this turns thousands of tiny exchanges into a
+ * few large ones; idle, a vote leaves on the next turn of the event loop.
  */
 import type { BatchVote, Vote, VoteBatch, VoteBatchReply } from '../../core/codec/index.js'
 import { MAX_BATCH_VOTES_PER_REQUEST, MAX_VOTE_BATCH } from '../../core/codec/index.js'

@@ -11,7 +11,10 @@ import {
 import type * as M from '../../core/codec/messages.js'
 import type { ProtocolDescriptor } from './reqresp.js'
 
-/** Votes (permit/reject) sent to the round's target or leader, batched per target. */
+/**
+ * Votes (permit/reject) sent to the round's target or leader, batched per target, on one
+ * long-lived stream per target (a session): a request to each target at a time, in order.
+ */
 export const VOTE_PROTOCOL: ProtocolDescriptor<M.VoteBatch, M.VoteBatchReply> = {
   protocol: '/bftchain/vote/1',
   request: VoteBatchCodec,
@@ -20,6 +23,7 @@ export const VOTE_PROTOCOL: ProtocolDescriptor<M.VoteBatch, M.VoteBatchReply> = 
   maxInboundStreams: 64,
   maxOutboundStreams: 64,
   rateLimit: { burst: 200, perSecond: 500 },
+  session: { idleMs: 30_000 },
 }
 
 /** On connect: chain id, genesis hash, height, head, role, and a few known peers. */
