@@ -158,9 +158,26 @@ export class ReqResp {
     if (desc.session != null) return this.requestOnSession(peerId, desc, request, options)
     const timeout = AbortSignal.timeout(desc.timeoutMs)
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout
-    let stream: Stream
+    const stream = await this.dial(peerId, desc, signal, timeout)
     try {
-      stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), desc.protocol, { signal })
+      const lp = lpStream(stream, framing(desc.response.maxBytes))
+      const response = await this.exchange(lp, peerId, desc, request, signal)
+      await stream.close({ signal }).catch(() => stream.abort(new Error('close failed')))
+      return response
+    } catch (err) {
+      stream.abort(err as Error)
+      throw failure(err, timeout, desc.protocol)
+    }
+  }
+
+  private async dial(
+    peerId: string,
+    desc: ProtocolDescriptor<unknown, unknown>,
+    signal: AbortSignal,
+    timeout: AbortSignal,
+  ): Promise<Stream> {
+    try {
+      return await this.libp2p.dialProtocol(peerIdFromString(peerId), desc.protocol, { signal })
     } catch (err) {
       throw new RequestError(
         timeout.aborted ? 'TIMEOUT' : 'DIAL_FAILED',
@@ -168,28 +185,24 @@ export class ReqResp {
         (err as Error).message,
       )
     }
+  }
+
+  /** Write one request and read its response; a response that does not decode costs the peer. */
+  private async exchange<Req, Res>(
+    lp: LengthPrefixedStream<Stream>,
+    peerId: string,
+    desc: ProtocolDescriptor<Req, Res>,
+    request: Req,
+    signal: AbortSignal,
+  ): Promise<Res> {
+    await lp.write(desc.request.encode(request), { signal })
+    const bytes = await lp.read({ signal })
     try {
-      const lp = lpStream(stream, framing(desc.response.maxBytes))
-      await lp.write(desc.request.encode(request), { signal })
-      const bytes = await lp.read({ signal })
-      let response: Res
-      try {
-        response = desc.response.decode(bytes.subarray())
-      } catch (err) {
-        if (!(err instanceof DecodeError)) throw err
-        this.reputation.penalize(peerId, PENALTY.badResponse, err.message)
-        throw new RequestError('BAD_RESPONSE', desc.protocol, err.message)
-      }
-      await stream.close({ signal }).catch(() => stream.abort(new Error('close failed')))
-      return response
+      return desc.response.decode(bytes.subarray())
     } catch (err) {
-      stream.abort(err as Error)
-      if (err instanceof RequestError) throw err
-      throw new RequestError(
-        timeout.aborted ? 'TIMEOUT' : 'STREAM_ERROR',
-        desc.protocol,
-        (err as Error).message,
-      )
+      if (!(err instanceof DecodeError)) throw err
+      this.reputation.penalize(peerId, PENALTY.badResponse, err.message)
+      throw new RequestError('BAD_RESPONSE', desc.protocol, err.message)
     }
   }
 
@@ -236,18 +249,7 @@ export class ReqResp {
       session = undefined
     }
     if (session == null) {
-      let stream: Stream
-      try {
-        stream = await this.libp2p.dialProtocol(peerIdFromString(peerId), desc.protocol, {
-          signal,
-        })
-      } catch (err) {
-        throw new RequestError(
-          timeout.aborted ? 'TIMEOUT' : 'DIAL_FAILED',
-          desc.protocol,
-          (err as Error).message,
-        )
-      }
+      const stream = await this.dial(peerId, desc, signal, timeout)
       const idleMs = desc.session?.idleMs ?? desc.timeoutMs
       const opened: Session = {
         stream,
@@ -265,25 +267,12 @@ export class ReqResp {
     session.idle.refresh()
     const { stream, lp } = session
     try {
-      await lp.write(desc.request.encode(request), { signal })
-      const bytes = await lp.read({ signal })
-      try {
-        return desc.response.decode(bytes.subarray())
-      } catch (err) {
-        if (!(err instanceof DecodeError)) throw err
-        this.reputation.penalize(peerId, PENALTY.badResponse, err.message)
-        throw new RequestError('BAD_RESPONSE', desc.protocol, err.message)
-      }
+      return await this.exchange(lp, peerId, desc, request, signal)
     } catch (err) {
       // a stream that failed once is not trusted with the next request
       this.endSession(key, session)
       stream.abort(err as Error)
-      if (err instanceof RequestError) throw err
-      throw new RequestError(
-        timeout.aborted ? 'TIMEOUT' : 'STREAM_ERROR',
-        desc.protocol,
-        (err as Error).message,
-      )
+      throw failure(err, timeout, desc.protocol)
     }
   }
 
@@ -291,6 +280,16 @@ export class ReqResp {
     clearTimeout(session.idle)
     if (this.sessions.get(key) === session) this.sessions.delete(key)
   }
+}
+
+/** What a failed exchange was: our deadline, or a broken stream (a RequestError stays itself). */
+function failure(err: unknown, timeout: AbortSignal, protocol: string): RequestError {
+  if (err instanceof RequestError) return err
+  return new RequestError(
+    timeout.aborted ? 'TIMEOUT' : 'STREAM_ERROR',
+    protocol,
+    (err as Error).message,
+  )
 }
 
 function isWritable(stream: Stream): boolean {
