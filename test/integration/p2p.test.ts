@@ -385,6 +385,18 @@ describe('p2p foundation', () => {
     expect(server.reputation.score(client.peerId)).toBe(0)
   })
 
+  it("pings at once (ours and the connection monitor's) all succeed, and the connection stays", async () => {
+    // with ping's default of one outbound stream, the connection monitor's ping was refused
+    // while ours ran, and the monitor aborted the connection: every stream on it, votes included
+    const { nodes } = await fourNodes()
+    const [a, b] = [nodes[0]!, nodes[1]!]
+    const rtts = await Promise.all(
+      Array.from({ length: 3 }, () => a.libp2p.services.ping.ping(b.libp2p.peerId)),
+    )
+    expect(rtts.every((ms) => ms >= 0)).toBe(true)
+    expect(a.libp2p.getConnections(b.libp2p.peerId).length).toBeGreaterThan(0)
+  })
+
   it('a batch of forged votes costs one signature check, and nothing once its sender is banned', async () => {
     const { ids, nodes } = await fourNodes()
     const chainId = nodes[0]!.chainId

@@ -20,6 +20,9 @@ import { MAX_GOSSIP_BYTES } from '../../core/codec/index.js'
 import type { GossipSubInternals } from './gossip.js'
 import { stringifyTopic, TOPIC_NAMES } from './topics.js'
 
+/** ping streams we open per connection at once (ours and the connection monitor's) */
+export const PING_STREAMS = 4
+
 /** messages this large or larger are announced with IDONTWANT to mesh peers */
 export const IDONTWANT_MIN_BYTES = 16 * 1024
 
@@ -74,7 +77,12 @@ export async function createNodeLibp2p(init: Libp2pInit) {
       init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
     services: {
       identify: identify(),
-      ping: ping(),
+      // libp2p's connection monitor pings every connection every 10 s and aborts the connection
+      // if its ping fails; the peer manager pings too (latency for the debug view). With ping's
+      // default of one outbound stream, the two collided under load: the monitor's stream was
+      // refused ("Too many outbound protocol streams"), it aborted the connection, and the votes
+      // on it were lost (txs failed with TIMEOUT at 200 tx/s). Room for both, each way.
+      ping: ping({ maxOutboundStreams: PING_STREAMS, maxInboundStreams: 2 * PING_STREAMS }),
       pubsub: gossipsub({
         globalSignaturePolicy: 'StrictNoSign',
         emitSelf: false,
