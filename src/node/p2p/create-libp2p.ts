@@ -19,6 +19,7 @@ import type { Registry } from 'prom-client'
 import { MAX_GOSSIP_BYTES } from '../../core/codec/index.js'
 import type { GossipSubInternals } from './gossip.js'
 import { stringifyTopic, TOPIC_NAMES } from './topics.js'
+import { coalescingEncrypter } from './write-coalescing.js'
 
 /** ping streams we open per connection at once (ours and the connection monitor's) */
 export const PING_STREAMS = 4
@@ -64,7 +65,9 @@ export async function createNodeLibp2p(init: Libp2pInit) {
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // one socket write per turn of the event loop and connection, not three or four per yamux
+    // frame (write-coalescing.ts)
+    connectionEncrypters: [coalescingEncrypter(noise())],
     streamMuxers: [yamux(), mplex()],
     connectionGater: init.connectionGater,
     connectionManager: { maxConnections: init.maxConnections ?? 64 },
