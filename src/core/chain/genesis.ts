@@ -31,7 +31,7 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   electionMaxMs: 600,
   roundMs: 3_000,
   roundMaxMs: 60_000,
-  blockIntervalMs: 500,
+  blockIntervalMs: 100,
 })
 
 export interface Authority {

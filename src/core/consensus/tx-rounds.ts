@@ -193,7 +193,7 @@ export class TxRounds {
     this.gauge = new AdmissionGauge({
       floor: ADMISSION_FLOOR_BATCHES * this.batchTxs,
       max: this.maxWaiting + (cfg.maxRounds ?? DEFAULT_MAX_BATCHES) * this.batchTxs,
-      horizonMs: cfg.txRoundMs / 2,
+      horizonMs: cfg.txRoundMs * ADMISSION_HORIZON,
     })
   }
 
@@ -243,7 +243,7 @@ export class TxRounds {
       this.reply(requestId, {
         ok: false,
         code: 'POOL_FULL',
-        message: `this node holds ${inHand} txs for rounds, as many as it ends in ${this.cfg.txRoundMs / 2000} s at its rate (${rate} tx/s); try again later, or another node`,
+        message: `this node holds ${inHand} txs for rounds, as many as it ends in ${(this.cfg.txRoundMs * ADMISSION_HORIZON) / 1000} s at its rate (${rate} tx/s); try again later, or another node`,
         httpStatus: 503,
         retryAfterS: this.gauge.retryAfterS(now, inHand),
       })
@@ -834,10 +834,21 @@ export const SEEN_TX_CAPACITY = 10_000
 export const SEEN_TX_BYTES = 16 * 1024 * 1024
 
 /**
- * Committed txs in the pool (every target's) beyond which a node takes no new client tx: a few
- * blocks' worth (block-rounds.ts PROPOSAL_TXS), so what it takes becomes final soon.
+ * Committed txs in the pool (every target's) beyond which a node takes no new client tx: two
+ * blocks' worth (block-rounds.ts PROPOSAL_TXS), one for the block in its round and one ready for
+ * the next, so what it takes becomes final soon. 10,000 (five blocks) kept blocks no fuller and
+ * only made each tx wait longer: p50 submit → final 8.1–9.8 s against 5.5–5.7 s at 2,000 tx/s
+ * offered (docs/PERFORMANCE.md).
  */
-export const MAX_COMMITTED_BACKLOG = 10_000
+export const MAX_COMMITTED_BACKLOG = 4_000
+
+/**
+ * The share of the tx deadline (txRoundMs) a target's txs in hand may take at its measured rate
+ * (admission-gauge.ts): a fifth, 2 s by default. Half (5 s) let each tx wait 5 s for its round
+ * under overload; the round window needs only its rounds' latency (about 1 s under load) in hand
+ * to stay full.
+ */
+export const ADMISSION_HORIZON = 1 / 5
 
 /** full batches a target takes in hand before any of its rounds committed (admission-gauge.ts) */
 export const ADMISSION_FLOOR_BATCHES = 2
