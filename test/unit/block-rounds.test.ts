@@ -921,6 +921,33 @@ describe('the election', () => {
     for (const i of net.live()) expect(net.published(i, 'election')).toEqual([])
     return net
   }
+  it('in round 0 the preferred candidate (h mod n in rotation order) asks first; the others only later', () => {
+    const preferred = rotationLeader(validatorSet, 1, 0)
+    const now = T0
+    const timers = validatorIds.map((id, i) => {
+      const core = newCore(id, seedOf(i))
+      const actions = core.step({
+        type: 'account',
+        reg: registrationOf(alice, 'alice'),
+        from: validatorIds[(i + 1) % N]!.peerIdString,
+        now,
+      })
+      const at = actions.flatMap((a) =>
+        a.type === 'set-timer' && a.key === 'election:1:0' ? [a.at] : [],
+      )
+      expect(at).toHaveLength(1)
+      return { who: id.peerIdString, delay: at[0]! - now }
+    })
+    const { electionMinMs: min, electionMaxMs: max } = genesis.timeouts
+    for (const t of timers) {
+      if (t.who === preferred) expect(t.delay).toBe(min)
+      else {
+        expect(t.delay).toBeGreaterThanOrEqual(min + Math.floor((max - min) / 2))
+        expect(t.delay).toBeLessThan(max)
+      }
+    }
+  })
+
   const gate = { chainId: CHAIN_ID, validators: validatorSet }
   const request = (who: NodeIdentity, height: number, round: number): ElectionMessage => ({
     request: signElectionRequest(who.signer, CHAIN_ID, { height, round, candidate: who.peerId }),

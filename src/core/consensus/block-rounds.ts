@@ -541,22 +541,22 @@ export class BlockRounds {
     return this.random.int(min + Math.floor((max - min) / 2), max)
   }
 
-  /** The first validator in rotation order from round 0's (h mod n) that is eligible in round 0. */
+  /** The height's preferred candidate: the first validator eligible in round 0, in rotation order. */
   private preferredCandidate(height: number): PeerIdString | null {
-    const { validators } = this.cfg
-    for (let k = 0; k < validators.size; k++) {
-      const v = rotationLeader(validators, height, k)
-      if (this.reputation.eligible(v, height)) return v
-    }
-    return null
+    return this.firstEligible(height, null)
   }
 
-  /** The first validator after us in rotation order that is eligible in round 0, if any. */
+  /** The first validator other than us eligible in round 0, in rotation order, if any. */
   private nominee(height: number): PeerIdString | null {
+    return this.firstEligible(height, this.cfg.self)
+  }
+
+  /** The first validator in rotation order from h mod n, but `except`, eligible in round 0. */
+  private firstEligible(height: number, except: PeerIdString | null): PeerIdString | null {
     const { validators } = this.cfg
     for (let k = 0; k < validators.size; k++) {
       const v = rotationLeader(validators, height, k)
-      if (v !== this.cfg.self && this.reputation.eligible(v, height)) return v
+      if (v !== except && this.reputation.eligible(v, height)) return v
     }
     return null
   }
