@@ -32,7 +32,7 @@ import {
 import { rotationLeader } from '../../src/core/consensus/election.js'
 import { ValidationError, validateBlockSync } from '../../src/core/consensus/validation.js'
 import { bytesEqual, toHex } from '../../src/core/crypto/hash.js'
-import { executeBlock, genesisStateRoot } from '../../src/core/state/execute.js'
+import { applyExecution, executeBlock, genesisStateRoot } from '../../src/core/state/execute.js'
 import { LedgerState } from '../../src/core/state/ledger.js'
 import {
   accountIdentity,
@@ -306,6 +306,51 @@ describe('checkBlock', () => {
     expect(check.ok ? 'accepted' : check.code).toBe(code)
     if (!check.ok) expect(check.message.length).toBeGreaterThan(0)
     expect(ledger.accounts.size).toBe(1)
+  })
+
+  it('refuses a tx at a nonce the chain has used (NONCE_USED), the very same tx included', () => {
+    // block 1: the authority's tx with nonce 0
+    const used = signedTx(authority, { nonce: 0, data: utf8.encode('first') })
+    const block1 = makeBlock({ txs: [used] })
+    const ledger = freshLedger()
+    const check1 = checkBlock(CHAIN_ID, block1, TIP, ledger, NOW)
+    if (!check1.ok) throw new Error(`refused: ${check1.code}`)
+    applyExecution(ledger, check1.execution)
+    const tip1: ChainTip = {
+      height: 1,
+      hash: blockHash(block1.header!),
+      time: block1.header!.time,
+      stateRoot: check1.execution.stateRoot,
+    }
+    const next = (txs: Tx[]): Block => {
+      const sorted = sortTxs(txs)
+      const block: Block = {
+        header: {
+          ...block1.header!,
+          height: 2,
+          parentHash: tip1.hash,
+          time: tip1.time + 1,
+          txRoot: txRoot(sorted),
+        },
+        txs: sorted,
+        accounts: [],
+      }
+      block.header!.stateRoot = executeBlock(ledger, block, tip1.stateRoot).stateRoot
+      return block
+    }
+    const conflicting = signedTx(authority, { nonce: 0, data: utf8.encode('other') })
+    for (const txs of [[used], [conflicting], [used, signedTx(authority, { nonce: 1 })]]) {
+      const check = checkBlock(CHAIN_ID, next(txs), tip1, ledger, NOW)
+      expect(check.ok ? 'accepted' : check.code).toBe('NONCE_USED')
+    }
+    // two txs at the next nonce stay valid: the first applies, the second fails in the block
+    const both = next([
+      signedTx(authority, { nonce: 1, data: utf8.encode('a') }),
+      signedTx(authority, { nonce: 1, data: utf8.encode('b') }),
+    ])
+    const check = checkBlock(CHAIN_ID, both, tip1, ledger, NOW)
+    if (!check.ok) throw new Error(`refused: ${check.code} ${check.message}`)
+    expect(check.execution.receipts.txs.map((r) => r.reason)).toEqual(['', 'NONCE_USED'])
   })
 
   it('knows a sender registered by the same block', () => {

@@ -608,6 +608,90 @@ describe('a committed data tx', () => {
     }
   })
 
+  it('is in one block only, when a second round of it commits after that block is final', () => {
+    // a wallet gives one signed tx to two nodes at once: both run a round of it (two batches,
+    // both certified); the second round's PREPARE votes reach its target only after the block
+    // with the tx is final, so its commit certificate comes late everywhere
+    const net = netAfterBlock1()
+    const tx = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('twice') })
+    const hash = toHex(txHash(tx))
+    net.hold = (s, to) =>
+      to === 1 && s.action.type === 'send-batch-vote' && s.action.vote.phase === Phase.PREPARE
+    expect(net.submit(0, tx)).toMatchObject({ ok: true, hash })
+    expect(net.submit(1, tx)).toMatchObject({ ok: true, hash })
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+    expect(net.held.length).toBeGreaterThanOrEqual(Q - 1)
+    net.hold = null
+    for (const h of [...net.held]) net.release(h)
+    net.runFor(3 * ROUND_MS)
+
+    // the late certificate reached every core: the target published it, the others took it
+    expect(
+      net.emitted[1]!.filter((x) => x.type === 'publish' && x.topic === 'commit'),
+    ).toHaveLength(1)
+    for (const i of net.live()) {
+      const core = net.cores[i]!
+      const record = core.tx(hash)
+      expect(record?.status, `record at core ${i}`).toBe('final')
+      expect(record?.block).toEqual({ height: 2, index: 0 })
+      expect(core.pool.has(hash), `pool of core ${i}`).toBe(false)
+      expect(core.pool.sizes().committed).toBe(0)
+      // no block after 2: nothing was left to decide
+      expect(core.head.height).toBe(2)
+      const inBlocks = net
+        .blockFinalOps(i)
+        .flatMap((op) => op.finalized.block!.txs.map((t) => toHex(txHash(t))))
+      expect(inBlocks.filter((h) => h === hash)).toHaveLength(1)
+      // and nothing told a client it failed
+      const statuses = net.emitted[i]!.flatMap((a) =>
+        a.type === 'tx-status' && a.hash === hash ? [a.status] : [],
+      )
+      expect(statuses).not.toContain('failed')
+    }
+    checkSafety(net)
+  })
+
+  it('a committed tx whose nonce another tx used in a final block leaves the pool, failed', () => {
+    // the sender signed two txs with nonce 0; one runs on this network, the other's batch and
+    // commit certificate (made on a replica of it) reach core 3 before the first's block
+    const second = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('second') })
+    const b = toHex(txHash(second))
+    const replica = netAfterBlock1()
+    expect(replica.submit(1, second)).toMatchObject({ ok: true, hash: b })
+    const published = (topic: 'tx' | 'commit') => () =>
+      replica.emitted[1]!.find((x) => x.type === 'publish' && x.topic === topic)
+    expect(replica.runUntil(() => published('commit')() != null)).toBe(true)
+    const batch = published('tx')() as Extract<CoreAction, { type: 'publish'; topic: 'tx' }>
+    const commit = published('commit')() as Extract<
+      CoreAction,
+      { type: 'publish'; topic: 'commit' }
+    >
+
+    const net = netAfterBlock1()
+    const first = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('first') })
+    const a = toHex(txHash(first))
+    expect(net.submit(0, first)).toMatchObject({ ok: true, hash: a })
+    const from = net.ids[1]!.peerIdString
+    net.step(3, { type: 'tx-batch', batch: batch.message, from })
+    net.step(3, { type: 'batch-commit', msg: commit.message, from })
+    const core = net.cores[3]!
+    expect(core.pool.get(b)?.status).toBe('committed')
+
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+    net.runFor(3 * ROUND_MS)
+    const block2 = net.blockFinalOps(3).find((op) => op.height === 2)!
+    expect(block2.finalized.block!.txs.map((t) => toHex(txHash(t)))).toEqual([a])
+    expect(block2.poolDeletes).toContain(b)
+    expect(core.pool.has(b)).toBe(false)
+    expect(core.pool.sizes().committed).toBe(0)
+    expect(core.tx(b)?.status).toBe('failed')
+    expect(core.tx(b)?.reason?.code).toBe('NONCE_USED')
+    expect(core.tx(a)?.status).toBe('final')
+    // nothing left to decide: no empty blocks for a tx that can never apply
+    for (const i of net.live()) expect(net.cores[i]!.head.height, `core ${i}`).toBe(2)
+    checkSafety(net)
+  })
+
   it('is proposed no sooner than blockIntervalMs after the last block, its leader elected meanwhile', () => {
     const net = netAfterBlock1()
     const tx = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('soon') })

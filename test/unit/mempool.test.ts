@@ -139,6 +139,26 @@ describe('Mempool txs', () => {
     expect(pool.nextNonce(alice.address, 0)).toBe(0)
   })
 
+  it('lists the txs at nonces a final block used, conflicting ones included, and no others', () => {
+    const pool = new Mempool()
+    const a0 = tx(alice, 0)
+    const a0other = tx(alice, 0, 0, 'conflict')
+    const a1 = tx(alice, 1)
+    const a2 = tx(alice, 2)
+    const b0 = tx(bob, 0)
+    for (const [i, t] of [a0, a0other, a1, a2, b0].entries()) pool.add(t.hash, t.tx, 10, i)
+    const hashes = (next: number) =>
+      pool
+        .usedNonces(alice.address, next)
+        .map((e) => e.hash)
+        .sort()
+    expect(hashes(0)).toEqual([])
+    expect(hashes(1)).toEqual([a0.hash, a0other.hash].sort())
+    expect(hashes(2)).toEqual([a0.hash, a0other.hash, a1.hash].sort())
+    expect(pool.usedNonces(bob.address, 5).map((e) => e.hash)).toEqual([b0.hash])
+    expect(pool.usedNonces('00'.repeat(32), 5)).toEqual([])
+  })
+
   it('lists committed txs in commit order, up to a limit, and drops removed ones', () => {
     const pool = new Mempool()
     const txs = [tx(alice, 0), tx(alice, 1), tx(bob, 0), tx(bob, 1)]

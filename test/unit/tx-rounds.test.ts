@@ -1265,6 +1265,49 @@ describe('restore', () => {
     expect(restarted.txRounds.waiting.size).toBe(0)
   })
 
+  it('drops a restored committed tx whose nonce the chain has used, from the store too', () => {
+    const net = netWithAlice()
+    const { hash } = net.submit(0, signedTx(alice))
+    const puts = net.poolPuts(1)
+    expect(puts.map((p) => p.hash)).toEqual([hash])
+    const id = validatorIds[1]!
+    const restarted = new Core({ seed: 1, genesis, self: id.peerIdString, signer: id.signer })
+    // the chain on its disk is past alice's nonce 0 (a store from before the rule kept the tx)
+    restarted.restoreChain(
+      {
+        head: { height: 1, hash: hashOf('block 1'), time: T0, stateRoot: hashOf('root 1') },
+        accounts: [
+          {
+            address: alice.address,
+            username: 'alice',
+            data: '',
+            keyType: 'ed25519',
+            publicKey: alice.signer.publicKey,
+            registeredAt: 1,
+            nextNonce: 1,
+            hasTransacted: true,
+            lastBlockIndex: 1,
+            gasUsed: 0,
+            expiredGas: 0,
+            lots: [],
+          },
+        ],
+        unclaimed: [],
+        signState: null,
+      },
+      T0,
+    )
+    restarted.restore(
+      { committed: puts.map(({ hash, tx, batch }) => ({ hash, tx, batch })), pendingAccounts: [] },
+      T0,
+    )
+    expect(restarted.pool.has(hash)).toBe(false)
+    expect(restarted.pool.sizes().committed).toBe(0)
+    const actions = restarted.step({ type: 'tick', now: T0 })
+    const dels = actions.flatMap((a) => (a.type === 'persist' ? a.ops : []))
+    expect(dels).toContainEqual({ op: 'pool-del', hash })
+  })
+
   it('counts restored txs toward the pool’s byte bound as before the restart', () => {
     const net = netWithAlice()
     const { hash } = net.submit(0, signedTx(alice))

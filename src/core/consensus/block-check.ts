@@ -1,7 +1,8 @@
 /**
  * Is a block a valid next block? (DESIGN §6 "Bad input".) Right chain,
  * height, parent and time; roots that match its body; txs in canonical
- * order, each signed by its sender; registrations signed by their keys; and
+ * order, each signed by its sender, none at a nonce the chain has used;
+ * registrations signed by their keys; and
  * a stateRoot equal to what executing it gives. Returns the execution, so
  * a block that is later final is not executed twice.
  */
@@ -64,8 +65,14 @@ export function checkBlock(
   for (const tx of block.txs) {
     if (tx.chainId !== chainId) return bad('INVALID_TX', 'a tx of another chain')
     const sender = toHex(tx.from)
-    const key = ledger.account(sender) ?? registered.get(sender)
+    const account = ledger.account(sender)
+    const key = account ?? registered.get(sender)
     if (key == null) return bad('INVALID_TX', `tx from ${sender}: unknown sender`)
+    // a nonce the chain used already: this very tx again (one hash in two blocks), or one that
+    // can only fail; block_new never proposes one (a second tx at a nonce this block uses may
+    // stand after the first, and fails there)
+    if (account != null && tx.nonce < account.nextNonce)
+      return bad('NONCE_USED', `tx from ${sender}: nonce ${tx.nonce} < next ${account.nextNonce}`)
     if (!verifyTx(tx, key.keyType, key.publicKey))
       return bad('INVALID_TX', `tx from ${sender}: bad signature`)
   }

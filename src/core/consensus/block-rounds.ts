@@ -31,7 +31,7 @@
  * MAX_RELAYED re-announced blocks and MAX_ORPHAN_ADDS Adds wait beside them.
  */
 
-import { accountsRoot, blockHash, sortTxs, txRoot } from '../chain/block.js'
+import { blockHash } from '../chain/block.js'
 import { CertificateError, certificateFrom, verifyCertificate } from '../chain/certificates.js'
 import type { Genesis, Timeouts } from '../chain/genesis.js'
 import { genesisTimeMs } from '../chain/genesis.js'
@@ -47,7 +47,6 @@ import type { ValidatorSet } from '../chain/validator-set.js'
 import {
   type Add,
   type Block,
-  type BlockHeader,
   type BlockPrepare,
   type BlockSyncMessage,
   type Certificate,
@@ -63,14 +62,14 @@ import {
   type Vote,
   VoteResult,
 } from '../codec/index.js'
-import { MAX_BLOCK_ACCOUNTS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS } from '../codec/limits.js'
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js'
-import { addressOf, type Signer } from '../crypto/keys.js'
+import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
-import type { Mempool, PoolEntry } from '../mempool/mempool.js'
-import { applyExecution, type Execution, executeBlock } from '../state/execute.js'
+import type { Mempool } from '../mempool/mempool.js'
+import { applyExecution, type Execution } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
 import { type BlockCheck, type ChainTip, checkBlock, MAX_CLOCK_DRIFT_MS } from './block-check.js'
+import { blockNew, PROPOSAL_TXS } from './block-new.js'
 import { LeaderReputation, rotationLeader } from './election.js'
 import type { EvidenceBook } from './evidence.js'
 import { HeightClaims } from './height-claims.js'
@@ -180,15 +179,6 @@ export interface Head extends ChainTip {
   /** when this node saw the head become final (its own clock) */
   finalAt: number
 }
-
-const BLOCK_BYTES_BUDGET = MAX_BLOCK_BYTES - 64 * 1024
-/**
- * The most txs a leader proposes in one block (validators accept up to MAX_BLOCK_TXS): a block
- * must travel, be checked and executed by every validator well within its round's deadline, and
- * a huge one holds up the gossip of everything behind it; under load, more blocks of this size
- * finalize more txs than fewer larger ones.
- */
-export const PROPOSAL_TXS = Math.min(2_000, MAX_BLOCK_TXS)
 
 export class BlockRounds {
   head: Head
@@ -728,7 +718,17 @@ export class BlockRounds {
       validRound = h.validRound
       validCert = h.validCert
     } else {
-      block = this.blockNew(round, now)
+      block = blockNew({
+        chainId: this.cfg.chainId,
+        height: h.height,
+        round,
+        head: this.head,
+        proposer: this.selfId,
+        ledger: this.ledger(),
+        pool: this.pool,
+        now,
+        gapGraceMs: 2 * this.cfg.timeouts.txRoundMs,
+      })
     }
     const message = signBlockPrepare(this.cfg.signer, this.cfg.chainId, {
       height: h.height,
@@ -749,68 +749,6 @@ export class BlockRounds {
     })
     rs.proposal = { block, hash, check: null, message }
     this.onProposal(message, now)
-  }
-
-  /** The original block_new: registrations and committed txs from the pool, executed. */
-  private blockNew(round: number, now: number): Block {
-    const ledger = this.ledger()
-    const accounts = this.pool
-      .pendingAccounts()
-      .filter(
-        ([address, reg]) =>
-          ledger.account(address) == null && ledger.addressOfUsername(reg.username) == null,
-      )
-      .slice(0, MAX_BLOCK_ACCOUNTS)
-      .map(([, reg]) => reg)
-    const registering = new Set(accounts.map((a) => toHex(addressOf(a.publicKey))))
-    const known = (sender: string): boolean =>
-      ledger.account(sender) != null || registering.has(sender)
-    // per sender, in nonce order from its next nonce: a tx after a gap waits
-    // for the gap to fill, but not forever (gapGraceMs); a tx whose nonce is
-    // already used goes in anyway, to fail there: a committed tx always ends
-    // in a block (DESIGN §10, no loss)
-    const bySender = new Map<string, PoolEntry[]>()
-    for (const e of this.pool.committed()) {
-      if (!known(e.sender)) continue // its registration is not in a block yet: next time
-      let list = bySender.get(e.sender)
-      if (list == null) {
-        list = []
-        bySender.set(e.sender, list)
-      }
-      list.push(e)
-    }
-    const gapGraceMs = 2 * this.cfg.timeouts.txRoundMs
-    const picked = []
-    let bytes = 0
-    senders: for (const [sender, entries] of bySender) {
-      entries.sort((a, b) => a.tx.nonce - b.tx.nonce)
-      let expected = ledger.account(sender)?.nextNonce ?? 0
-      for (const e of entries) {
-        if (picked.length >= PROPOSAL_TXS || bytes + e.bytes > BLOCK_BYTES_BUDGET) break senders
-        if (e.tx.nonce > expected) {
-          if (now - e.addedAt < gapGraceMs) break
-          expected = e.tx.nonce
-        }
-        if (e.tx.nonce === expected) expected++
-        picked.push(e.tx)
-        bytes += e.bytes
-      }
-    }
-    const txs = sortTxs(picked)
-    const header: BlockHeader = {
-      chainId: this.cfg.chainId,
-      height: this.h.height,
-      round,
-      parentHash: this.head.hash,
-      proposer: this.selfId,
-      time: Math.max(now, this.head.time + 1),
-      txRoot: txRoot(txs),
-      accountsRoot: accountsRoot(accounts),
-      stateRoot: new Uint8Array(32),
-    }
-    const draft: Block = { header, txs, accounts }
-    header.stateRoot = executeBlock(ledger, draft, this.head.stateRoot).stateRoot
-    return draft
   }
 
   // ------------------------------------------------------------------ block-sync messages
@@ -1191,13 +1129,11 @@ export class BlockRounds {
       // the block store holds the body from now on: the record keeps only what the block lacks
       this.txLog.inBlock(record, { height: header.height, index })
       if (receipt.status === ReceiptStatus.OK) this.txLog.advance(record, 'final')
-      else {
-        record.status = 'failed'
-        record.reason = {
+      else
+        this.txLog.failByChain(record, {
           code: receipt.reason,
           message: `failed in block ${header.height}: ${receipt.reason}`,
-        }
-      }
+        })
       this.out.push({
         type: 'tx-status',
         hash: txHashHex,
@@ -1205,6 +1141,26 @@ export class BlockRounds {
         reason: record.reason,
       })
     })
+    // every other pooled tx at a nonce the chain has now used can never apply (txs stand by
+    // sender in a block, so each sender comes once here)
+    let previous: Uint8Array | null = null
+    for (const tx of block.txs) {
+      if (previous != null && bytesEqual(previous, tx.from)) continue
+      previous = tx.from
+      const sender = toHex(tx.from)
+      const next = ledger.account(sender)?.nextNonce ?? 0
+      for (const entry of this.pool.usedNonces(sender, next)) {
+        this.pool.remove(entry.hash)
+        if (entry.status === 'committed') poolDeletes.push(entry.hash)
+        const record = this.txLog.touch(entry.hash, now)
+        const why = {
+          code: 'NONCE_USED',
+          message: `nonce ${entry.tx.nonce} of ${sender} was used by block ${header.height}`,
+        }
+        if (this.txLog.failByChain(record, why))
+          this.out.push({ type: 'tx-status', hash: entry.hash, status: 'failed', reason: why })
+      }
+    }
     const accountDeletes: string[] = []
     for (const [address, reg] of this.pool.pendingAccounts()) {
       if (ledger.account(address) != null || ledger.addressOfUsername(reg.username) != null) {

@@ -10,6 +10,7 @@ import { keyTypeOf } from '../chain/signatures.js'
 import { ValidatorSet } from '../chain/validator-set.js'
 import type { AccountRegistration, Block, SignState, Tx } from '../codec/index.js'
 import { Phase, TxCodec } from '../codec/index.js'
+import { toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
 import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempool.js'
@@ -159,15 +160,26 @@ export class Core {
     if (saved.signState) this.blocks.restoreSignState(saved.signState, now)
   }
 
-  /** Put back what the store kept: committed txs and pending registrations. */
+  /**
+   * Put back what the store kept: committed txs and pending registrations. A committed tx at a
+   * nonce the chain has used since can never apply (a store written before block_new and the
+   * block check refused such txs may hold one): it goes from the store instead.
+   */
   restore(saved: RestoredPool, now: number): void {
+    const stale: string[] = []
     for (const { hash, tx } of saved.committed) {
+      if (tx.nonce < (this.ledger.account(toHex(tx.from))?.nextNonce ?? 0)) {
+        stale.push(hash)
+        continue
+      }
       this.pool.add(hash, tx, TxCodec.encode(tx).length, now)
       this.pool.markCommitted(hash)
       const record = this.txLog.touch(hash, now, tx)
       this.txLog.advance(record, 'committed')
     }
     for (const { address, reg } of saved.pendingAccounts) this.pool.addAccount(address, reg)
+    if (stale.length > 0)
+      this.out.push({ type: 'persist', ops: stale.map((hash) => ({ op: 'pool-del', hash })) })
   }
 
   /** Start the block rounds if there is work (call once after restoring). */

@@ -125,6 +125,18 @@ export class TxLog {
     return true
   }
 
+  /**
+   * The chain decided that the tx fails (a failed receipt, or its nonce used by another tx in a
+   * final block): unlike `advance`, this fails a committed tx too. A final tx never changes.
+   * Returns true when the status changed.
+   */
+  failByChain(r: TxRecord, reason: Reason): boolean {
+    if (r.status === 'final' || r.status === 'failed') return false
+    r.status = 'failed'
+    r.reason = reason
+    return true
+  }
+
   /** The tx is in a final block, which holds its body: the record lets go of its own. */
   inBlock(r: TxRecord, at: { height: number; index: number }): void {
     r.block = at

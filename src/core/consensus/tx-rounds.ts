@@ -606,8 +606,16 @@ export class TxRounds {
         reasons.push(rejectReasonToWire(RejectReason.UNKNOWN_TX))
         continue
       }
-      // q validators hold it: so do we now, even if our own admission said no
-      if (!this.pool.has(h)) this.pool.add(h, tx, TxCodec.encode(tx).length, now)
+      // q validators hold it: so do we now, even if our own admission said no (but not at a
+      // nonce the chain has used since)
+      if (!this.pool.has(h)) {
+        if (this.nonceUsed(h, tx, now)) {
+          rejected.push(i)
+          reasons.push(rejectReasonToWire(RejectReason.NONCE_USED))
+          continue
+        }
+        this.pool.add(h, tx, TxCodec.encode(tx).length, now)
+      }
       this.pool.markPrepared(h)
     }
     this.out.push({
@@ -693,8 +701,12 @@ export class TxRounds {
   }
 
   private commitLocally(hash: string, tx: Tx, batch: string, now: number): void {
-    if (!this.pool.has(hash))
+    if (!this.pool.has(hash)) {
+      // its nonce is used: it is final already (a second round of it ended after its block),
+      // or it can never apply; the pool holds no such tx, so no block proposes it again
+      if (this.nonceUsed(hash, tx, now)) return
       this.pool.add(hash, tx, Math.min(TxCodec.encode(tx).length, MAX_TX_BYTES), now)
+    }
     if (this.pool.markCommitted(hash) == null) return // already committed here
     this.out.push({
       type: 'persist',
@@ -702,6 +714,19 @@ export class TxRounds {
     })
     const record = this.log.touch(hash, now, tx)
     if (this.log.advance(record, 'committed')) this.status(hash, 'committed', null)
+  }
+
+  /**
+   * Has the chain used `tx`'s nonce? Then it fails here with NONCE_USED, unless it is final (a
+   * block holds it: this is a late certificate of another round of it).
+   */
+  private nonceUsed(hash: string, tx: Tx, now: number): boolean {
+    const next = this.ledger().account(toHex(tx.from))?.nextNonce ?? 0
+    if (tx.nonce >= next) return false
+    const record = this.log.touch(hash, now)
+    const why = reason(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)
+    if (this.log.failByChain(record, why)) this.status(hash, 'failed', why)
+    return true
   }
 
   // ------------------------------------------------------------------ time

@@ -101,6 +101,21 @@ export class Mempool {
     return hash ? this.entries.get(hash) : undefined
   }
 
+  /**
+   * The pooled txs of `sender` at nonces below `next`, conflicting ones included: the chain has
+   * used those nonces, so none of these txs can ever apply.
+   */
+  usedNonces(sender: string, next: number): PoolEntry[] {
+    const out: PoolEntry[] = []
+    for (const [nonce, hash] of this.bySender.get(sender) ?? []) {
+      if (nonce >= next) continue
+      out.push(this.entries.get(hash)!)
+      for (const other of this.conflicts.get(`${sender}:${nonce}`) ?? [])
+        out.push(this.entries.get(other)!)
+    }
+    return out
+  }
+
   /** Gas the sender's pooled txs will draw. */
   pendingGas(sender: string): number {
     let sum = 0
