@@ -688,7 +688,17 @@ export class Simulation implements NetworkHost, WorkloadHost {
       for (const op of ops) {
         if (op.op !== 'block-final') continue
         this.checker.blockWritten(node.index, op, before, node.disk, node.core!, node.honest)
-        for (const r of op.receipts.txs) node.chainTxs.add(toHex(r.hash))
+        for (const r of op.receipts.txs) {
+          const hash = toHex(r.hash)
+          // one tx, one block: a hash twice would turn a final tx's status into a failure
+          if (node.chainTxs.has(hash) && node.honest)
+            this.fail(
+              'Validity',
+              `tx ${hash.slice(0, 12)} is in a second block (${op.height})`,
+              node.index,
+            )
+          node.chainTxs.add(hash)
+        }
         op.finalized.block!.txs.forEach((tx, i) => {
           if (tx.kind === TxKind.GAS_GRANT && op.receipts.txs[i]!.status === ReceiptStatus.OK)
             node.granted += GasGrantCodec.decode(tx.data).amount
