@@ -1275,7 +1275,8 @@ export class Simulation implements NetworkHost, WorkloadHost {
     const rounds = FUTURE_ROUNDS + 2
     over('round states', b.rounds, rounds)
     over('blocks of the height', b.blocks, 2 * rounds + 3)
-    over('election votes', b.electionVotes, rounds * n)
+    // the kept rounds' votes, and the next height's early ones (rounds 0..FUTURE_ROUNDS)
+    over('election votes', b.electionVotes, rounds * n + (FUTURE_ROUNDS + 1) * n)
     over('block votes', b.blockVotes, rounds * 2 * n)
     over('evidence records', core.evidence.size, MAX_EVIDENCE)
     const gate = node.validation?.gate?.sizes()

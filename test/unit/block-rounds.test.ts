@@ -39,7 +39,11 @@ import {
 } from '../../src/core/codec/index.js'
 import { type ChainTip, MAX_CLOCK_DRIFT_MS } from '../../src/core/consensus/block-check.js'
 import { Core } from '../../src/core/consensus/core.js'
-import { LeaderReputation, rotationLeader } from '../../src/core/consensus/election.js'
+import {
+  EarlyElectionVotes,
+  LeaderReputation,
+  rotationLeader,
+} from '../../src/core/consensus/election.js'
 import type {
   BlockFinalOp,
   ClientResult,
@@ -1139,6 +1143,136 @@ describe('the election', () => {
     expect(votesOf(net, x).map((v) => [v.round, peerIdToString(v.candidate)])).toEqual([
       [1, rotationLeader(validatorSet, 1, 1)],
     ])
+  })
+
+  it('a preferred candidate that signed the last commit certificate gets every vote at once', () => {
+    const net = netAfterBlock1()
+    for (let nonce = 0; nonce < 4; nonce++) {
+      net.submit(nonce % N, signedTx(alice, { nonce }))
+      expect(net.runUntil(allAtHeight(net, nonce + 2))).toBe(true)
+    }
+    let fast = 0
+    for (let height = 2; height <= 5; height++) {
+      const signers = net.finals(0).find((f) => f.height === height - 1)!.signers
+      const preferred = rotationLeader(validatorSet, height, 0)
+      const requests = net
+        .live()
+        .flatMap((i) => net.published(i, 'election'))
+        .filter((m) => m.request?.height === height)
+      const round0 = net
+        .live()
+        .flatMap((i) => votesOf(net, i))
+        .filter((v) => v.height === height && v.round === 0)
+      if (!signers.includes(preferred)) {
+        // it was not live a moment ago: the timers decide, and it asks first
+        expect(requests.length, `height ${height}`).toBeGreaterThan(0)
+        continue
+      }
+      fast++
+      // no request, no timer: each validator voted for it on entering round 0
+      expect(requests, `height ${height}`).toEqual([])
+      expect(round0.map((v) => peerIdToString(v.candidate))).toEqual(round0.map(() => preferred))
+      for (const i of net.live()) {
+        const entered = net.steps.find(
+          (s) =>
+            s.core === i &&
+            s.actions.some((a) => a.type === 'round' && a.height === height && a.round === 0),
+        )!
+        expect(
+          entered.actions.some(
+            (a) =>
+              a.type === 'publish' && a.topic === 'election' && a.message.vote?.height === height,
+          ),
+          `core ${i} votes as it enters height ${height}`,
+        ).toBe(true)
+        expect(
+          net.emitted[i]!.some((a) => a.type === 'set-timer' && a.key === `election:${height}:0`),
+        ).toBe(false)
+      }
+    }
+    expect(fast).toBeGreaterThan(0)
+    checkSafety(net)
+  })
+
+  it('counts the next height’s votes that came before its own Final, and never follows them', () => {
+    const x = 3
+    /** a network where core x has not got block 1's Final while the others have it */
+    const behind = (): Net => {
+      const net = new Net()
+      net.hold = (s, to) =>
+        to === x &&
+        s.action.type === 'publish' &&
+        s.action.topic === 'block-sync' &&
+        s.action.message.final != null
+      net.register(0, alice, 'alice')
+      expect(net.runUntil(allAtHeight(net, 1, [0, 1, 2]))).toBe(true)
+      expect(net.cores[x]!.head.height).toBe(0)
+      net.hold = null
+      return net
+    }
+    const preferred = validatorIds.find(
+      (v) => v.peerIdString === rotationLeader(validatorSet, 2, 0),
+    )!
+    const electors = validatorIds.filter((v) => v !== validatorIds[x]!)
+    const other = electors.find((v) => v !== preferred)!
+    const vote2 = (voter: NodeIdentity, candidate: NodeIdentity): ElectionMessage => ({
+      vote: signElectionVote(voter.signer, CHAIN_ID, {
+        height: 2,
+        round: 0,
+        candidate: candidate.peerId,
+        voter: voter.peerId,
+      }),
+    })
+    const finish = (net: Net) => {
+      for (const h of [...net.held]) net.release(h)
+      expect(net.cores[x]!.head.height).toBe(1)
+    }
+
+    // q votes for height 2 come early: x is in round 0 with its leader the moment it enters
+    const a = behind()
+    for (const voter of electors)
+      a.step(x, { type: 'election', msg: vote2(voter, preferred), from: voter.peerIdString })
+    expect(votesOf(a, x).filter((v) => v.height === 2)).toEqual([])
+    finish(a)
+    expect(a.cores[x]!.blocks.leader(0)).toBe(preferred.peerIdString)
+
+    // one early vote for another candidate: counted, never followed
+    const b = behind()
+    b.step(x, { type: 'election', msg: vote2(other, other), from: other.peerIdString })
+    finish(b)
+    expect(b.cores[x]!.blocks.active).toBe(true)
+    expect(
+      votesOf(b, x).filter(
+        (v) => v.height === 2 && peerIdToString(v.candidate) === other.peerIdString,
+      ),
+    ).toEqual([])
+  })
+
+  it('keeps the next height’s early votes within n × rounds, the first of each, one height only', () => {
+    const early = new EarlyElectionVotes(2)
+    const [a, b] = validatorIds as [NodeIdentity, NodeIdentity]
+    const vote = (voter: NodeIdentity, height: number, round: number, candidate = voter) =>
+      signElectionVote(voter.signer, CHAIN_ID, {
+        height,
+        round,
+        candidate: candidate.peerId,
+        voter: voter.peerId,
+      })
+    const first = vote(a, 5, 0)
+    early.keep(first)
+    early.keep(vote(a, 5, 0, b)) // a second vote of a in round 0: the first stays
+    early.keep(vote(a, 5, 1))
+    early.keep(vote(a, 5, 2)) // beyond the kept rounds
+    early.keep(vote(b, 5, 0))
+    expect(early.size).toBe(3)
+    early.keep(vote(b, 4, 0)) // an older height is dropped
+    expect(early.size).toBe(3)
+    expect(early.take(6)).toEqual([]) // asked for another height: nothing, and all forgotten
+    expect(early.size).toBe(0)
+    early.keep(first)
+    early.keep(vote(b, 6, 0)) // a newer height starts over
+    expect(early.take(6).map((v) => v.height)).toEqual([6])
+    expect(early.size).toBe(0)
   })
 
   it('a leader of a failed round is not voted for in round 0 of the next heights', () => {

@@ -70,7 +70,15 @@ import { applyExecution, type Execution } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
 import { type BlockCheck, type ChainTip, checkBlock, MAX_CLOCK_DRIFT_MS } from './block-check.js'
 import { blockNew, PROPOSAL_TXS } from './block-new.js'
-import { LeaderReputation, rotationLeader } from './election.js'
+import {
+  EarlyElectionVotes,
+  ElectionTally,
+  firstEligible,
+  LeaderReputation,
+  type RoundZeroStart,
+  rotationLeader,
+  roundZeroStart,
+} from './election.js'
 import type { EvidenceBook } from './evidence.js'
 import { HeightClaims } from './height-claims.js'
 import type { SeededRandom } from './random.js'
@@ -120,7 +128,7 @@ interface Proposal {
 interface RoundState {
   round: number
   /** election votes of this round, one per voter */
-  electionVotes: Map<PeerIdString, ElectionVote>
+  election: ElectionTally
   /** our election vote, kept to re-announce while the round waits for a quorum */
   ourVote: ElectionVote | null
   relays: number
@@ -194,6 +202,10 @@ export class BlockRounds {
   private syncTarget = 0
   /** far behind: no rounds, no votes, only appending fetched blocks */
   syncing = false
+  /** who signed the commit certificate of the head (round 0's preferred candidate was live) */
+  private lastSigners: ReadonlySet<PeerIdString> = new Set()
+  /** election votes for the next height, counted when it starts */
+  private readonly early = new EarlyElectionVotes(FUTURE_ROUNDS + 1)
 
   constructor(
     private readonly cfg: BlockRoundsConfig,
@@ -249,7 +261,7 @@ export class BlockRounds {
     if (round < h.round - 1 || round > h.round + FUTURE_ROUNDS) return undefined
     rs = {
       round,
-      electionVotes: new Map(),
+      election: new ElectionTally(),
       ourVote: null,
       relays: 0,
       leader: null,
@@ -316,10 +328,15 @@ export class BlockRounds {
     let blockVotes = 0
     for (const rs of this.h.rounds.values()) {
       blocks += (rs.proposal ? 1 : 0) + (rs.certified ? 1 : 0)
-      electionVotes += rs.electionVotes.size
+      electionVotes += rs.election.size
       blockVotes += rs.votesSeen.size
     }
-    return { rounds: this.h.rounds.size, blocks, electionVotes, blockVotes }
+    return {
+      rounds: this.h.rounds.size,
+      blocks,
+      electionVotes: electionVotes + this.early.size,
+      blockVotes,
+    }
   }
 
   // ------------------------------------------------------------------ restart
@@ -403,11 +420,21 @@ export class BlockRounds {
       if (round === 0 || this.cfg.unsafe?.firstHeardElection) {
         // (planted: the old rule, the first candidate named for this round, even before we came)
         const heard = this.cfg.unsafe?.firstHeardElection ? rs.firstNamed : null
-        if (heard != null) this.voteInElection(rs, heard, now)
-        else {
-          // the election runs while txs gather: its leader waits out the block interval (propose)
-          this.setTimer('election', round, now + this.electionDelay(h.height))
-        }
+        const start: RoundZeroStart =
+          heard != null
+            ? { vote: heard }
+            : roundZeroStart({
+                validators: this.cfg.validators,
+                reputation: this.reputation,
+                height: h.height,
+                self: this.cfg.self,
+                lastSigners: this.lastSigners,
+                timeouts: this.cfg.timeouts,
+                random: this.random,
+              })
+        // the election runs while txs gather: its leader waits out the block interval (propose)
+        if ('vote' in start) this.voteInElection(rs, start.vote, now)
+        else this.setTimer('election', round, now + start.timerMs)
       } else {
         this.voteInElection(rs, rotationLeader(this.cfg.validators, h.height, round), now)
       }
@@ -478,7 +505,7 @@ export class BlockRounds {
       ) {
         // we led a round that failed: we nominate the next eligible validator in rotation order
         // instead (the others may be idle: our vote wakes them, and they follow it)
-        const nominee = this.nominee(height)
+        const nominee = firstEligible(this.cfg.validators, this.reputation, height, this.cfg.self)
         if (nominee != null) this.voteInElection(state, nominee, now)
         return
       }
@@ -517,40 +544,6 @@ export class BlockRounds {
 
   // ------------------------------------------------------------------ election
 
-  /**
-   * Round 0's election timer. The height's preferred candidate (`preferredCandidate`) asks at
-   * electionMinMs; the others draw theirs from the upper half of [electionMinMs, electionMaxMs),
-   * the fallback if it is slow or down. With every timer drawn over the whole range, two
-   * validators often asked within one message delay of each other under load and split the
-   * votes (2 and 2 of 4): the round waited for its deadline, about every other block at 2,000
-   * tx/s. Only liveness depends on this: any eligible candidate with q votes may lead round 0.
-   */
-  private electionDelay(height: number): number {
-    const { electionMinMs: min, electionMaxMs: max } = this.cfg.timeouts
-    if (this.preferredCandidate(height) === this.cfg.self) return min
-    return this.random.int(min + Math.floor((max - min) / 2), max)
-  }
-
-  /** The height's preferred candidate: the first validator eligible in round 0, in rotation order. */
-  private preferredCandidate(height: number): PeerIdString | null {
-    return this.firstEligible(height, null)
-  }
-
-  /** The first validator other than us eligible in round 0, in rotation order, if any. */
-  private nominee(height: number): PeerIdString | null {
-    return this.firstEligible(height, this.cfg.self)
-  }
-
-  /** The first validator in rotation order from h mod n, but `except`, eligible in round 0. */
-  private firstEligible(height: number, except: PeerIdString | null): PeerIdString | null {
-    const { validators } = this.cfg
-    for (let k = 0; k < validators.size; k++) {
-      const v = rotationLeader(validators, height, k)
-      if (v !== except && this.reputation.eligible(v, height)) return v
-    }
-    return null
-  }
-
   private voteInElection(rs: RoundState, candidate: PeerIdString, now: number): void {
     const h = this.h
     if (rs.ourVote != null || this.syncing || !this.isValidator) return
@@ -572,6 +565,8 @@ export class BlockRounds {
     if (msg.height > this.h.height) {
       // a validator at height H holds block H − 1: its word, not yet proof
       this.heightClaim(signer, msg.height - 1)
+      // a vote for the next height, cast as its signer entered it: counted when we do
+      if (m.vote != null && msg.height === this.h.height + 1) this.early.keep(m.vote)
       return
     }
     if (msg.height < this.h.height) return
@@ -609,45 +604,25 @@ export class BlockRounds {
       candidate !== rotationLeader(this.cfg.validators, h.height, vote.round)
     )
       return
-    const earlier = rs.electionVotes.get(voter)
-    if (earlier != null) {
-      // one vote per validator per round; a second, different one is equivocation
-      if (!bytesEqual(earlier.candidate, vote.candidate))
-        this.evidence.keep(
-          voter,
-          h.height,
-          vote.round,
-          'election',
-          { kind: EvidenceKind.ELECTION_VOTE, first: earlier, second: vote },
-          now,
-        )
-      return
-    }
-    rs.electionVotes.set(voter, vote)
-    if (rs.leader != null) return
-    const forCandidate = [...rs.electionVotes.values()].filter((v) =>
-      bytesEqual(v.candidate, vote.candidate),
-    )
-    if (forCandidate.length < this.quorum) {
+    // one vote per validator per round; a second, different one is equivocation
+    const counted = rs.election.add(voter, vote)
+    if (counted.kind === 'equivocation')
+      this.evidence.keep(
+        voter,
+        h.height,
+        vote.round,
+        'election',
+        { kind: EvidenceKind.ELECTION_VOTE, first: counted.earlier, second: vote },
+        now,
+      )
+    if (counted.kind !== 'counted' || rs.leader != null) return
+    const cert = rs.election.certificate(vote, this.quorum)
+    if (cert == null) {
       this.maybeSplit(rs, now)
       return
     }
-    rs.leader = {
-      candidate,
-      cert: {
-        height: h.height,
-        round: vote.round,
-        candidate: vote.candidate,
-        signatures: forCandidate
-          .slice(0, this.quorum)
-          .map((v) => ({ voter: v.voter, signature: v.signature })),
-      },
-    }
-    this.trace('elected', {
-      round: vote.round,
-      leader: candidate.slice(-6),
-      votes: forCandidate.length,
-    })
+    rs.leader = { candidate, cert }
+    this.trace('elected', { round: vote.round, leader: candidate.slice(-6) })
     if (vote.round === h.round && h.active) {
       this.out.push({ type: 'round', height: h.height, round: h.round, leader: candidate })
       if (candidate === this.cfg.self) this.propose(now)
@@ -664,17 +639,9 @@ export class BlockRounds {
   private maybeSplit(rs: RoundState, now: number): void {
     const h = this.h
     if (rs.round !== 0 || h.round !== 0 || !h.active || this.cfg.unsafe?.firstHeardElection) return
-    const counts = new Map<string, number>()
-    let most = 0
-    for (const v of rs.electionVotes.values()) {
-      const c = peerIdToString(v.candidate)
-      const n = (counts.get(c) ?? 0) + 1
-      counts.set(c, n)
-      if (n > most) most = n
-    }
-    const uncast = this.cfg.validators.size - rs.electionVotes.size
-    if (most + uncast >= this.quorum) return
-    this.trace('election split', { round: 0, votes: rs.electionVotes.size, most })
+    const { most, split } = rs.election.split(this.cfg.validators.size, this.quorum)
+    if (!split) return
+    this.trace('election split', { round: 0, votes: rs.election.size, most })
     this.startRound(1, now)
   }
 
@@ -1206,10 +1173,17 @@ export class BlockRounds {
       finalAt: now,
     }
     this.h = this.freshHeight(header.height + 1)
+    this.lastSigners = new Set(fb.commitCert!.signatures.map((sig) => peerIdToString(sig.voter)))
     if (this.syncing && this.head.height + 1 >= this.claims.trusted()) {
       // within a block of what we can trust: the gossip of the next height carries us from here
       this.syncing = false
       this.trace('caught up; back in consensus', { head: this.head.height })
+    }
+    // votes of this height that came while we finished the last one: others are deciding it
+    const early = this.early.take(this.h.height)
+    if (early.length > 0 && !this.syncing) {
+      this.activate(now)
+      for (const vote of early) this.countElectionVote(vote, now)
     }
     this.maybeActivate(now)
   }
