@@ -181,6 +181,13 @@ export class NodeMetrics {
       labelNames: ['reason'],
       registers: [r],
     })
+    const storeWrite = new Histogram({
+      name: 'bftchain_store_write_seconds',
+      help: 'how long one synced batch of the core writes took (votes and replies wait for it)',
+      registers: [r],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    })
+    node.on('store-write', (seconds) => storeWrite.observe(seconds))
     const commitLatency = new Histogram({
       name: 'bftchain_tx_commit_seconds',
       help: 'from a tx admitted here (as its target) to committed',

@@ -95,6 +95,8 @@ export interface NodeEvents {
   'sync-done': [progress: SyncProgress]
   /** a validator was caught signing two different answers to one question */
   evidence: [evidence: Evidence]
+  /** a synced batch of the core's writes is on disk, after `seconds` */
+  'store-write': [seconds: number]
   /** the node cannot go on (its store failed) */
   fatal: [err: Error]
 }
@@ -199,7 +201,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
           addPoolOps(batch, store, ops)
           addChainOps(batch, store, ops)
           addEvidenceOps(batch, store, ops)
+          const started = performance.now()
           await batch.write()
+          this.emit('store-write', (performance.now() - started) / 1000)
         },
         execute: (action) => this.execute(action),
         fatal: (err) => {
