@@ -30,6 +30,7 @@ import {
   MAX_CLOCK_DRIFT_MS,
 } from '../../src/core/consensus/block-check.js'
 import { rotationLeader } from '../../src/core/consensus/election.js'
+import { GossipGate } from '../../src/core/consensus/gossip-gate.js'
 import { ValidationError, validateBlockSync } from '../../src/core/consensus/validation.js'
 import { bytesEqual, toHex } from '../../src/core/crypto/hash.js'
 import { applyExecution, executeBlock, genesisStateRoot } from '../../src/core/state/execute.js'
@@ -658,6 +659,29 @@ describe('validateBlockSync: Add and Final', () => {
     { name: 'a tampered signature', code: 'CERT_BAD_SIGNATURE', cert: tamperedCert(right) },
     { name: 'signed rejects', code: 'CERT_BAD_SIGNATURE', cert: rejects(right) },
   ]
+
+  it('forwards the first valid Final of the block just below its height, once (observers need it)', () => {
+    const gate = new GossipGate()
+    // this node decided block 1 on its own count of the commit votes: it is at height 2
+    const at2 = { ...ctx, gate, height: () => 2 }
+    const final = { final: finalWith(permitCert(hash, [v0, v1, v2], Phase.BLOCK_COMMIT)) }
+    const other = { final: finalWith(permitCert(hash, [v1, v2, v3], Phase.BLOCK_COMMIT)) }
+    // a forged one is still refused, and the sender blamed
+    expect(
+      validationError(() =>
+        validateBlockSync(at2, { final: finalWith(tamperedCert(Phase.BLOCK_COMMIT)) }),
+      ).action,
+    ).toBe('reject')
+    expect(() => validateBlockSync(at2, final)).not.toThrow()
+    expect(validationError(() => validateBlockSync(at2, other)).code).toBe('STALE_HEIGHT')
+    // further below, or without a gate to remember it: stale as any
+    expect(validationError(() => validateBlockSync({ ...at2, height: () => 3 }, final)).code).toBe(
+      'STALE_HEIGHT',
+    )
+    expect(validationError(() => validateBlockSync({ ...ctx, height: () => 2 }, final)).code).toBe(
+      'STALE_HEIGHT',
+    )
+  })
 
   it('accepts an Add with q permits and a Final with q commit votes', () => {
     expect(() =>

@@ -1,19 +1,21 @@
 /**
  * Blocks (DESIGN §6): block consensus by Tendermint's algorithm (Buchman,
- * Kwon, Milosevic 2018, Algorithm 1) with the original design's
- * leader-collected votes, led by the round's leader (election.ts):
+ * Kwon, Milosevic 2018, Algorithm 1) in the original design's messages, led
+ * by the round's leader (election.ts):
  *
  *   election   round 0: the timer election; round r ≥ 1: the rotation
  *              leader. Every validator publishes a signed ElectionVote in
  *              every round it enters; q votes make the leader's certificate.
  *   prepare    the leader publishes BlockPrepare(block_new, or its valid
  *              block with the certificate that made it valid).
- *   permit     each validator sends the leader a permit (prevote) if the
- *              block is valid and its lock allows, a reject otherwise.
- *   add        with q permits the leader publishes Add; validators lock on
- *              the block and send the leader a commit vote (precommit).
- *   final      with q commit votes the leader publishes Final: the block is
- *              appended everywhere with its commit certificate.
+ *   permit     each validator sends every validator a permit (prevote) if
+ *              the block is valid and its lock allows, a reject otherwise.
+ *   add        a validator that counts q permits locks on the block and
+ *              sends every validator a commit vote (precommit); the leader
+ *              publishes Add for those that missed permits.
+ *   final      a validator that counts q commit votes appends the block; the
+ *              leader publishes Final for observers and those that missed
+ *              votes.
  *
  * Locking: a validator locked on block B in round r permits in a later
  * round only B, or a block shown valid (q permits) in a round >= r. Only a
@@ -147,9 +149,10 @@ interface RoundState {
   permitSent: string | null
   commitSent: string | null
   timerArmed: boolean
+  /** the permits and the commit votes of this round, by block hash, then voter */
+  permits: Map<string, Map<PeerIdString, Vote>>
+  commits: Map<string, Map<PeerIdString, Vote>>
   // the leader's side
-  permits: Map<PeerIdString, Vote>
-  commits: Map<PeerIdString, Vote>
   /** the first block vote of each (phase, voter) */
   votesSeen: Map<string, Vote>
   proposed: boolean
@@ -895,8 +898,7 @@ export class BlockRounds {
       detail: check.ok ? null : check.message,
     })
     this.persistSignState()
-    const vote = this.blockVote(Phase.BLOCK_PERMIT, p.round, proposal.hash, reason)
-    this.sendToLeader(rs, vote, now)
+    this.sendVote(this.blockVote(Phase.BLOCK_PERMIT, p.round, proposal.hash, reason), now)
   }
 
   private isLockedOn(hash: string): boolean {
@@ -937,16 +939,23 @@ export class BlockRounds {
     this.trace('locked; commit vote', { round, block: hash.slice(0, 16) })
     // the lock is on disk before the commit vote leaves
     this.persistSignState()
-    this.sendToLeader(rs, this.blockVote(Phase.BLOCK_COMMIT, round, hash, RejectReason.NONE), now)
+    this.sendVote(this.blockVote(Phase.BLOCK_COMMIT, round, hash, RejectReason.NONE), now)
   }
 
-  // ------------------------------------------------------------------ leader: collecting votes
+  // ------------------------------------------------------------------ counting block votes
 
+  /**
+   * A block vote (its signature and voter checked by the shell). Every validator counts them,
+   * not only the leader: q permits for a block are Tendermint's 2f + 1 prevotes (lock, commit
+   * vote), q commit votes its 2f + 1 precommits (decide), each one message delay sooner than the
+   * leader's Add and Final would say so. The leader still publishes both, for observers and for
+   * validators that missed votes.
+   */
   onVote(vote: Vote, now: number): void {
     const h = this.h
     if (vote.height !== h.height) return
     const rs = this.roundState(vote.round)
-    if (rs?.leader?.candidate !== this.cfg.self) return
+    if (rs == null) return
     const voter = peerIdToString(vote.voter)
     if (!this.cfg.validators.has(voter)) return
     this.sawRound(voter, vote.round, now)
@@ -966,42 +975,59 @@ export class BlockRounds {
       return // a duplicate counts once
     }
     rs.votesSeen.set(key, vote)
-    const proposal = rs.proposal
-    if (
-      proposal == null ||
-      vote.result !== VoteResult.PERMIT ||
-      toHex(vote.subject) !== proposal.hash
-    )
-      return
-    const votes = vote.phase === Phase.BLOCK_PERMIT ? rs.permits : rs.commits
+    if (vote.result !== VoteResult.PERMIT) return
+    // by block: one vote per (phase, voter) is kept, so at most n per phase in a round
+    const hash = toHex(vote.subject)
+    const byBlock = vote.phase === Phase.BLOCK_PERMIT ? rs.permits : rs.commits
+    let votes = byBlock.get(hash)
+    if (votes == null) {
+      votes = new Map()
+      byBlock.set(hash, votes)
+    }
     votes.set(voter, vote)
-    if (votes.size < this.quorum) return
+    if (votes.size !== this.quorum) return
     // every vote here is for (phase, this height, this round, this block): one certificate
-    const cert = certificateFrom([...votes.values()].slice(0, this.quorum))
-    if (vote.phase === Phase.BLOCK_PERMIT && !rs.addSent) {
+    const cert = certificateFrom([...votes.values()])
+    if (vote.phase === Phase.BLOCK_PERMIT) this.permitQuorum(rs, hash, cert, now)
+    else this.commitQuorum(rs, hash, cert, now)
+  }
+
+  /** q permits for `hash` in a round: the leader publishes Add; everyone acts on it (onAdd). */
+  private permitQuorum(rs: RoundState, hash: string, cert: Certificate, now: number): void {
+    if (rs.leader?.candidate === this.cfg.self && !rs.addSent && rs.proposal?.hash === hash) {
       rs.addSent = true
       const add = signAdd(this.cfg.signer, this.cfg.chainId, {
-        height: h.height,
-        round: vote.round,
-        blockHash: vote.subject,
+        height: this.h.height,
+        round: rs.round,
+        blockHash: fromHex(hash),
         permitCert: cert,
       })
       this.out.push({ type: 'publish', topic: 'block-sync', message: { add } })
       rs.addMessage = add
-      rs.add = { hash: proposal.hash, cert }
-      this.trace('add: q permits', { round: vote.round, block: proposal.hash.slice(0, 16) })
-      this.onAdd(vote.round, proposal.hash, cert, now)
-    } else if (vote.phase === Phase.BLOCK_COMMIT && !rs.finalSent) {
+    }
+    rs.add ??= { hash, cert }
+    this.trace('add: q permits', { round: rs.round, block: hash.slice(0, 16) })
+    this.onAdd(rs.round, hash, cert, now)
+  }
+
+  /** q commit votes for `hash` in a round: the leader publishes Final; everyone appends (onFinal). */
+  private commitQuorum(rs: RoundState, hash: string, cert: Certificate, now: number): void {
+    if (rs.leader?.candidate === this.cfg.self && !rs.finalSent && rs.proposal?.hash === hash) {
       rs.finalSent = true
       this.out.push({
         type: 'publish',
         topic: 'block-sync',
         message: {
-          final: { height: h.height, round: vote.round, blockHash: vote.subject, commitCert: cert },
+          final: {
+            height: this.h.height,
+            round: rs.round,
+            blockHash: fromHex(hash),
+            commitCert: cert,
+          },
         },
       })
-      this.onFinal(vote.round, proposal.hash, cert, null, now)
     }
+    this.onFinal(rs.round, hash, cert, null, now)
   }
 
   // ------------------------------------------------------------------ final
@@ -1241,11 +1267,11 @@ export class BlockRounds {
     })
   }
 
-  private sendToLeader(rs: RoundState, vote: Vote, now: number): void {
-    const leader = rs.leader?.candidate
-    if (leader == null) return
-    if (leader === this.cfg.self) this.onVote(vote, now)
-    else this.out.push({ type: 'send-vote', to: leader, vote })
+  /** A block vote of ours goes to every other validator, and counts here too. */
+  private sendVote(vote: Vote, now: number): void {
+    for (const v of this.cfg.validators.ids)
+      if (v !== this.cfg.self) this.out.push({ type: 'send-vote', to: v, vote })
+    this.onVote(vote, now)
   }
 
   private persistSignState(): void {

@@ -8,6 +8,8 @@
  *    only if its relay is higher than any seen for it and the last one went
  *    out at least a relay gap ago (half a round), so replaying one valid
  *    message with new relay values is cheap and goes nowhere.
+ *  - A Final one height below ours (we decided on our own count of the
+ *    commit votes) is forwarded once per height, for observers.
  *  - Tx rounds per target: each target (the peer that signs a PrePrepare)
  *    has a token bucket; beyond it, its PrePrepares are IGNOREd (not
  *    forwarded, no vote) and the target is reported.
@@ -77,6 +79,8 @@ export class GossipGate {
   private readonly buckets = new Lru<string, { tokens: number; bytes: number; at: number }>(
     MAX_TARGETS,
   )
+  /** the height of the last late Final forwarded (mayForwardLateFinal) */
+  private lateFinal = 0
 
   /** The content hash of a message's bytes with its relay left out. */
   static contentKey(unrelayed: Uint8Array): string {
@@ -117,6 +121,19 @@ export class GossipGate {
     }
     this.buckets.set(target, b)
     return ok
+  }
+
+  /**
+   * A Final of the block just below this node's height (it decided on its own count of the commit
+   * votes before the leader's Final came): the first one that checks out is still forwarded, for
+   * observers, which finalize on it; one per height.
+   */
+  mayForwardLateFinal(height: number): boolean {
+    return height > this.lateFinal
+  }
+
+  forwardedLateFinal(height: number): void {
+    this.lateFinal = Math.max(this.lateFinal, height)
   }
 
   sizes(): { checked: number; targets: number } {

@@ -239,8 +239,22 @@ export function validateElection(ctx: ValidationContext, m: ElectionMessage): vo
 
 export function validateBlockSync(ctx: ValidationContext, m: BlockSyncMessage): void {
   const inner = (m.prepare ?? m.add ?? m.final)!
-  ignoreStale(ctx, inner.height)
   const relay = m.relay ?? 0
+  // a validator decides on its own count of the commit votes, often before the leader's Final
+  // comes: the first Final of the block just below us is still checked and forwarded (observers
+  // finalize on it), once per height
+  const lateFinal =
+    m.final != null &&
+    relay === 0 &&
+    ctx.height != null &&
+    inner.height === ctx.height() - 1 &&
+    ctx.gate?.mayForwardLateFinal(inner.height) === true
+  if (lateFinal) {
+    checkBlockSync(ctx, m)
+    ctx.gate!.forwardedLateFinal(inner.height)
+    return
+  }
+  ignoreStale(ctx, inner.height)
   let key: string | null = null
   if (relay > 0) {
     // a re-announcement, in a later round, of a proposal or an Add: bounded by the rounds we know
