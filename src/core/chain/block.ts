@@ -12,27 +12,17 @@ import {
   type BlockHeader,
   BlockHeaderCodec,
   type Tx,
-  TxCodec,
 } from '../codec/index.js'
 import { compareBytes, type Hash, listRoot, sha256 } from '../crypto/hash.js'
-import { txHash } from './tx.js'
+import { txHash, txRootLeaf } from './tx.js'
 
 export function blockHash(header: BlockHeader): Hash {
   return sha256(BlockHeaderCodec.encode(header))
 }
 
 /** Over the full encoding of each tx, signature included: a block's body cannot change under its hash. */
-/**
- * Each tx's leaf in txRoot: the sha256 of its whole encoding. Not memoized: a node computes a
- * block's root about twice (rebuild, check), a few µs per tx, while a memo would hold 32 bytes
- * and an entry for every tx in memory (14 MB under overload, in a heap snapshot).
- */
-function rootLeaf(tx: Tx): Hash {
-  return sha256(TxCodec.encode(tx))
-}
-
 export function txRoot(txs: Tx[]): Hash {
-  return listRoot(txs.map(rootLeaf))
+  return listRoot(txs.map(txRootLeaf))
 }
 
 export function accountsRoot(accounts: AccountRegistration[]): Hash {

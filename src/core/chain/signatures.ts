@@ -27,6 +27,7 @@ import { type KeyType, type Signer, sign, verify } from '../crypto/keys.js'
 import { peerIdToPublicKey } from '../crypto/peer-id.js'
 import { SignKind } from '../crypto/signing.js'
 import { blockHash } from './block.js'
+import { txBody, txChecked, txCheckedBy } from './tx.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -40,16 +41,7 @@ export function keyTypeOf(type: WireKeyType): KeyType {
 
 // ------------------------------------------------------------------ bodies
 
-/**
- * Per-object memos: a tx object travels from its batch into the pool and then into its block (a
- * compact proposal is rebuilt from the very objects the pool holds), and its hash (chain/tx.ts)
- * and signature check are asked for at each step. Decoded messages are never mutated, so the memo of
- * an object stays true; a changed copy is another object.
- */
-const checkedTxs = new WeakMap<Tx, { keyType: KeyType; publicKey: Uint8Array }>()
-
-/** A tx's signed bytes: its encoding with the signature empty (not memoized: its hash and check are). */
-export const txBody = (tx: Tx): Uint8Array => TxCodec.encode({ ...tx, signature: EMPTY })
+export { txBody } from './tx.js'
 export const accountBody = (a: AccountRegistration): Uint8Array =>
   AccountRegistrationCodec.encode({ ...a, signature: EMPTY })
 export const voteBody = (v: Vote): Uint8Array => VoteCodec.encode({ ...v, signature: EMPTY })
@@ -77,15 +69,24 @@ const addBody = (a: Add): Uint8Array => M.Add.encode({ ...a, signature: EMPTY })
 
 export function signTx(signer: Signer, tx: Omit<Tx, 'signature'>): Tx {
   const unsigned = { ...tx, signature: EMPTY }
-  return { ...unsigned, signature: sign(signer, tx.chainId, SignKind.Tx, txBody(unsigned)) }
+  const body = TxCodec.encode(unsigned)
+  return { ...unsigned, signature: sign(signer, tx.chainId, SignKind.Tx, body) }
 }
 
+/**
+ * Is `tx` signed by this key? Checked once per tx object (chain/tx.ts remembers the key it checked
+ * out under), so a tx's admission, its batch's gate and its block cost one verification between
+ * them; not kept in the cache of verified signatures (keys.ts), which would cost a hash of the
+ * tx per check to save one only for a second object of the same tx.
+ */
 export function verifyTx(tx: Tx, keyType: KeyType, publicKey: Uint8Array): boolean {
-  const checked = checkedTxs.get(tx)
+  const checked = txCheckedBy(tx)
   if (checked != null && checked.keyType === keyType && bytesEqual(checked.publicKey, publicKey))
     return true
-  const ok = verify(keyType, publicKey, tx.chainId, SignKind.Tx, txBody(tx), tx.signature)
-  if (ok) checkedTxs.set(tx, { keyType, publicKey })
+  const ok = verify(keyType, publicKey, tx.chainId, SignKind.Tx, txBody(tx), tx.signature, {
+    cache: false,
+  })
+  if (ok) txChecked(tx, keyType, publicKey)
   return ok
 }
 

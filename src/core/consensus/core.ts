@@ -7,9 +7,10 @@
 
 import { type Genesis, genesisHash } from '../chain/genesis.js'
 import { keyTypeOf } from '../chain/signatures.js'
+import { txSize } from '../chain/tx.js'
 import { ValidatorSet } from '../chain/validator-set.js'
 import type { AccountRegistration, Block, SignState, Tx } from '../codec/index.js'
-import { Phase, TxCodec } from '../codec/index.js'
+import { Phase } from '../codec/index.js'
 import { toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
@@ -172,7 +173,7 @@ export class Core {
         stale.push(hash)
         continue
       }
-      this.pool.add(hash, tx, TxCodec.encode(tx).length, now)
+      this.pool.add(hash, tx, txSize(tx), now)
       this.pool.markCommitted(hash)
       const record = this.txLog.touch(hash, now, tx)
       this.txLog.advance(record, 'committed')

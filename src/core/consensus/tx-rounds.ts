@@ -32,7 +32,7 @@ import {
   signTxBatch,
   verifyTxBatch,
 } from '../chain/signatures.js'
-import { txHash, txLeaf } from '../chain/tx.js'
+import { txHash, txLeaf, txSize } from '../chain/tx.js'
 import { batchDigest } from '../chain/tx-batch.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
@@ -48,7 +48,6 @@ import {
   rejectReasonToWire,
   type Tx,
   type TxBatch,
-  TxCodec,
 } from '../codec/index.js'
 import { fromHex, toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
@@ -201,7 +200,7 @@ export class TxRounds {
 
   /** A client's tx: admit it, then run it in a batch with this node as the target. */
   submit(requestId: number, tx: Tx, now: number): void {
-    const bytes = TxCodec.encode(tx).length
+    const bytes = txSize(tx)
     const hash = toHex(txHash(tx))
     const existing = this.log.get(hash)
     if (
@@ -396,14 +395,12 @@ export class TxRounds {
     for (const [k, index] of vote.rejected.entries())
       rejected.set(index, rejectReasonFromWire(vote.reasons[k]!) ?? RejectReason.MALFORMED)
     const field = round.phase === 'pre-prepare' ? 'prePrepare' : 'prepare'
+    const permit = this.log.view(voter, 'permit', null)
     round.txs.forEach((t, i) => {
       if (!t.live) return
       t.responseCount++
       const why = rejected.get(i)
-      const view: VoteView =
-        why == null
-          ? this.log.view(voter, 'permit', null)
-          : this.log.view(voter, 'reject', String(why))
+      const view: VoteView = why == null ? permit : this.log.view(voter, 'reject', String(why))
       this.log.addVote(this.log.touch(round.txHashes[i]!, now), field, view)
       if (why == null) t.signMap.add(voter)
       else t.rejects.set(voter, why)
@@ -532,7 +529,7 @@ export class TxRounds {
     const reasons: number[] = []
     batch.txs.forEach((tx, i) => {
       const hash = d.txHashesHex[i]!
-      const bytes = TxCodec.encode(tx).length
+      const bytes = txSize(tx)
       // admission checks the tx's signature first: only bytes that were verified are kept
       const verdict = admitTx(ctx, tx, hash, bytes)
       const genuine = verdict.ok ? !verdict.duplicate : verdict.signed
@@ -614,7 +611,7 @@ export class TxRounds {
           reasons.push(rejectReasonToWire(RejectReason.NONCE_USED))
           continue
         }
-        this.pool.add(h, tx, TxCodec.encode(tx).length, now)
+        this.pool.add(h, tx, txSize(tx), now)
       }
       this.pool.markPrepared(h)
     }
@@ -705,7 +702,7 @@ export class TxRounds {
       // its nonce is used: it is final already (a second round of it ended after its block),
       // or it can never apply; the pool holds no such tx, so no block proposes it again
       if (this.nonceUsed(hash, tx, now)) return
-      this.pool.add(hash, tx, Math.min(TxCodec.encode(tx).length, MAX_TX_BYTES), now)
+      this.pool.add(hash, tx, Math.min(txSize(tx), MAX_TX_BYTES), now)
     }
     if (this.pool.markCommitted(hash) == null) return // already committed here
     this.out.push({

@@ -183,11 +183,13 @@ export function verify(
   kind: SignKind,
   body: Uint8Array,
   signature: Uint8Array,
+  /** `cache: false`: neither look in nor add to the cache of verified signatures */
+  options: { cache: boolean } = { cache: true },
 ): boolean {
   if (type === 'ed25519' && signature.length !== ED25519_SIGNATURE_BYTES) return false
   const message = signingBytes(chainId, kind, body)
-  const cacheKey = verifiedKey(type, publicKey, message, signature)
-  if (verified.has(cacheKey)) return true
+  const cacheKey = options.cache ? verifiedKey(type, publicKey, message, signature) : null
+  if (cacheKey != null && verified.has(cacheKey)) return true
   let ok: boolean
   if (type === 'ed25519') {
     ok = ed25519Verify(publicKey, message, signature)
@@ -198,7 +200,7 @@ export function verify(
       return false
     }
   }
-  if (ok) {
+  if (ok && cacheKey != null) {
     if (verified.size >= VERIFIED_CACHE_SIZE) {
       const oldest = verified.values().next().value
       if (oldest !== undefined) verified.delete(oldest)

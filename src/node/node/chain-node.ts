@@ -579,11 +579,13 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         )
         break
       case 'tx-status':
-        this.log.debug('tx status', {
-          tx: action.hash.slice(0, 16),
-          status: action.status,
-          reason: action.reason?.code,
-        })
+        // several per tx on every node: not even the fields are made unless they are logged
+        if (this.log.isDebug())
+          this.log.debug('tx status', {
+            tx: action.hash.slice(0, 16),
+            status: action.status,
+            reason: action.reason?.code,
+          })
         this.emit('tx-status', action.hash, action.status, action.reason)
         break
       case 'send-batch-vote':
