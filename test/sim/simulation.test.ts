@@ -225,6 +225,11 @@ const REGRESSIONS = [
   // second round's commit certificate came after the block with the tx, the pools took it again
   // and a later block held it once more (NONCE_USED turned the final tx's status to failed)
   { seed: 90030, validators: 4 },
+  // Validity (one tx, one block): a tx that failed in a block (INSUFFICIENT_GAS) had not used
+  // its nonce; a late commit certificate put it back in the pools and a later block held it
+  // again; a failed tx now uses its nonce
+  { seed: 110266, validators: 4 },
+  { seed: 111408, validators: 4 },
 ]
 
 describe.runIf(custom == null)('seeds that once failed', () => {

@@ -307,7 +307,7 @@ describe('txs', () => {
     failedWith(exec.receipts.txs[0], 'INSUFFICIENT_GAS')
     ok(exec.receipts.txs[1])
     expect(exec.receipts.txs[1]!.draws).toEqual([{ index: 0, useGas: GRANT }])
-    // the failed tx did not take its nonce
+    // the failed tx used its nonce, and nothing else
     expect(chain.account(authority)).toMatchObject({ nextNonce: 2, gasUsed: GRANT, lots: [] })
     expect(chain.ledger.balance(authority.address, G + 1_000)).toBe(0)
   })
@@ -320,7 +320,8 @@ describe('txs', () => {
     expect(exec.gasUsed).toBe(0)
     expect(chain.ledger.unclaimed.has(carol.address)).toBe(false)
     expect(chain.ledger.balance(carol.address, G + 2_000)).toBe(0)
-    expect(chain.account(bob)).toMatchObject({ nextNonce: 0, gasUsed: 0, hasTransacted: false })
+    // it used its nonce (it can never be in a later block), and nothing else
+    expect(chain.account(bob)).toMatchObject({ nextNonce: 1, gasUsed: 0, hasTransacted: false })
     expect(chain.ledger.balance(bob.address, G + 2_000)).toBe(100)
   })
 
@@ -376,37 +377,51 @@ describe('txs', () => {
       name: 'an unknown sender',
       reason: 'UNKNOWN_SENDER',
       tx: () => signedTx(dave, { nonce: 0, gas: 1 }),
+      usesNonce: false,
     },
     {
       name: 'a used nonce',
       reason: 'NONCE_USED',
       tx: () => signedTx(bob, { nonce: 0, gas: 1, data: utf8.encode('replay') }),
+      usesNonce: false,
     },
     {
       name: 'gas above the balance',
       reason: 'INSUFFICIENT_GAS',
       tx: () => signedTx(bob, { nonce: 1, gas: 91 }),
+      usesNonce: true,
     },
     {
       name: 'a grant by a non-authority',
       reason: 'UNAUTHORIZED',
       tx: () => grantTx(bob, carol, 10, { nonce: 1, gas: 1 }),
+      usesNonce: true,
     },
-  ])('changes nothing when a tx fails: $name', ({ reason, tx }) => {
-    const chain = chainWithBob(100)
-    const spent = chain.apply(2_000, { txs: [signedTx(bob, { nonce: 0, gas: 10 })] })
-    ok(spent.receipts.txs[0])
-    const before = snapshot(chain.ledger)
-    const exec = chain.apply(3_000, { txs: [tx()] })
-    failedWith(exec.receipts.txs[0], reason)
-    expect(exec.receipts.txs[0]!.draws).toEqual([])
-    expect({ gasUsed: exec.gasUsed, granted: exec.granted, expired: exec.expired }).toEqual({
-      gasUsed: 0,
-      granted: 0,
-      expired: 0,
-    })
-    expect(snapshot(chain.ledger)).toEqual(before)
-  })
+  ])(
+    'changes nothing but its sender’s nonce when a tx fails: $name',
+    ({ reason, tx, usesNonce }) => {
+      const chain = chainWithBob(100)
+      const spent = chain.apply(2_000, { txs: [signedTx(bob, { nonce: 0, gas: 10 })] })
+      ok(spent.receipts.txs[0])
+      const before = snapshot(chain.ledger)
+      const exec = chain.apply(3_000, { txs: [tx()] })
+      failedWith(exec.receipts.txs[0], reason)
+      expect(exec.receipts.txs[0]!.draws).toEqual([])
+      expect({ gasUsed: exec.gasUsed, granted: exec.granted, expired: exec.expired }).toEqual({
+        gasUsed: 0,
+        granted: 0,
+        expired: 0,
+      })
+      // a tx that got as far as its sender's balance used its nonce: it can never apply later
+      if (usesNonce) {
+        expect(chain.account(bob)).toMatchObject({ nextNonce: 2, lastBlockIndex: 3 })
+        const b = before.accounts.find(([address]) => address === bob.address)![1]
+        b.nextNonce = 2
+        b.lastBlockIndex = 3
+      }
+      expect(snapshot(chain.ledger)).toEqual(before)
+    },
+  )
 })
 
 // ------------------------------------------------------------------ expiry
@@ -437,7 +452,7 @@ describe('gas lots expire gasWindowMs after their block', () => {
     const exec = chain.apply(1_000 + WINDOW, { txs: [signedTx(bob, { nonce: 0, gas: 51 })] })
     failedWith(exec.receipts.txs[0], 'INSUFFICIENT_GAS')
     expect(exec.gasUsed).toBe(0)
-    expect(chain.account(bob).nextNonce).toBe(0)
+    expect(chain.account(bob).nextNonce).toBe(1)
     expect(chain.ledger.balance(bob.address, G + 1_000 + WINDOW)).toBe(50)
   })
 

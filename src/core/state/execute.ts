@@ -4,11 +4,13 @@
  *
  * Registrations first, in block order: a key or username already taken
  * fails. Then txs in their canonical order (sender, nonce): a tx from an
- * unknown sender, with a used nonce, without the gas, or a grant by a
- * non-authority fails with its reason and changes nothing. A tx that
- * passes advances its sender's nonce and draws its gas first-in first-out
- * from the sender's live lots, recording where it drew from. Lots older
- * than gasWindowMs at the block's time expire.
+ * unknown sender or with a used nonce fails and changes nothing; one without
+ * the gas, or a grant by a non-authority or a malformed one, fails with its
+ * reason and only uses its nonce (as Ethereum's failed txs do), so a failed
+ * tx can never be in a later block and succeed there. A tx that passes
+ * advances its sender's nonce and draws its gas first-in first-out from the
+ * sender's live lots, recording where it drew from. Lots older than
+ * gasWindowMs at the block's time expire.
  *
  * stateRoot = sha256(parent stateRoot ‖ height ‖ every record this block
  * changed, by address): a hash chain over the state's history, so two
@@ -156,21 +158,27 @@ export function executeBlock(
       result.receipts.txs.push(failed(hash, 'NONCE_USED'))
       continue
     }
+    // from here on the tx uses its nonce, failed or not: no block may hold it again (block-check)
+    const fail = (reason: string): void => {
+      sender.nextNonce = tx.nonce + 1
+      sender.lastBlockIndex = height
+      result.receipts.txs.push(failed(hash, reason))
+    }
     if (liveBalance(sender.lots, time, windowMs) < tx.gas) {
-      result.receipts.txs.push(failed(hash, 'INSUFFICIENT_GAS'))
+      fail('INSUFFICIENT_GAS')
       continue
     }
     let grant: { to: string; amount: number } | null = null
     if (tx.kind === TxKind.GAS_GRANT) {
       if (!ledger.authorities.has(sender.address)) {
-        result.receipts.txs.push(failed(hash, 'UNAUTHORIZED'))
+        fail('UNAUTHORIZED')
         continue
       }
       try {
         const g = GasGrantCodec.decode(tx.data)
         grant = { to: toHex(g.to), amount: g.amount }
       } catch {
-        result.receipts.txs.push(failed(hash, 'MALFORMED'))
+        fail('MALFORMED')
         continue
       }
     }
