@@ -18,6 +18,7 @@
  * recently used go first. Pure: time comes in as `now`.
  */
 import { sha256, toHex } from '../crypto/hash.js'
+import { dropOldest, lowWater } from '../fifo.js'
 
 export const MAX_CHECKED = 8_192
 export const MAX_TARGETS = 1_024
@@ -64,8 +65,8 @@ class Lru<K, V> {
     this.map.delete(key)
     this.map.set(key, value)
     if (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value
-      if (oldest !== undefined) this.map.delete(oldest)
+      const keep = lowWater(this.capacity)
+      dropOldest(this.map, () => this.map.size > keep)
     }
   }
   get size(): number {

@@ -5,6 +5,7 @@
  */
 import type { Tx } from '../codec/index.js'
 import type { PeerIdString } from '../crypto/peer-id.js'
+import { dropOldest, lowWater } from '../fifo.js'
 import type { Reason } from './reasons.js'
 import type { TxStatus } from './types.js'
 
@@ -88,11 +89,12 @@ export class TxLog {
       }
       this.records.set(hash, r)
       if (this.records.size > this.capacity) {
-        const oldest = this.records.keys().next().value
-        if (oldest !== undefined) {
-          this.records.delete(oldest)
-          this.dropBody(oldest)
-        }
+        const keep = lowWater(this.capacity)
+        dropOldest(
+          this.records,
+          () => this.records.size > keep,
+          (oldest) => this.dropBody(oldest),
+        )
       }
     }
     if (tx != null && r.tx == null) {
@@ -100,12 +102,17 @@ export class TxLog {
       const bytes = tx.data.length + tx.signature.length + 128
       this.bodies.set(hash, bytes)
       this.bodyBytes += bytes
-      while (this.bodyBytes > this.maxBodyBytes) {
-        const oldest = this.bodies.keys().next().value
-        if (oldest === undefined) break
-        const record = this.records.get(oldest)
-        if (record != null) record.tx = null
-        this.dropBody(oldest)
+      if (this.bodyBytes > this.maxBodyBytes) {
+        const keep = lowWater(this.maxBodyBytes)
+        dropOldest(
+          this.bodies,
+          () => this.bodyBytes > keep,
+          (oldest) => {
+            const record = this.records.get(oldest)
+            if (record != null) record.tx = null
+            this.bodyBytes -= this.bodies.get(oldest)!
+          },
+        )
       }
     }
     r.updatedAt = now

@@ -52,6 +52,7 @@ import {
 import { fromHex, toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
+import { dropOldest, lowWater } from '../fifo.js'
 import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
 import { admitTx } from './admission.js'
@@ -784,10 +785,15 @@ export class TxRounds {
     if (this.seen.has(hash)) return
     this.seen.set(hash, { tx, bytes })
     this.seenBytes += bytes
-    while (this.seen.size > SEEN_TX_CAPACITY || this.seenBytes > SEEN_TX_BYTES) {
-      const [oldest, entry] = this.seen.entries().next().value!
-      this.seen.delete(oldest)
-      this.seenBytes -= entry.bytes
+    if (this.seen.size > SEEN_TX_CAPACITY || this.seenBytes > SEEN_TX_BYTES) {
+      const [count, size] = [lowWater(SEEN_TX_CAPACITY), lowWater(SEEN_TX_BYTES)]
+      dropOldest(
+        this.seen,
+        () => this.seen.size > count || this.seenBytes > size,
+        (oldest) => {
+          this.seenBytes -= this.seen.get(oldest)!.bytes
+        },
+      )
     }
   }
 
@@ -797,10 +803,15 @@ export class TxRounds {
     for (const tx of batch.txs) bytes += tx.data.length + tx.signature.length + TX_HEAP_BYTES
     this.batches.set(hash, { txHashes, batch, bytes })
     this.batchBytes += bytes
-    while (this.batches.size > SEEN_BATCHES || this.batchBytes > SEEN_BATCH_BYTES) {
-      const [oldest, entry] = this.batches.entries().next().value!
-      this.batches.delete(oldest)
-      this.batchBytes -= entry.bytes
+    if (this.batches.size > SEEN_BATCHES || this.batchBytes > SEEN_BATCH_BYTES) {
+      const [count, size] = [lowWater(SEEN_BATCHES), lowWater(SEEN_BATCH_BYTES)]
+      dropOldest(
+        this.batches,
+        () => this.batches.size > count || this.batchBytes > size,
+        (oldest) => {
+          this.batchBytes -= this.batches.get(oldest)!.bytes
+        },
+      )
     }
   }
 

@@ -5,6 +5,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto'
+import { dropOldest, lowWater } from '../fifo.js'
 import { ed25519KeyObject, ed25519Verify, hasSmallOrder, pointIsCanonical } from './ed25519.js'
 import { sha256, toHex } from './hash.js'
 import { type SignKind, signingBytes } from './signing.js'
@@ -201,11 +202,11 @@ export function verify(
     }
   }
   if (ok && cacheKey != null) {
-    if (verified.size >= VERIFIED_CACHE_SIZE) {
-      const oldest = verified.values().next().value
-      if (oldest !== undefined) verified.delete(oldest)
-    }
     verified.add(cacheKey)
+    if (verified.size > VERIFIED_CACHE_SIZE) {
+      const keep = lowWater(VERIFIED_CACHE_SIZE)
+      dropOldest(verified, () => verified.size > keep)
+    }
   }
   return ok
 }

@@ -1,0 +1,33 @@
+/**
+ * Dropping the oldest entries of a bounded Map or Set (first in, first out).
+ *
+ * V8 keeps a deleted entry as a hole until the table is rehashed, and
+ * iteration from the front steps over every hole, so dropping the oldest
+ * entry one insertion at a time (`keys().next()`, then `delete`) walks over
+ * all the earlier drops each time: measured here, 6 µs an insertion at 10,000
+ * entries and 22 µs at 50,000, on every tx once the tables are full. The
+ * bounded tables of the hot path (the tx log, the kept tx bodies and batches,
+ * the verified-signature cache) drop in chunks instead, through one iterator:
+ * once over their bound, down to `lowWater` of it (0.2 µs an insertion).
+ */
+
+/** A bound less a sixteenth: where a table that went over its bound is trimmed down to. */
+export function lowWater(bound: number): number {
+  return bound - Math.max(1, Math.floor(bound / 16))
+}
+
+/**
+ * Drop the oldest entries of `table` while `more()` says so. `dropping(key)` is called before each
+ * one goes (to read its value, or count what it held).
+ */
+export function dropOldest<K>(
+  table: { keys(): IterableIterator<K>; delete(key: K): boolean },
+  more: () => boolean,
+  dropping?: (key: K) => void,
+): void {
+  for (const key of table.keys()) {
+    if (!more()) return
+    dropping?.(key)
+    table.delete(key)
+  }
+}
