@@ -727,6 +727,31 @@ describe('a committed data tx', () => {
     checkSafety(net)
   })
 
+  it('is proposed even when the leader’s interval timer fires a moment early', () => {
+    const net = netAfterBlock1()
+    net.submit(1, signedTx(alice, { nonce: 0 }))
+    const proposeTimer = () =>
+      net.steps.find((s) =>
+        s.actions.some((a) => a.type === 'set-timer' && a.key === 'propose:2:0'),
+      )
+    expect(net.runUntil(() => proposeTimer() != null)).toBe(true)
+    const { core: leader, actions } = proposeTimer()!
+    const at = (
+      actions.find((a) => a.type === 'set-timer' && a.key === 'propose:2:0') as {
+        at: number
+      }
+    ).at
+    // the timer comes back a millisecond before its time
+    net.now = Math.max(net.now, at - 1)
+    const early = net.step(leader, { type: 'timer', key: 'propose:2:0' })
+    expect(early.some((a) => a.type === 'publish' && a.topic === 'block-sync')).toBe(false)
+    // it arms itself again, and the block goes out at its time
+    expect(early).toContainEqual({ type: 'set-timer', key: 'propose:2:0', at })
+    expect(net.runUntil(allAtHeight(net, 2))).toBe(true)
+    expect(net.finals(leader).find((f) => f.height === 2)).toMatchObject({ round: 0 })
+    checkSafety(net)
+  })
+
   it('is proposed no sooner than blockIntervalMs after the last block, its leader elected meanwhile', () => {
     const net = netAfterBlock1()
     const tx = signedTx(alice, { nonce: 0, data: new TextEncoder().encode('soon') })

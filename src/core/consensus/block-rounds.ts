@@ -526,6 +526,8 @@ export class BlockRounds {
       })
       this.voteInElection(state, this.cfg.self, now)
     } else if (kind === 'propose') {
+      // the block interval is over (a timer that fired a moment early arms itself again)
+      state.proposeTimer = false
       this.propose(now)
     } else if (kind === 'heartbeat') {
       // no quorum here yet: say again where we are (our vote may have been lost before GST)

@@ -55,6 +55,7 @@ import { Syncer, type SyncerOptions, type SyncProgress } from '../sync/syncer.js
 import { ChainQuery } from './chain-query.js'
 import { addChainOps, loadChain } from './chain-store.js'
 import { CompactBlocks, compactMessage } from './compact-blocks.js'
+import { CoreTimers } from './core-timers.js'
 import { CoreDriver } from './driver.js'
 import { addEvidenceOps, loadEvidence } from './evidence-store.js'
 import { coreEventOf, type GossipEvent, ingressHandlers } from './ingress.js'
@@ -161,7 +162,10 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   readonly syncer: Syncer
   /** proposals travel compact on gossip; this rebuilds them (compact-blocks.ts) */
   readonly compact: CompactBlocks
-  private readonly timers = new Map<string, NodeJS.Timeout>()
+  /** the core's timers (core-timers.ts: a timer never reaches the core before its time) */
+  private readonly timers = new CoreTimers((key, now) =>
+    this.driver.push({ type: 'timer', now, key }),
+  )
   /** the last 100 commit certificates' signers, by head (GET /validators) */
   private readonly activity: ValidatorActivityTracker
   /** the head as it is on disk: what we tell peers and clients (the core's may be a write ahead) */
@@ -384,8 +388,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       this.started = false
       this.driver.stop()
       this.syncer.stop()
-      for (const t of this.timers.values()) clearTimeout(t)
-      this.timers.clear()
+      this.timers.clearAll()
       this.peers.stop()
       this.gossip.stop()
       await this.libp2p.stop()
@@ -604,16 +607,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       case 'fetch-batch':
         void this.fetchBatch(action.hash, action.hint)
         break
-      case 'set-timer': {
-        const delay = Math.max(0, action.at - Date.now())
-        clearTimeout(this.timers.get(action.key))
-        const timer = setTimeout(() => {
-          this.timers.delete(action.key)
-          this.driver.push({ type: 'timer', now: Date.now(), key: action.key })
-        }, delay)
-        this.timers.set(action.key, timer)
+      case 'set-timer':
+        this.timers.set(action.key, action.at)
         break
-      }
       case 'fetch-block':
       case 'sync-needed':
         this.syncer.request(action.height, action.hint)
