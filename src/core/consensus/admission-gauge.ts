@@ -1,6 +1,6 @@
 /**
  * Backpressure that tells the truth (DESIGN §5): a target takes only the txs
- * it can see through their rounds within a fifth of the tx deadline (2 s), judged
+ * it can see through their rounds within a tenth of the tx deadline (1 s), judged
  * by how fast its own rounds have been ending, and refuses the rest at once
  * (503 with Retry-After) instead of queueing what would time out.
  *

@@ -877,11 +877,13 @@ export const MAX_COMMITTED_BACKLOG = 4_000
 
 /**
  * The share of the tx deadline (txRoundMs) a target's txs in hand may take at its measured rate
- * (admission-gauge.ts): a fifth, 2 s by default. Half (5 s) let each tx wait 5 s for its round
- * under overload; the round window needs only its rounds' latency (about 1 s under load) in hand
- * to stay full.
+ * (admission-gauge.ts): a tenth, 1 s by default. Each tx in hand waits up to that long before its
+ * round starts, so this is latency a client pays in the queue; the round window needs only about
+ * one round's worth in hand to stay full. Half (5 s) let each tx wait 5 s under overload; a fifth
+ * (2 s) gave p50 1.86–1.97 s at 2,000 tx/s offered, a tenth 1.59–1.81 s at the same throughput
+ * (docs/PERFORMANCE.md).
  */
-export const ADMISSION_HORIZON = 1 / 5
+export const ADMISSION_HORIZON = 1 / 10
 
 /** full batches a target takes in hand before any of its rounds committed (admission-gauge.ts) */
 export const ADMISSION_FLOOR_BATCHES = 2
