@@ -31,3 +31,50 @@ export function dropOldest<K>(
     table.delete(key)
   }
 }
+
+/**
+ * A table bounded in entries and in bytes (each value's `bytes`), its oldest dropped first, in
+ * chunks: once over either bound, down to the low water of both.
+ */
+export class SizedFifo<K, V extends { bytes: number }> {
+  private readonly table = new Map<K, V>()
+  private total = 0
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get size(): number {
+    return this.table.size
+  }
+
+  /** The bytes of the values held. */
+  get bytes(): number {
+    return this.total
+  }
+
+  get(key: K): V | undefined {
+    return this.table.get(key)
+  }
+
+  has(key: K): boolean {
+    return this.table.has(key)
+  }
+
+  /** Keep `value` under `key` (a key already held keeps its first value). */
+  add(key: K, value: V): void {
+    if (this.table.has(key)) return
+    this.table.set(key, value)
+    this.total += value.bytes
+    if (this.table.size <= this.maxEntries && this.total <= this.maxBytes) return
+    const [entries, bytes] = [lowWater(this.maxEntries), lowWater(this.maxBytes)]
+    dropOldest(
+      this.table,
+      () => this.table.size > entries || this.total > bytes,
+      (oldest) => {
+        this.total -= this.table.get(oldest)!.bytes
+      },
+    )
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dropOldest, lowWater } from '../../src/core/fifo.js'
+import { dropOldest, lowWater, SizedFifo } from '../../src/core/fifo.js'
 
 describe('dropping the oldest entries of a bounded table', () => {
   it('drops from the front, in insertion order, while asked, and says which before each goes', () => {
@@ -22,5 +22,22 @@ describe('dropping the oldest entries of a bounded table', () => {
     expect(lowWater(50_000)).toBe(46_875)
     expect(lowWater(16)).toBe(15)
     expect(lowWater(1)).toBe(0)
+  })
+})
+
+describe('a table bounded in entries and bytes', () => {
+  it('keeps the first value of a key, and drops the oldest in a chunk past either bound', () => {
+    const t = new SizedFifo<number, { bytes: number }>(32, 1_000)
+    for (let i = 0; i < 32; i++) t.add(i, { bytes: 10 })
+    t.add(0, { bytes: 500 }) // held already: its first value stays
+    expect([t.size, t.bytes]).toEqual([32, 320])
+    t.add(32, { bytes: 10 }) // one over the count: down to its low water, oldest first
+    expect(t.size).toBe(lowWater(32))
+    expect(t.has(0)).toBe(false)
+    expect(t.has(32)).toBe(true)
+    t.add(33, { bytes: 800 }) // over the bytes: the oldest go until both are under
+    expect(t.bytes).toBeLessThanOrEqual(lowWater(1_000))
+    expect(t.size).toBeLessThanOrEqual(lowWater(32))
+    expect(t.get(33)).toEqual({ bytes: 800 })
   })
 })

@@ -52,7 +52,7 @@ import {
 import { fromHex, toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
-import { dropOldest, lowWater } from '../fifo.js'
+import { SizedFifo } from '../fifo.js'
 import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
 import { admitTx } from './admission.js'
@@ -162,14 +162,15 @@ export class TxRounds {
   private readonly batchTxs: number
   private readonly batchWaitMs: number
   /** tx bodies whose signature checked out, by tx hash, to back a Prepare or a Commit */
-  private readonly seen = new Map<string, { tx: Tx; bytes: number }>()
-  private seenBytes = 0
+  private readonly seen = new SizedFifo<string, { tx: Tx; bytes: number }>(
+    SEEN_TX_CAPACITY,
+    SEEN_TX_BYTES,
+  )
   /** batches seen, by hash: their txs in order (what an index in a vote names) */
-  private readonly batches = new Map<
+  private readonly batches = new SizedFifo<
     string,
     { txHashes: string[]; batch: TxBatch; bytes: number }
-  >()
-  private batchBytes = 0
+  >(SEEN_BATCHES, SEEN_BATCH_BYTES)
   /** commit certificates whose batch is being fetched */
   /** batches asked for by hash: with the commit certificate that waits for them, or null (a Prepare asked) */
   private readonly awaitingBody = new Map<string, BatchCertificate | null>()
@@ -782,37 +783,14 @@ export class TxRounds {
   }
 
   private remember(hash: string, tx: Tx, bytes: number): void {
-    if (this.seen.has(hash)) return
-    this.seen.set(hash, { tx, bytes })
-    this.seenBytes += bytes
-    if (this.seen.size > SEEN_TX_CAPACITY || this.seenBytes > SEEN_TX_BYTES) {
-      const [count, size] = [lowWater(SEEN_TX_CAPACITY), lowWater(SEEN_TX_BYTES)]
-      dropOldest(
-        this.seen,
-        () => this.seen.size > count || this.seenBytes > size,
-        (oldest) => {
-          this.seenBytes -= this.seen.get(oldest)!.bytes
-        },
-      )
-    }
+    this.seen.add(hash, { tx, bytes })
   }
 
   private keepBatch(hash: string, txHashes: string[], batch: TxBatch): void {
     if (this.batches.has(hash)) return
     let bytes = 64
     for (const tx of batch.txs) bytes += tx.data.length + tx.signature.length + TX_HEAP_BYTES
-    this.batches.set(hash, { txHashes, batch, bytes })
-    this.batchBytes += bytes
-    if (this.batches.size > SEEN_BATCHES || this.batchBytes > SEEN_BATCH_BYTES) {
-      const [count, size] = [lowWater(SEEN_BATCHES), lowWater(SEEN_BATCH_BYTES)]
-      dropOldest(
-        this.batches,
-        () => this.batches.size > count || this.batchBytes > size,
-        (oldest) => {
-          this.batchBytes -= this.batches.get(oldest)!.bytes
-        },
-      )
-    }
+    this.batches.add(hash, { txHashes, batch, bytes })
   }
 
   /** How much this node holds for tx rounds (the simulation checks the bounds). */
@@ -825,9 +803,9 @@ export class TxRounds {
   } {
     return {
       seen: this.seen.size,
-      seenBytes: this.seenBytes,
+      seenBytes: this.seen.bytes,
       batches: this.batches.size,
-      batchBytes: this.batchBytes,
+      batchBytes: this.batches.bytes,
       awaitingBody: this.awaitingBody.size,
     }
   }
