@@ -120,7 +120,7 @@ export type PersistOp =
 
 export type CoreAction =
   | Publish
-  /** send a block vote to the round's leader */
+  /** send a block vote to a validator (each block vote goes to every validator) */
   | { type: 'send-vote'; to: PeerIdString; vote: Vote }
   /** send a batch vote to the batch's target */
   | { type: 'send-batch-vote'; to: PeerIdString; vote: BatchVote }

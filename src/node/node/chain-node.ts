@@ -463,7 +463,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     return this.gossip.publish(topic, message)
   }
 
-  /** Send a block vote to the round's leader and get its reply. Throws RequestError. */
+  /** Send a block vote to a validator and get its reply. Throws RequestError. */
   sendVote(target: string, vote: Vote): Promise<VoteOutcome> {
     return this.votes.send(target, vote)
   }
