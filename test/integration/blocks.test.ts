@@ -4,9 +4,11 @@
  * state root at every height; txs become final; a restarted node catches up.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { blockHash } from '../../src/core/chain/block.js'
+import { verifyCertificate } from '../../src/core/chain/certificates.js'
 import type { Genesis } from '../../src/core/chain/genesis.js'
 import { signAccount, signTx } from '../../src/core/chain/signatures.js'
-import { FinalizedBlockCodec, TxKind } from '../../src/core/codec/index.js'
+import { BlockCodec, FinalizedBlockCodec, Phase, TxKind } from '../../src/core/codec/index.js'
 import { addressOf, type Signer, toHex } from '../../src/core/crypto/index.js'
 import { generateAccountKey } from '../../src/node/keys/account-key.js'
 import type { NodeIdentity } from '../../src/node/keys/node-key.js'
@@ -66,8 +68,22 @@ async function sameChain(nodes: ChainNode[], height: number): Promise<void> {
       ),
     )
     expect(hashes.size, `state roots at height ${h}`).toBe(1)
-    const raw = new Set(blocks.map((b) => (b ? Buffer.from(b).toString('hex') : 'missing')))
+    // the same block, byte for byte; each node keeps the q commit votes it counted itself
+    const raw = new Set(
+      blocks.map((b) =>
+        b ? toHex(BlockCodec.encode(FinalizedBlockCodec.decode(b).block!)) : 'missing',
+      ),
+    )
     expect(raw.size, `blocks at height ${h}`).toBe(1)
+    for (const b of blocks) {
+      const fb = FinalizedBlockCodec.decode(b!)
+      verifyCertificate(
+        nodes[0]!.chainId,
+        fb.commitCert!,
+        { phase: Phase.BLOCK_COMMIT, subject: blockHash(fb.block!.header!), height: h },
+        nodes[0]!.validators,
+      )
+    }
   }
 }
 
