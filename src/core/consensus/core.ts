@@ -16,7 +16,7 @@ import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
 import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempool.js'
 import { genesisStateRoot } from '../state/execute.js'
-import { type AccountState, LedgerState, type Unclaimed } from '../state/ledger.js'
+import { type AccountState, LedgerState, nextNonceOf, type Unclaimed } from '../state/ledger.js'
 import { AccountRegistry } from './accounts.js'
 import { senderKey } from './admission.js'
 import { BlockRounds, type Head, type UnsafeFlags } from './block-rounds.js'
@@ -163,13 +163,13 @@ export class Core {
 
   /**
    * Put back what the store kept: committed txs and pending registrations. A committed tx at a
-   * nonce the chain has used since can never apply (a store written before block_new and the
-   * block check refused such txs may hold one): it goes from the store instead.
+   * nonce the chain has used can never apply (only a store written by an older build, before
+   * blocks refused such txs, holds one): it is dropped from the store instead.
    */
   restore(saved: RestoredPool, now: number): void {
     const stale: string[] = []
     for (const { hash, tx } of saved.committed) {
-      if (tx.nonce < (this.ledger.account(toHex(tx.from))?.nextNonce ?? 0)) {
+      if (tx.nonce < nextNonceOf(this.ledger, toHex(tx.from))) {
         stale.push(hash)
         continue
       }

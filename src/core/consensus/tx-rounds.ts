@@ -54,7 +54,7 @@ import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
 import { SizedFifo } from '../fifo.js'
 import type { Mempool } from '../mempool/mempool.js'
-import type { Ledger } from '../state/ledger.js'
+import { type Ledger, nextNonceOf } from '../state/ledger.js'
 import { admitTx } from './admission.js'
 import { AdmissionGauge } from './admission-gauge.js'
 import type { EvidenceBook } from './evidence.js'
@@ -720,7 +720,7 @@ export class TxRounds {
    * block holds it: this is a late certificate of another round of it).
    */
   private nonceUsed(hash: string, tx: Tx, now: number): boolean {
-    const next = this.ledger().account(toHex(tx.from))?.nextNonce ?? 0
+    const next = nextNonceOf(this.ledger(), toHex(tx.from))
     if (tx.nonce >= next) return false
     const record = this.log.touch(hash, now)
     const why = reason(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)

@@ -52,6 +52,11 @@ export interface Ledger {
   balance(address: string, now: number): number
 }
 
+/** The next nonce `address` may use: 0 for an address without an account. */
+export function nextNonceOf(ledger: Ledger, address: string): number {
+  return ledger.account(address)?.nextNonce ?? 0
+}
+
 export function isLive(lot: GasLot, now: number, windowMs: number): boolean {
   return lot.remaining > 0 && (windowMs === 0 || lot.time + windowMs > now)
 }
