@@ -1,7 +1,8 @@
 /**
  * Blocks (DESIGN §6): block consensus by Tendermint's algorithm (Buchman,
  * Kwon, Milosevic 2018, Algorithm 1) in the original design's messages, led
- * by the round's leader (election.ts):
+ * by the round's leader (elected by block-election.ts, by the rules of
+ * election.ts):
  *
  *   election   round 0: the timer election; round r ≥ 1: the rotation
  *              leader. Every validator publishes a signed ElectionVote in
@@ -37,14 +38,7 @@ import { blockHash } from '../chain/block.js'
 import { CertificateError, certificateFrom, verifyCertificate } from '../chain/certificates.js'
 import type { Genesis, Timeouts } from '../chain/genesis.js'
 import { genesisTimeMs } from '../chain/genesis.js'
-import {
-  proposalStatement,
-  signAdd,
-  signBlockPrepare,
-  signElectionRequest,
-  signElectionVote,
-  signVote,
-} from '../chain/signatures.js'
+import { proposalStatement, signAdd, signBlockPrepare, signVote } from '../chain/signatures.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
   type Add,
@@ -52,9 +46,7 @@ import {
   type BlockPrepare,
   type BlockSyncMessage,
   type Certificate,
-  type ElectionCertificate,
   type ElectionMessage,
-  type ElectionVote,
   EvidenceKind,
   type FinalizedBlock,
   Phase,
@@ -71,16 +63,9 @@ import type { Mempool } from '../mempool/mempool.js'
 import { applyExecution, type Execution } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
 import { type BlockCheck, type ChainTip, checkBlock, MAX_CLOCK_DRIFT_MS } from './block-check.js'
+import { BlockElection, type ElectionRound } from './block-election.js'
 import { blockNew, PROPOSAL_TXS } from './block-new.js'
-import {
-  EarlyElectionVotes,
-  ElectionTally,
-  firstEligible,
-  LeaderReputation,
-  type RoundZeroStart,
-  rotationLeader,
-  roundZeroStart,
-} from './election.js'
+import { ElectionTally, type LeaderReputation } from './election.js'
 import type { EvidenceBook } from './evidence.js'
 import { HeightClaims } from './height-claims.js'
 import type { SeededRandom } from './random.js'
@@ -126,17 +111,9 @@ interface Proposal {
   message: BlockPrepare | null
 }
 
-/** One round of the current height, as this node sees it. */
-interface RoundState {
-  round: number
-  /** election votes of this round, one per voter */
-  election: ElectionTally
-  /** our election vote, kept to re-announce while the round waits for a quorum */
-  ourVote: ElectionVote | null
+/** One round of the current height, as this node sees it (its election: block-election.ts). */
+interface RoundState extends ElectionRound {
   relays: number
-  leader: { candidate: PeerIdString; cert: ElectionCertificate } | null
-  /** planted firstHeardElection only: the first candidate any message named for this round */
-  firstNamed: PeerIdString | null
   /** the round's proposal: the first one heard from its leader */
   proposal: Proposal | null
   /** another block of this round that a certificate names (the leader equivocated) */
@@ -205,17 +182,15 @@ export class BlockRounds {
   private syncTarget = 0
   /** far behind: no rounds, no votes, only appending fetched blocks */
   syncing = false
-  /** who signed the commit certificate of the head (round 0's preferred candidate was live) */
-  private lastSigners: ReadonlySet<PeerIdString> = new Set()
-  /** election votes for the next height, counted when it starts */
-  private readonly early = new EarlyElectionVotes(FUTURE_ROUNDS + 1)
+  /** each round's election, and what it carries from one height to the next */
+  private readonly election: BlockElection
 
   constructor(
     private readonly cfg: BlockRoundsConfig,
     private readonly ledger: () => LedgerState,
     private readonly pool: Mempool,
     private readonly txLog: TxLog,
-    private readonly random: SeededRandom,
+    random: SeededRandom,
     private readonly evidence: EvidenceBook,
     private readonly out: CoreAction[],
     head: Head,
@@ -223,7 +198,28 @@ export class BlockRounds {
     this.isValidator = cfg.validators.has(cfg.self)
     this.selfId = peerIdFromString(cfg.self)
     this.quorum = cfg.unsafe?.quorum ?? cfg.validators.quorum
-    this.reputation = new LeaderReputation(cfg.validators.f, cfg.validators.size)
+    this.election = new BlockElection(
+      cfg,
+      {
+        heightState: () => this.h,
+        syncing: () => this.syncing,
+        roundState: (round) => this.roundState(round),
+        sawRound: (validator, round, now) => this.sawRound(validator, round, now),
+        activate: (now) => this.activate(now),
+        startRound: (round, now) => this.startRound(round, now),
+        propose: (now) => this.propose(now),
+        heightClaim: (validator, head) => this.heightClaim(validator, head),
+        setTimer: (kind, round, at) => this.setTimer(kind, round, at),
+        persistSignState: () => this.persistSignState(),
+        trace: (msg, fields) => this.trace(msg, fields),
+      },
+      random,
+      evidence,
+      out,
+      this.quorum,
+      FUTURE_ROUNDS + 1,
+    )
+    this.reputation = this.election.reputation
     this.claims = new HeightClaims(cfg.validators)
     this.head = head
     this.h = this.freshHeight(head.height + 1)
@@ -337,7 +333,7 @@ export class BlockRounds {
     return {
       rounds: this.h.rounds.size,
       blocks,
-      electionVotes: electionVotes + this.early.size,
+      electionVotes: electionVotes + this.election.earlyVotes,
       blockVotes,
     }
   }
@@ -419,29 +415,7 @@ export class BlockRounds {
         })
     }
     this.out.push({ type: 'round', height: h.height, round, leader: this.leader(round) })
-    if (rs.ourVote == null) {
-      if (round === 0 || this.cfg.unsafe?.firstHeardElection) {
-        // (planted: the old rule, the first candidate named for this round, even before we came)
-        const heard = this.cfg.unsafe?.firstHeardElection ? rs.firstNamed : null
-        const start: RoundZeroStart =
-          heard != null
-            ? { vote: heard }
-            : roundZeroStart({
-                validators: this.cfg.validators,
-                reputation: this.reputation,
-                height: h.height,
-                self: this.cfg.self,
-                lastSigners: this.lastSigners,
-                timeouts: this.cfg.timeouts,
-                random: this.random,
-              })
-        // the election runs while txs gather: its leader waits out the block interval (propose)
-        if ('vote' in start) this.voteInElection(rs, start.vote, now)
-        else this.setTimer('election', round, now + start.timerMs)
-      } else {
-        this.voteInElection(rs, rotationLeader(this.cfg.validators, h.height, round), now)
-      }
-    }
+    this.election.enterRound(rs, now)
     this.setTimer('heartbeat', round, now + timeouts.roundMs)
     this.checkRoundTimer(now)
     // what arrived early for this round
@@ -501,30 +475,8 @@ export class BlockRounds {
       const leader = this.leader(round)
       this.out.push({ type: 'round-failed', height, round, leader, why: whyFailed(state) })
       this.startRound(round + 1, now)
-    } else if (kind === 'election' && state.ourVote == null) {
-      if (
-        !this.reputation.eligible(this.cfg.self, height) &&
-        !this.cfg.unsafe?.firstHeardElection
-      ) {
-        // we led a round that failed: we nominate the next eligible validator in rotation order
-        // instead (the others may be idle: our vote wakes them, and they follow it)
-        const nominee = firstEligible(this.cfg.validators, this.reputation, height, this.cfg.self)
-        if (nominee != null) this.voteInElection(state, nominee, now)
-        return
-      }
-      // our timer fired first: ask to lead, and vote for ourselves
-      this.out.push({
-        type: 'publish',
-        topic: 'election',
-        message: {
-          request: signElectionRequest(this.cfg.signer, this.cfg.chainId, {
-            height,
-            round,
-            candidate: this.selfId,
-          }),
-        },
-      })
-      this.voteInElection(state, this.cfg.self, now)
+    } else if (kind === 'election') {
+      this.election.onTimer(state, now)
     } else if (kind === 'propose') {
       // the block interval is over (a timer that fired a moment early arms itself again)
       state.proposeTimer = false
@@ -549,105 +501,9 @@ export class BlockRounds {
 
   // ------------------------------------------------------------------ election
 
-  private voteInElection(rs: RoundState, candidate: PeerIdString, now: number): void {
-    const h = this.h
-    if (rs.ourVote != null || this.syncing || !this.isValidator) return
-    const vote = signElectionVote(this.cfg.signer, this.cfg.chainId, {
-      height: h.height,
-      round: rs.round,
-      candidate: peerIdFromString(candidate),
-      voter: this.selfId,
-    })
-    rs.ourVote = vote
-    this.persistSignState()
-    this.out.push({ type: 'publish', topic: 'election', message: { vote } })
-    this.countElectionVote(vote, now)
-  }
-
+  /** An election request or vote (the gossip gate checked it): block-election.ts counts it. */
   onElection(m: ElectionMessage, now: number): void {
-    const msg = (m.request ?? m.vote)!
-    const signer = peerIdToString(m.request ? m.request.candidate : m.vote!.voter)
-    if (msg.height > this.h.height) {
-      // a validator at height H holds block H − 1: its word, not yet proof
-      this.heightClaim(signer, msg.height - 1)
-      // a vote for the next height, cast as its signer entered it: counted when we do
-      if (m.vote != null && msg.height === this.h.height + 1) this.early.keep(m.vote)
-      return
-    }
-    if (msg.height < this.h.height) return
-    this.activate(now)
-    this.sawRound(signer, msg.round, now)
-    if (m.vote != null) this.countElectionVote(m.vote, now)
-    const rs = this.roundState(msg.round)
-    if (rs == null) return
-    const candidate = peerIdToString(msg.candidate)
-    if (this.cfg.unsafe?.firstHeardElection) {
-      rs.firstNamed ??= candidate
-      if (rs.round === this.h.round && this.h.active) this.voteInElection(rs, candidate, now)
-    }
-    // the first eligible candidate we hear of in round 0, while we are in it, gets our vote
-    else if (this.mayFollow(rs) && this.reputation.eligible(candidate, this.h.height))
-      this.voteInElection(rs, candidate, now)
-  }
-
-  /** Round 0, which we are in, and we have not voted: the first eligible candidate we hear of. */
-  private mayFollow(rs: RoundState): boolean {
-    return rs.round === 0 && this.h.round === 0 && this.h.active && this.isValidator && !rs.ourVote
-  }
-
-  private countElectionVote(vote: ElectionVote, now: number): void {
-    const h = this.h
-    const voter = peerIdToString(vote.voter)
-    this.sawRound(voter, vote.round, now)
-    const rs = this.roundState(vote.round)
-    if (rs == null) return
-    const candidate = peerIdToString(vote.candidate)
-    // a rotation round has one candidate (the gossip gate refuses votes for another)
-    if (
-      vote.round >= 1 &&
-      !this.cfg.unsafe?.firstHeardElection &&
-      candidate !== rotationLeader(this.cfg.validators, h.height, vote.round)
-    )
-      return
-    // one vote per validator per round; a second, different one is equivocation
-    const counted = rs.election.add(voter, vote)
-    if (counted.kind === 'equivocation')
-      this.evidence.keep(
-        voter,
-        h.height,
-        vote.round,
-        'election',
-        { kind: EvidenceKind.ELECTION_VOTE, first: counted.earlier, second: vote },
-        now,
-      )
-    if (counted.kind !== 'counted' || rs.leader != null) return
-    const cert = rs.election.certificate(vote, this.quorum)
-    if (cert == null) {
-      this.maybeSplit(rs, now)
-      return
-    }
-    rs.leader = { candidate, cert }
-    this.trace('elected', { round: vote.round, leader: candidate.slice(-6) })
-    if (vote.round === h.round && h.active) {
-      this.out.push({ type: 'round', height: h.height, round: h.round, leader: candidate })
-      if (candidate === this.cfg.self) this.propose(now)
-    }
-  }
-
-  /**
-   * A split round-0 election: the votes already cast leave no candidate a way to q (each
-   * validator votes once in a round), so waiting for the round's deadline would only lose it.
-   * Go on to round 1, whose leader is the rotation's. Only a liveness shortcut: round changes
-   * never touch safety, and a Byzantine validator that splits the vote on purpose gains nothing
-   * it could not get by staying silent.
-   */
-  private maybeSplit(rs: RoundState, now: number): void {
-    const h = this.h
-    if (rs.round !== 0 || h.round !== 0 || !h.active || this.cfg.unsafe?.firstHeardElection) return
-    const { most, split } = rs.election.split(this.cfg.validators.size, this.quorum)
-    if (!split) return
-    this.trace('election split', { round: 0, votes: rs.election.size, most })
-    this.startRound(1, now)
+    this.election.onElection(m, now)
   }
 
   // ------------------------------------------------------------------ proposal (leader)
@@ -1201,18 +1057,14 @@ export class BlockRounds {
       finalAt: now,
     }
     this.h = this.freshHeight(header.height + 1)
-    this.lastSigners = new Set(fb.commitCert!.signatures.map((sig) => peerIdToString(sig.voter)))
     if (this.syncing && this.head.height + 1 >= this.claims.trusted()) {
       // within a block of what we can trust: the gossip of the next height carries us from here
       this.syncing = false
       this.trace('caught up; back in consensus', { head: this.head.height })
     }
-    // votes of this height that came while we finished the last one: others are deciding it
-    const early = this.early.take(this.h.height)
-    if (early.length > 0 && !this.syncing) {
-      this.activate(now)
-      for (const vote of early) this.countElectionVote(vote, now)
-    }
+    // the commit certificate's signers, and votes of this height that came while we finished
+    // the last one (others are deciding it)
+    this.election.startHeight(fb.commitCert!, now)
     this.maybeActivate(now)
   }
 
