@@ -33,7 +33,8 @@
  * To look inside: BENCH_DEBUG=1 prints each post's answer, BENCH_VERBOSE=1
  * starts the nodes with --verbose, BENCH_KEEP=1 keeps their homes (and
  * node.log files) and prints where, BENCH_PROF=DIR writes each node's CPU
- * profile (.cpuprofile) into DIR when it stops.
+ * profile (.cpuprofile) into DIR when it stops. BENCH_NODE_ARGS="--heap-growth 0"
+ * adds its words to each node's `start` (to compare a setting).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -122,6 +123,7 @@ async function startNode(home: string): Promise<NodeProc> {
       '--quiet',
       '--home',
       home,
+      ...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],

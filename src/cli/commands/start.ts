@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander'
 import { resolveNodeConfig, type StartFlags } from '../../node/config/node-config.js'
+import { applyHeapGrowth, DEFAULT_HEAP_GROWTH_PERCENT } from '../../node/heap.js'
 import { runNode } from '../../node/run.js'
 import { collect, intOption } from '../options.js'
 import { print } from '../output.js'
@@ -12,6 +13,7 @@ interface StartOpts extends StartFlags {
   logFormat: 'text' | 'json'
   quiet?: boolean
   supervised?: boolean
+  heapGrowth: number
 }
 
 export function startCommand(program: Command): void {
@@ -40,6 +42,12 @@ export function startCommand(program: Command): void {
       'a validator this far behind leaves consensus to catch up first (default 8)',
       intOption,
     )
+    .option(
+      '--heap-growth <percent>',
+      'percent the heap may grow past its live set before a full garbage collection (0: V8 decides, up to 4x)',
+      intOption,
+      DEFAULT_HEAP_GROWTH_PERCENT,
+    )
     .option('--log-format <format>', 'text or json', 'text')
     .option('--quiet', 'log to HOME/node.log only, not to stderr')
     .option('--json', 'print one JSON line when the node is up')
@@ -56,6 +64,11 @@ Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
       const verbose = cmd.optsWithGlobals().verbose === true
       if (opts.logFormat !== 'text' && opts.logFormat !== 'json') {
         throw new Error('--log-format must be text or json')
+      }
+      try {
+        applyHeapGrowth(opts.heapGrowth)
+      } catch (err) {
+        throw new Error(`--heap-growth: ${(err as Error).message}`)
       }
       const config = await resolveNodeConfig(opts.home, opts)
       const running = await runNode(config, {
