@@ -6,7 +6,7 @@
 import type { BatchHeader, TxBatch } from '../codec/index.js'
 import { toHex } from '../crypto/hash.js'
 import { batchHashOf, batchHeader } from './signatures.js'
-import { txHash, txLeaf } from './tx.js'
+import { txHash, txHashHex, txLeaf } from './tx.js'
 
 export interface BatchDigest {
   txHashes: Uint8Array[]
@@ -30,7 +30,7 @@ export function batchDigest(batch: TxBatch): BatchDigest {
   const hash = batchHashOf(header)
   let bytes = 0
   for (const tx of batch.txs) bytes += tx.data.length + tx.signature.length
-  d = { txHashes, txHashesHex: txHashes.map(toHex), header, hash, hashHex: toHex(hash), bytes }
+  d = { txHashes, txHashesHex: batch.txs.map(txHashHex), header, hash, hashHex: toHex(hash), bytes }
   digests.set(batch, d)
   return d
 }

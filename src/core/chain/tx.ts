@@ -13,7 +13,7 @@
  * a changed copy is another object.
  */
 import { type Tx, TxCodec } from '../codec/index.js'
-import { sha256 } from '../crypto/hash.js'
+import { sha256, toHex } from '../crypto/hash.js'
 
 interface TxFacts {
   /** bytes of its canonical encoding (TxCodec) */
@@ -25,6 +25,13 @@ interface TxFacts {
   body: Uint8Array | null
   /** the key its signature checked out under (signatures.ts verifyTx) */
   checkedBy: { keyType: string; publicKey: Uint8Array } | null
+  /**
+   * its hash and its sender's address as hex, made the first time asked: the keys of the pool,
+   * the tx log, the ledger and the tables of the rounds. One string each, shared by all of them
+   * (a tx went through toHex about eight times per node before, each a new 64-character string)
+   */
+  hashHex: string | null
+  fromHex: string | null
 }
 
 const facts = new WeakMap<Tx, TxFacts>()
@@ -46,6 +53,8 @@ function factsOf(tx: Tx): TxFacts {
       leaf: hashes.subarray(32),
       body,
       checkedBy: null,
+      hashHex: null,
+      fromHex: null,
     }
     facts.set(tx, f)
   }
@@ -63,6 +72,20 @@ function signatureFieldBytes(length: number): number {
 /** The tx's hash (do not mutate the result). */
 export function txHash(tx: Tx): Uint8Array {
   return factsOf(tx).hash
+}
+
+/** The tx's hash as hex (one string per tx object, shared by every table that keys on it). */
+export function txHashHex(tx: Tx): string {
+  const f = factsOf(tx)
+  f.hashHex ??= toHex(f.hash)
+  return f.hashHex
+}
+
+/** The tx's sender address (`from`) as hex, made once per tx object. */
+export function txSenderHex(tx: Tx): string {
+  const f = factsOf(tx)
+  f.fromHex ??= toHex(tx.from)
+  return f.fromHex
 }
 
 /** Bytes of the tx's canonical encoding. */

@@ -6,8 +6,8 @@
  */
 
 import { keyTypeOf, verifyTx } from '../chain/signatures.js'
+import { txSenderHex } from '../chain/tx.js'
 import { GasGrantCodec, MAX_TX_BYTES, RejectReason, type Tx, TxKind } from '../codec/index.js'
-import { toHex } from '../crypto/hash.js'
 import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
 
@@ -46,7 +46,7 @@ export function admitTx(ctx: AdmissionContext, tx: Tx, hash: string, bytes: numb
   if (tx.chainId !== ctx.chainId) return no(RejectReason.WRONG_CHAIN, tx.chainId)
   if (bytes > MAX_TX_BYTES) return no(RejectReason.TOO_LARGE, `${bytes} bytes`)
   if (ctx.pool.has(hash)) return { ok: true, duplicate: true }
-  const sender = toHex(tx.from)
+  const sender = txSenderHex(tx)
   const key = senderKey(ctx, sender)
   if (key == null) return no(RejectReason.UNKNOWN_SENDER, sender)
   if (!verifyTx(tx, key.keyType, key.publicKey)) return no(RejectReason.BAD_SIGNATURE, sender)

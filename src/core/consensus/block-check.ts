@@ -10,6 +10,7 @@
 import { checkRegistration } from '../chain/account.js'
 import { accountsRoot, isCanonicalOrder, txRoot } from '../chain/block.js'
 import { keyTypeOf, verifyTx } from '../chain/signatures.js'
+import { txSenderHex } from '../chain/tx.js'
 import type { Block } from '../codec/index.js'
 import { bytesEqual, toHex } from '../crypto/hash.js'
 import { type Execution, executeBlock } from '../state/execute.js'
@@ -64,7 +65,7 @@ export function checkBlock(
   }
   for (const tx of block.txs) {
     if (tx.chainId !== chainId) return bad('INVALID_TX', 'a tx of another chain')
-    const sender = toHex(tx.from)
+    const sender = txSenderHex(tx)
     const account = ledger.account(sender)
     const key = account ?? registered.get(sender)
     if (key == null) return bad('INVALID_TX', `tx from ${sender}: unknown sender`)

@@ -39,6 +39,7 @@ import { CertificateError, certificateFrom, verifyCertificate } from '../chain/c
 import type { Genesis, Timeouts } from '../chain/genesis.js'
 import { genesisTimeMs } from '../chain/genesis.js'
 import { proposalStatement, signAdd, signBlockPrepare, signVote } from '../chain/signatures.js'
+import { txHashHex, txSenderHex } from '../chain/tx.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
   type Add,
@@ -971,12 +972,12 @@ export class BlockRounds {
     // the pool: out go the included txs and registrations, and the txs whose
     // nonce the block used; the rest of our abandoned block_new stays
     const poolDeletes: string[] = []
-    block.txs.forEach((_tx, index) => {
+    block.txs.forEach((tx, index) => {
       const receipt = exec.receipts.txs[index]!
-      const txHashHex = toHex(receipt.hash)
-      const entry = this.pool.remove(txHashHex)
-      if (entry?.status === 'committed') poolDeletes.push(txHashHex)
-      const record = this.txLog.touch(txHashHex, now)
+      const txKey = txHashHex(tx)
+      const entry = this.pool.remove(txKey)
+      if (entry?.status === 'committed') poolDeletes.push(txKey)
+      const record = this.txLog.touch(txKey, now)
       // the block store holds the body from now on: the record keeps only what the block lacks
       this.txLog.inBlock(record, { height: header.height, index })
       if (receipt.status === ReceiptStatus.OK) this.txLog.advance(record, 'final')
@@ -987,7 +988,7 @@ export class BlockRounds {
         })
       this.out.push({
         type: 'tx-status',
-        hash: txHashHex,
+        hash: txKey,
         status: record.status,
         reason: record.reason,
       })
@@ -998,7 +999,7 @@ export class BlockRounds {
     for (const tx of block.txs) {
       if (previous != null && bytesEqual(previous, tx.from)) continue
       previous = tx.from
-      const sender = toHex(tx.from)
+      const sender = txSenderHex(tx)
       const next = ledger.account(sender)?.nextNonce ?? 0
       for (const entry of this.pool.usedNonces(sender, next)) {
         this.pool.remove(entry.hash)

@@ -7,11 +7,10 @@
 
 import { type Genesis, genesisHash } from '../chain/genesis.js'
 import { keyTypeOf } from '../chain/signatures.js'
-import { txSize } from '../chain/tx.js'
+import { txSenderHex, txSize } from '../chain/tx.js'
 import { ValidatorSet } from '../chain/validator-set.js'
 import type { AccountRegistration, Block, SignState, Tx } from '../codec/index.js'
 import { Phase } from '../codec/index.js'
-import { toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
 import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempool.js'
@@ -169,7 +168,7 @@ export class Core {
   restore(saved: RestoredPool, now: number): void {
     const stale: string[] = []
     for (const { hash, tx } of saved.committed) {
-      if (tx.nonce < nextNonceOf(this.ledger, toHex(tx.from))) {
+      if (tx.nonce < nextNonceOf(this.ledger, txSenderHex(tx))) {
         stale.push(hash)
         continue
       }

@@ -32,7 +32,7 @@ import {
   signTxBatch,
   verifyTxBatch,
 } from '../chain/signatures.js'
-import { txHash, txLeaf, txSize } from '../chain/tx.js'
+import { txHashHex, txLeaf, txSenderHex, txSize } from '../chain/tx.js'
 import { batchDigest } from '../chain/tx-batch.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
@@ -203,7 +203,7 @@ export class TxRounds {
   /** A client's tx: admit it, then run it in a batch with this node as the target. */
   submit(requestId: number, tx: Tx, now: number): void {
     const bytes = txSize(tx)
-    const hash = toHex(txHash(tx))
+    const hash = txHashHex(tx)
     const existing = this.log.get(hash)
     if (
       this.waiting.has(hash) ||
@@ -720,7 +720,7 @@ export class TxRounds {
    * block holds it: this is a late certificate of another round of it).
    */
   private nonceUsed(hash: string, tx: Tx, now: number): boolean {
-    const next = nextNonceOf(this.ledger(), toHex(tx.from))
+    const next = nextNonceOf(this.ledger(), txSenderHex(tx))
     if (tx.nonce >= next) return false
     const record = this.log.touch(hash, now)
     const why = reason(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)

@@ -24,6 +24,7 @@ import {
   verifyTx,
   verifyTxBatch,
 } from '../chain/signatures.js'
+import { txSenderHex } from '../chain/tx.js'
 import { batchDigest } from '../chain/tx-batch.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import type {
@@ -162,7 +163,7 @@ export function validateTxBatch(ctx: ValidationContext, b: TxBatch): void {
     }
   }
   for (const tx of b.txs) {
-    const key = ctx.senderKey?.(toHex(tx.from))
+    const key = ctx.senderKey?.(txSenderHex(tx))
     if (key != null && !verifyTx(tx, key.keyType, key.publicKey))
       reject('BAD_TX_SIGNATURE', 'a tx of the batch is not signed by its sender')
   }

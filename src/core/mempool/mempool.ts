@@ -5,8 +5,8 @@
  * account registrations waiting for a block. Bounded in count and bytes for
  * admission; committed txs are never dropped (a client may have been told).
  */
+import { txSenderHex } from '../chain/tx.js'
 import { type AccountRegistration, AccountRegistrationCodec, type Tx } from '../codec/index.js'
-import { toHex } from '../crypto/hash.js'
 
 export type PoolStatus = 'pending' | 'prepared' | 'committed'
 
@@ -140,7 +140,7 @@ export class Mempool {
   ): PoolEntry {
     const existing = this.entries.get(hash)
     if (existing) return existing
-    const sender = toHex(tx.from)
+    const sender = txSenderHex(tx)
     const entry: PoolEntry = { hash, tx, sender, bytes, status: 'pending', addedAt: now }
     this.entries.set(hash, entry)
     let nonces = this.bySender.get(sender)

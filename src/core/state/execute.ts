@@ -19,7 +19,7 @@
 
 import { checkRegistration } from '../chain/account.js'
 import { keyTypeOf } from '../chain/signatures.js'
-import { txHash } from '../chain/tx.js'
+import { txHash, txSenderHex } from '../chain/tx.js'
 import { type Block, GasGrantCodec, type Receipt, ReceiptStatus, TxKind } from '../codec/index.js'
 import { fromHex, sha256, toHex } from '../crypto/hash.js'
 import { addressOf } from '../crypto/keys.js'
@@ -149,7 +149,7 @@ export function executeBlock(
 
   for (const tx of block.txs) {
     const hash = txHash(tx)
-    const sender = account(toHex(tx.from))
+    const sender = account(txSenderHex(tx))
     if (sender == null) {
       result.receipts.txs.push(failed(hash, 'UNKNOWN_SENDER'))
       continue
