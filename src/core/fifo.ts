@@ -62,6 +62,14 @@ export class SizedFifo<K, V extends { bytes: number }> {
     return this.table.has(key)
   }
 
+  /** `key`'s value now holds fewer bytes (it let go of part of itself): count them. */
+  shrink(key: K, bytes: number): void {
+    const v = this.table.get(key)
+    if (v == null || bytes >= v.bytes) return
+    this.total -= v.bytes - bytes
+    v.bytes = bytes
+  }
+
   /** Keep `value` under `key` (a key already held keeps its first value). */
   add(key: K, value: V): void {
     if (this.table.has(key)) return

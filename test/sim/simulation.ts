@@ -51,6 +51,8 @@ import {
   MAX_AWAITING_BODIES,
   SEEN_BATCH_BYTES,
   SEEN_BATCHES,
+  SETTLED_BATCH_BYTES,
+  SETTLED_BATCHES,
 } from '../../src/core/consensus/tx-rounds.js'
 import type { CoreAction, CoreEvent, PersistOp, Publish } from '../../src/core/consensus/types.js'
 import type { ValidationContext } from '../../src/core/consensus/validation.js'
@@ -1291,6 +1293,8 @@ export class Simulation implements NetworkHost, WorkloadHost {
     over('seen tx bytes', tx.seenBytes, 32 * 1024 * 1024)
     over('seen batches', tx.batches, SEEN_BATCHES)
     over('seen batch bytes', tx.batchBytes, SEEN_BATCH_BYTES)
+    over('settled batches', tx.settledBatches, SETTLED_BATCHES)
+    over('settled batch bytes', tx.settledBatchBytes, SETTLED_BATCH_BYTES)
     over('fetches of batches', tx.awaitingBody, MAX_AWAITING_BODIES)
     const log = core.txLog.sizes()
     over('tx log records', log.records, TX_LOG_CAPACITY)

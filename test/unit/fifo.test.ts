@@ -40,4 +40,18 @@ describe('a table bounded in entries and bytes', () => {
     expect(t.size).toBeLessThanOrEqual(lowWater(32))
     expect(t.get(33)).toEqual({ bytes: 800 })
   })
+
+  it('counts an entry that let go of part of itself, and never grows one', () => {
+    const t = new SizedFifo<string, { bytes: number }>(8, 100)
+    t.add('a', { bytes: 60 })
+    t.add('b', { bytes: 30 })
+    t.shrink('a', 10)
+    expect([t.bytes, t.get('a')?.bytes]).toEqual([40, 10])
+    t.shrink('a', 50) // more than it holds: unchanged
+    t.shrink('nobody', 1)
+    expect(t.bytes).toBe(40)
+    // the freed bytes make room: 60 more fit without dropping anything
+    t.add('c', { bytes: 60 })
+    expect([t.size, t.bytes]).toEqual([3, 100])
+  })
 })

@@ -46,6 +46,8 @@ import {
   BUSY_WAIT_FACTOR,
   MAX_COMMITTED_BACKLOG,
   MIN_GRACE_MS,
+  SETTLED_BATCHES,
+  SETTLED_TX_BYTES,
   type TargetRound,
 } from '../../src/core/consensus/tx-rounds.js'
 import type {
@@ -1743,6 +1745,60 @@ describe('batching', () => {
       expect(net.cores[i]!.txRounds.batch(d.hashHex)).toBeDefined()
       net.step(i, { type: 'batch-fetched', batch: served!, from: net.peer(2) })
       expect(net.poolPuts(i)).toHaveLength(2)
+    }
+  })
+
+  it('a committed batch lets go of its txs: the hashes stay to read late certificates, the last settled are still served', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    const txs = [signedTx(alice, { nonce: 0 }), signedTx(alice, { nonce: 1 })]
+    const hashes = txs.map((tx) => net.submit(0, tx).hash)
+    net.advanceTo(T0 + WAIT)
+    net.run()
+    const [batch] = net.batches(0)
+    const d = batchDigest(batch!)
+    for (const i of ALL) {
+      const rounds = net.cores[i]!.txRounds
+      for (const hash of hashes) expect(net.cores[i]!.tx(hash)?.status).toBe('committed')
+      // the entry keeps a slot per tx hash, no more: the txs are in the pool now
+      expect(rounds.sizes(), `core ${i}`).toMatchObject({
+        batches: 1,
+        batchBytes: 64 + txs.length * SETTLED_TX_BYTES,
+        settledBatches: 1,
+      })
+      // still served whole to a peer that missed it
+      expect(rounds.batch(d.hashHex)?.txs).toEqual(txs)
+    }
+    // a Commit delivered again finds the batch settled: nothing is committed or written twice
+    const [commit] = net.commits(0)
+    for (const i of [1, 2, 3, OBS]) {
+      const before = net.poolPuts(i).length
+      net.step(i, { type: 'batch-commit', msg: commit!, from: net.peer(0) })
+      expect(net.poolPuts(i)).toHaveLength(before)
+      expect(net.fetches(i)).toEqual([])
+    }
+  })
+
+  it('serves only the last SETTLED_BATCHES settled batches whole', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    const first = net.submit(0, signedTx(alice, { nonce: 0 })).hash
+    net.advanceTo(T0 + WAIT)
+    net.run()
+    const firstBatch = batchDigest(net.batches(0)[0]!).hashHex
+    for (let nonce = 1; nonce <= SETTLED_BATCHES; nonce++) {
+      net.submit(0, signedTx(alice, { nonce }))
+      net.advanceTo(T0 + WAIT * (nonce + 1))
+      net.run()
+    }
+    expect(net.cores[0]!.tx(first)?.status).toBe('committed')
+    expect(net.batches(0).length).toBe(SETTLED_BATCHES + 1)
+    for (const i of [0, 1]) {
+      const rounds = net.cores[i]!.txRounds
+      expect(rounds.sizes().settledBatches).toBeLessThanOrEqual(SETTLED_BATCHES)
+      // the oldest is told unknown; its hashes stay (a late certificate can still be read)
+      expect(rounds.batch(firstBatch)).toBeUndefined()
+      expect(rounds.sizes().batches).toBe(SETTLED_BATCHES + 1)
+      const last = batchDigest(net.batches(0).at(-1)!).hashHex
+      expect(rounds.batch(last)).toBeDefined()
     }
   })
 

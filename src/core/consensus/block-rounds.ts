@@ -977,7 +977,7 @@ export class BlockRounds {
       const txKey = txHashHex(tx)
       const entry = this.pool.remove(txKey)
       if (entry?.status === 'committed') poolDeletes.push(txKey)
-      const record = this.txLog.touch(txKey, now)
+      const record = this.txLog.touch(txKey)
       // the block store holds the body from now on: the record keeps only what the block lacks
       this.txLog.inBlock(record, { height: header.height, index })
       if (receipt.status === ReceiptStatus.OK) this.txLog.advance(record, 'final')
@@ -1004,7 +1004,7 @@ export class BlockRounds {
       for (const entry of this.pool.usedNonces(sender, next)) {
         this.pool.remove(entry.hash)
         if (entry.status === 'committed') poolDeletes.push(entry.hash)
-        const record = this.txLog.touch(entry.hash, now)
+        const record = this.txLog.touch(entry.hash)
         const why = {
           code: 'NONCE_USED',
           message: `nonce ${entry.tx.nonce} of ${sender} was used by block ${header.height}`,

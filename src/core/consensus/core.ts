@@ -174,7 +174,7 @@ export class Core {
       }
       this.pool.add(hash, tx, txSize(tx), now)
       this.pool.markCommitted(hash)
-      const record = this.txLog.touch(hash, now, tx)
+      const record = this.txLog.touch(hash, tx)
       this.txLog.advance(record, 'committed')
     }
     for (const { address, reg } of saved.pendingAccounts) this.pool.addAccount(address, reg)

@@ -26,7 +26,6 @@ export interface TxRecord {
   votes: { prePrepare: readonly VoteView[]; prepare: readonly VoteView[] }
   /** where it stands in the chain, once final */
   block: { height: number; index: number } | null
-  updatedAt: number
 }
 
 const RANK: Record<TxStatus, number> = {
@@ -38,11 +37,13 @@ const RANK: Record<TxStatus, number> = {
 }
 
 /**
- * Records kept, at most; the oldest go first. A record costs about 300 bytes of heap (its hash,
- * status, block and shared vote views), so 50,000 are about 15 MB: 25 s of votes at 2,000 tx/s.
- * An older final tx is still found, without its votes, in the block store (tx index).
+ * Records kept, at most; the oldest go first. A record costs about 360 bytes of heap (its hash,
+ * status, block and shared vote views; measured in a heap snapshot), so 30,000 are about 11 MB:
+ * 15 s of votes at 2,000 tx/s, longer than a tx's round may last (txRoundMs, 10 s by default).
+ * An older final tx is still found, without its votes, in the block store (tx index). At 50,000
+ * the log was a sixth of a loaded validator's heap (docs/PERFORMANCE.md).
  */
-export const TX_LOG_CAPACITY = 50_000
+export const TX_LOG_CAPACITY = 30_000
 /**
  * Bytes of tx bodies the records hold, at most: beyond, the oldest records give up their body.
  * Only txs not yet in a final block hold one (the block store has the others: `inBlock`).
@@ -74,7 +75,7 @@ export class TxLog {
   }
 
   /** The record of `hash`, made if new. */
-  touch(hash: string, now: number, tx: Tx | null = null): TxRecord {
+  touch(hash: string, tx: Tx | null = null): TxRecord {
     let r = this.records.get(hash)
     if (r == null) {
       r = {
@@ -85,7 +86,6 @@ export class TxLog {
         target: null,
         votes: { prePrepare: NO_VOTES, prepare: NO_VOTES },
         block: null,
-        updatedAt: now,
       }
       this.records.set(hash, r)
       if (this.records.size > this.capacity) {
@@ -115,7 +115,6 @@ export class TxLog {
         )
       }
     }
-    r.updatedAt = now
     return r
   }
 

@@ -94,15 +94,32 @@ export const MAX_AWAITING_BODIES = 1_000
 /** batches seen (their txs' signatures checked), kept to back a Prepare or a Commit */
 export const SEEN_BATCHES = 4_096
 /**
- * Heap bytes of the batches kept (data + signature + TX_HEAP_BYTES per tx): about 32,000 typical
- * txs, 16 s at 2,000 tx/s, where a batch is needed for a few seconds (PrePrepare to Commit).
+ * Heap bytes of the batches kept. A batch holds its txs (data + signature + TX_HEAP_BYTES each)
+ * until this node has committed it (or, as its target, ended its round); then it settles and
+ * keeps only their hashes (SETTLED_TX_BYTES each), to read a late certificate by index, while
+ * its txs are in the pool or a block. 6 MiB hold about 60,000 settled tx hashes: 30 s at 2,000
+ * tx/s, where a certificate comes within the round's deadline (txRoundMs, 10 s by default).
+ * Before batches settled, 16 MiB of whole batches held their decoded txs about 12 s at that
+ * rate: 13 MB of a loaded validator's heap (docs/PERFORMANCE.md).
  */
-export const SEEN_BATCH_BYTES = 16 * 1024 * 1024
+export const SEEN_BATCH_BYTES = 6 * 1024 * 1024
 /**
  * Heap bytes a decoded tx costs beyond its data and signature: the Tx object, its three byte
  * views and their buffers, and its hex hash (measured in a heap snapshot: about 400).
  */
 export const TX_HEAP_BYTES = 400
+/**
+ * Heap bytes a settled batch keeps per tx: a slot in its hash list and the hash's 64-character
+ * string, which outlives the other tables' references to it.
+ */
+export const SETTLED_TX_BYTES = 96
+/**
+ * Settled batches whose txs are still kept, to serve a peer that missed one (it asks when a
+ * certificate names a batch it lacks, often just as this node commits it): the last 256, and at
+ * most 2 MiB of heap counted as in SEEN_BATCH_BYTES (about 1.5 s at 2,000 tx/s).
+ */
+export const SETTLED_BATCHES = 256
+export const SETTLED_BATCH_BYTES = 2 * 1024 * 1024
 
 type RoundPhase = 'pre-prepare' | 'prepare'
 
@@ -166,11 +183,19 @@ export class TxRounds {
     SEEN_TX_CAPACITY,
     SEEN_TX_BYTES,
   )
-  /** batches seen, by hash: their txs in order (what an index in a vote names) */
+  /**
+   * batches seen, by hash: their txs' hashes in order (what an index in a vote names), their
+   * target, and the batch itself until this node has committed it (settle)
+   */
   private readonly batches = new SizedFifo<
     string,
-    { txHashes: string[]; batch: TxBatch; bytes: number }
+    { txHashes: string[]; target: PeerIdString; batch: TxBatch | null; bytes: number }
   >(SEEN_BATCHES, SEEN_BATCH_BYTES)
+  /** the batches settled last, whole, to serve (SETTLED_BATCHES) */
+  private readonly settled = new SizedFifo<string, { batch: TxBatch; bytes: number }>(
+    SETTLED_BATCHES,
+    SETTLED_BATCH_BYTES,
+  )
   /** commit certificates whose batch is being fetched */
   /** batches asked for by hash: with the commit certificate that waits for them, or null (a Prepare asked) */
   private readonly awaitingBody = new Map<string, BatchCertificate | null>()
@@ -267,7 +292,7 @@ export class TxRounds {
       return
     }
     this.pool.add(hash, tx, bytes, now)
-    const record = this.log.touch(hash, now, tx)
+    const record = this.log.touch(hash, tx)
     record.target = this.cfg.self
     record.votes = { prePrepare: [], prepare: [] }
     this.log.advance(record, 'pending')
@@ -332,7 +357,7 @@ export class TxRounds {
       if (status !== 'pending' && status !== 'failed') continue
       if (!this.pool.has(hash)) {
         const why = { code: 'DROPPED', message: 'left the pool before its round started' }
-        if (this.log.advance(this.log.touch(hash, now, w.tx), 'failed', why))
+        if (this.log.advance(this.log.touch(hash, w.tx), 'failed', why))
           this.status(hash, 'failed', why)
         continue
       }
@@ -403,7 +428,7 @@ export class TxRounds {
       t.responseCount++
       const why = rejected.get(i)
       const view: VoteView = why == null ? permit : this.log.view(voter, 'reject', String(why))
-      this.log.addVote(this.log.touch(round.txHashes[i]!, now), field, view)
+      this.log.addVote(this.log.touch(round.txHashes[i]!), field, view)
       if (why == null) t.signMap.add(voter)
       else t.rejects.set(voter, why)
       if (t.requestFlag && t.signMap.size >= quorum) t.requestFlag = false
@@ -429,7 +454,7 @@ export class TxRounds {
       certified.push(ok)
       if (t.live && !ok) {
         t.live = false
-        this.failTx(round.txHashes[i]!, this.rejectReason(t, round.phase, quorum, size), now)
+        this.failTx(round.txHashes[i]!, this.rejectReason(t, round.phase, quorum, size))
       }
     })
     const cert: BatchCertificate = {
@@ -451,7 +476,7 @@ export class TxRounds {
       round.txHashes.forEach((h, i) => {
         if (!certified[i]) return
         this.pool.markPrepared(h)
-        if (this.log.advance(this.log.touch(h, now), 'prepared')) this.status(h, 'prepared', null)
+        if (this.log.advance(this.log.touch(h), 'prepared')) this.status(h, 'prepared', null)
       })
       this.out.push({
         type: 'publish',
@@ -493,6 +518,7 @@ export class TxRounds {
   /** A round is over; `committed` of its txs made it (only those count toward the rate). */
   private endRound(round: TargetRound, now: number, committed = 0): void {
     this.rounds.delete(round.hash)
+    this.settle(round.hash)
     this.inRoundTxs -= round.txs.length
     this.gauge.ended(now, committed)
     this.drain(now)
@@ -513,10 +539,10 @@ export class TxRounds {
     )
   }
 
-  private failTx(hash: string, why: Reason, now: number): void {
+  private failTx(hash: string, why: Reason): void {
     const entry = this.pool.get(hash)
     if (entry && entry.status !== 'committed') this.pool.remove(hash)
-    const record = this.log.touch(hash, now)
+    const record = this.log.touch(hash)
     if (this.log.advance(record, 'failed', why)) this.status(hash, 'failed', why)
   }
 
@@ -537,7 +563,7 @@ export class TxRounds {
       const genuine = verdict.ok ? !verdict.duplicate : verdict.signed
       if (genuine) {
         this.remember(hash, tx, bytes)
-        this.log.touch(hash, now, tx).target ??= target
+        this.log.touch(hash, tx).target ??= target
       }
       if (verdict.ok && !verdict.duplicate && this.isValidator) this.pool.add(hash, tx, bytes, now)
       if (!verdict.ok) {
@@ -573,13 +599,13 @@ export class TxRounds {
     const seen = this.batches.get(hash)
     // the batch names its target (its hash covers it): a Prepare that names another is a lie
     // (a relay cannot be told from its author here, so nobody is blamed; it is dropped)
-    if (seen != null && peerIdToString(seen.batch.target) !== target) return
+    if (seen != null && seen.target !== target) return
     const tally = tallyBatch(cert, this.cfg.validators.quorum)
     if (seen != null) {
       const permits = permitsOf(this.log, cert)
       seen.txHashes.forEach((h, i) => {
         if (!tally.certified[i]) return
-        const record = this.log.touch(h, now)
+        const record = this.log.touch(h)
         record.target ??= target
         this.log.certVotes(record, 'prePrepare', permits(i))
         if (this.log.advance(record, 'prepared')) this.status(h, 'prepared', null)
@@ -608,7 +634,7 @@ export class TxRounds {
       // q validators hold it: so do we now, even if our own admission said no (but not at a
       // nonce the chain has used since)
       if (!this.pool.has(h)) {
-        if (this.nonceUsed(h, tx, now)) {
+        if (this.nonceUsed(h, tx)) {
           rejected.push(i)
           reasons.push(rejectReasonToWire(RejectReason.NONCE_USED))
           continue
@@ -639,6 +665,8 @@ export class TxRounds {
       this.awaitBatch(hash, cert, from)
       return
     }
+    // settled: committed here already (a target publishes one Commit per batch)
+    if (seen.batch == null) return
     this.commitBatch(hash, seen.txHashes, seen.batch, cert, now)
   }
 
@@ -670,9 +698,10 @@ export class TxRounds {
       if (!tally.certified[i]) return
       // the batch's bytes are the ones q validators prepared (its hash binds them)
       const tx = batch.txs[i]!
-      this.log.certVotes(this.log.touch(h, now), 'prepare', permits(i))
+      this.log.certVotes(this.log.touch(h), 'prepare', permits(i))
       this.commitLocally(h, tx, hash, now)
     })
+    this.settle(hash)
   }
 
   /**
@@ -703,7 +732,7 @@ export class TxRounds {
     if (!this.pool.has(hash)) {
       // its nonce is used: it is final already (a second round of it ended after its block),
       // or it can never apply; the pool holds no such tx, so no block proposes it again
-      if (this.nonceUsed(hash, tx, now)) return
+      if (this.nonceUsed(hash, tx)) return
       this.pool.add(hash, tx, Math.min(txSize(tx), MAX_TX_BYTES), now)
     }
     if (this.pool.markCommitted(hash) == null) return // already committed here
@@ -711,7 +740,7 @@ export class TxRounds {
       type: 'persist',
       ops: [{ op: 'pool-put', hash, tx, batch: fromHex(batch) }],
     })
-    const record = this.log.touch(hash, now, tx)
+    const record = this.log.touch(hash, tx)
     if (this.log.advance(record, 'committed')) this.status(hash, 'committed', null)
   }
 
@@ -719,10 +748,10 @@ export class TxRounds {
    * Has the chain used `tx`'s nonce? Then it fails here with NONCE_USED, unless it is final (a
    * block holds it: this is a late certificate of another round of it).
    */
-  private nonceUsed(hash: string, tx: Tx, now: number): boolean {
+  private nonceUsed(hash: string, tx: Tx): boolean {
     const next = nextNonceOf(this.ledger(), txSenderHex(tx))
     if (tx.nonce >= next) return false
-    const record = this.log.touch(hash, now)
+    const record = this.log.touch(hash)
     const why = reason(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)
     if (this.log.failByChain(record, why)) this.status(hash, 'failed', why)
     return true
@@ -740,14 +769,10 @@ export class TxRounds {
       round.txs.forEach((t, i) => {
         if (!t.live) return
         t.live = false
-        this.failTx(
-          round.txHashes[i]!,
-          {
-            code: 'TIMEOUT',
-            message: `no commit certificate after ${this.cfg.txRoundMs} ms: ${t.signMap.size} of ${quorum} permits in ${round.phase} (${t.rejects.size} rejects; no answer from ${silent.length} of ${size} validators)`,
-          },
-          now,
-        )
+        this.failTx(round.txHashes[i]!, {
+          code: 'TIMEOUT',
+          message: `no commit certificate after ${this.cfg.txRoundMs} ms: ${t.signMap.size} of ${quorum} permits in ${round.phase} (${t.rejects.size} rejects; no answer from ${silent.length} of ${size} validators)`,
+        })
       })
       this.endRound(round, now)
     }
@@ -790,7 +815,21 @@ export class TxRounds {
     if (this.batches.has(hash)) return
     let bytes = 64
     for (const tx of batch.txs) bytes += tx.data.length + tx.signature.length + TX_HEAP_BYTES
-    this.batches.add(hash, { txHashes, batch, bytes })
+    this.batches.add(hash, { txHashes, target: peerIdToString(batch.target), batch, bytes })
+  }
+
+  /**
+   * This node is done with the batch's txs (it committed the ones certified, or, as the target,
+   * the round ended): keep only their hashes, and the batch itself among the last few settled
+   * to serve a peer that asks. A peer that asks later is told it is unknown; the txs reach it in
+   * a block (compact blocks fetch what a node lacks).
+   */
+  private settle(hash: string): void {
+    const kept = this.batches.get(hash)
+    if (kept == null || kept.batch == null) return
+    this.settled.add(hash, { batch: kept.batch, bytes: kept.bytes })
+    kept.batch = null
+    this.batches.shrink(hash, 64 + kept.txHashes.length * SETTLED_TX_BYTES)
   }
 
   /** How much this node holds for tx rounds (the simulation checks the bounds). */
@@ -799,6 +838,8 @@ export class TxRounds {
     seenBytes: number
     batches: number
     batchBytes: number
+    settledBatches: number
+    settledBatchBytes: number
     awaitingBody: number
   } {
     return {
@@ -806,6 +847,8 @@ export class TxRounds {
       seenBytes: this.seen.bytes,
       batches: this.batches.size,
       batchBytes: this.batches.bytes,
+      settledBatches: this.settled.size,
+      settledBatchBytes: this.settled.bytes,
       awaitingBody: this.awaitingBody.size,
     }
   }
@@ -817,7 +860,7 @@ export class TxRounds {
 
   /** A batch this node can serve to a peer that lacks it. */
   batch(hash: string): TxBatch | undefined {
-    return this.batches.get(hash)?.batch
+    return this.batches.get(hash)?.batch ?? this.settled.get(hash)?.batch
   }
 
   private reply(requestId: number, result: ClientResult): void {
