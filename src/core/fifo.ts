@@ -43,6 +43,8 @@ export class SizedFifo<K, V extends { bytes: number }> {
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
+    /** told of each entry the bounds push out (not of one taken out with `delete`) */
+    private readonly onDrop?: (key: K, value: V) => void,
   ) {}
 
   get size(): number {
@@ -60,6 +62,14 @@ export class SizedFifo<K, V extends { bytes: number }> {
 
   has(key: K): boolean {
     return this.table.has(key)
+  }
+
+  /** Take `key` out (its owner is done with it). */
+  delete(key: K): void {
+    const v = this.table.get(key)
+    if (v == null) return
+    this.total -= v.bytes
+    this.table.delete(key)
   }
 
   /** `key`'s value now holds fewer bytes (it let go of part of itself): count them. */
@@ -81,7 +91,9 @@ export class SizedFifo<K, V extends { bytes: number }> {
       this.table,
       () => this.table.size > entries || this.total > bytes,
       (oldest) => {
-        this.total -= this.table.get(oldest)!.bytes
+        const v = this.table.get(oldest)!
+        this.total -= v.bytes
+        this.onDrop?.(oldest, v)
       },
     )
   }

@@ -54,4 +54,18 @@ describe('a table bounded in entries and bytes', () => {
     t.add('c', { bytes: 60 })
     expect([t.size, t.bytes]).toEqual([3, 100])
   })
+
+  it('tells its owner of each entry the bounds push out, and not of one it takes out itself', () => {
+    const dropped: string[] = []
+    const t = new SizedFifo<string, { bytes: number }>(100, 64, (k) => dropped.push(k))
+    t.add('a', { bytes: 30 })
+    t.add('b', { bytes: 30 })
+    t.delete('a')
+    expect([t.size, t.bytes, dropped]).toEqual([1, 30, []])
+    t.delete('a') // gone already: nothing changes
+    t.add('c', { bytes: 30 })
+    t.add('d', { bytes: 30 }) // 90 > 64: the oldest go, down to the low water (60)
+    expect(dropped).toEqual(['b'])
+    expect([t.size, t.bytes]).toEqual([2, 60])
+  })
 })

@@ -171,8 +171,6 @@ export interface Head extends ChainTip {
 
 export class BlockRounds {
   head: Head
-  /** leaders of failed rounds, excluded from round-0 elections for a while */
-  readonly reputation: LeaderReputation
   /** what the chain's height is, by certificates and validators' claims */
   readonly claims: HeightClaims
   private h: HeightState
@@ -220,10 +218,14 @@ export class BlockRounds {
       this.quorum,
       FUTURE_ROUNDS + 1,
     )
-    this.reputation = this.election.reputation
     this.claims = new HeightClaims(cfg.validators)
     this.head = head
     this.h = this.freshHeight(head.height + 1)
+  }
+
+  /** leaders of failed rounds, excluded from round-0 elections for a while (block-election.ts) */
+  get reputation(): LeaderReputation {
+    return this.election.reputation
   }
 
   get timeouts(): Timeouts {

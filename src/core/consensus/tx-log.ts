@@ -5,7 +5,7 @@
  */
 import type { Tx } from '../codec/index.js'
 import type { PeerIdString } from '../crypto/peer-id.js'
-import { dropOldest, lowWater } from '../fifo.js'
+import { dropOldest, lowWater, SizedFifo } from '../fifo.js'
 import type { Reason } from './reasons.js'
 import type { TxStatus } from './types.js'
 
@@ -60,15 +60,19 @@ const NO_VOTES: readonly VoteView[] = Object.freeze([])
 
 export class TxLog {
   private readonly records = new Map<string, TxRecord>()
-  /** records that hold a body, oldest first, with its size */
-  private readonly bodies = new Map<string, number>()
-  private bodyBytes = 0
+  /** records that hold a body, oldest first, with its size; a body pushed out leaves its record */
+  private readonly bodies: SizedFifo<string, { bytes: number }>
   private readonly views = new Map<string, VoteView>()
 
   constructor(
     private readonly capacity = TX_LOG_CAPACITY,
-    private readonly maxBodyBytes = TX_LOG_BODY_BYTES,
-  ) {}
+    maxBodyBytes = TX_LOG_BODY_BYTES,
+  ) {
+    this.bodies = new SizedFifo(Number.MAX_SAFE_INTEGER, maxBodyBytes, (hash) => {
+      const record = this.records.get(hash)
+      if (record != null) record.tx = null
+    })
+  }
 
   get(hash: string): TxRecord | undefined {
     return this.records.get(hash)
@@ -93,27 +97,13 @@ export class TxLog {
         dropOldest(
           this.records,
           () => this.records.size > keep,
-          (oldest) => this.dropBody(oldest),
+          (oldest) => this.bodies.delete(oldest),
         )
       }
     }
     if (tx != null && r.tx == null) {
       r.tx = tx
-      const bytes = tx.data.length + tx.signature.length + 128
-      this.bodies.set(hash, bytes)
-      this.bodyBytes += bytes
-      if (this.bodyBytes > this.maxBodyBytes) {
-        const keep = lowWater(this.maxBodyBytes)
-        dropOldest(
-          this.bodies,
-          () => this.bodyBytes > keep,
-          (oldest) => {
-            const record = this.records.get(oldest)
-            if (record != null) record.tx = null
-            this.bodyBytes -= this.bodies.get(oldest)!
-          },
-        )
-      }
+      this.bodies.add(hash, { bytes: tx.data.length + tx.signature.length + 128 })
     }
     return r
   }
@@ -147,19 +137,12 @@ export class TxLog {
   inBlock(r: TxRecord, at: { height: number; index: number }): void {
     r.block = at
     r.tx = null
-    this.dropBody(r.hash)
-  }
-
-  private dropBody(hash: string): void {
-    const bytes = this.bodies.get(hash)
-    if (bytes === undefined) return
-    this.bodies.delete(hash)
-    this.bodyBytes -= bytes
+    this.bodies.delete(r.hash)
   }
 
   /** How many records and body bytes are held (the simulation checks the bounds). */
   sizes(): { records: number; bodyBytes: number } {
-    return { records: this.records.size, bodyBytes: this.bodyBytes }
+    return { records: this.records.size, bodyBytes: this.bodies.bytes }
   }
 
   /** The shared, frozen view of one vote. */

@@ -185,11 +185,12 @@ export function verify(
   body: Uint8Array,
   signature: Uint8Array,
   /** `cache: false`: neither look in nor add to the cache of verified signatures */
-  options: { cache: boolean } = { cache: true },
+  options?: { cache: boolean },
 ): boolean {
   if (type === 'ed25519' && signature.length !== ED25519_SIGNATURE_BYTES) return false
   const message = signingBytes(chainId, kind, body)
-  const cacheKey = options.cache ? verifiedKey(type, publicKey, message, signature) : null
+  const cacheKey =
+    options?.cache === false ? null : verifiedKey(type, publicKey, message, signature)
   if (cacheKey != null && verified.has(cacheKey)) return true
   let ok: boolean
   if (type === 'ed25519') {
