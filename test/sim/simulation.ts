@@ -47,13 +47,13 @@ import { GossipGate, MAX_CHECKED, MAX_TARGETS } from '../../src/core/consensus/g
 import { livenessBoundMs } from '../../src/core/consensus/round-sync.js'
 import { TX_LOG_BODY_BYTES, TX_LOG_CAPACITY } from '../../src/core/consensus/tx-log.js'
 import {
-  DEFAULT_MAX_WAITING,
   MAX_AWAITING_BODIES,
   SEEN_BATCH_BYTES,
   SEEN_BATCHES,
   SETTLED_BATCH_BYTES,
   SETTLED_BATCHES,
 } from '../../src/core/consensus/tx-rounds.js'
+import { DEFAULT_MAX_WAITING } from '../../src/core/consensus/tx-target.js'
 import type { CoreAction, CoreEvent, PersistOp, Publish } from '../../src/core/consensus/types.js'
 import type { ValidationContext } from '../../src/core/consensus/validation.js'
 import { toHex } from '../../src/core/crypto/hash.js'
@@ -660,7 +660,10 @@ export class Simulation implements NetworkHost, WorkloadHost {
       )
     }
     this.stats.steps++
-    if (event.type === 'client-tx' && node.core!.txRounds.waiting.has(toHex(txHash(event.tx))))
+    if (
+      event.type === 'client-tx' &&
+      node.core!.txRounds.target.waiting.has(toHex(txHash(event.tx)))
+    )
       this.stats.txsQueued++
     this.carryOut(node, actions)
   }
@@ -1299,7 +1302,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
     const log = core.txLog.sizes()
     over('tx log records', log.records, TX_LOG_CAPACITY)
     over('tx log body bytes', log.bodyBytes, TX_LOG_BODY_BYTES)
-    over('waiting txs', core.txRounds.waiting.size, DEFAULT_MAX_WAITING)
+    over('waiting txs', core.txRounds.target.waiting.size, DEFAULT_MAX_WAITING)
   }
 
   // ---------------------------------------------------------------- healing and the end

@@ -41,15 +41,14 @@ import {
 } from '../../src/core/codec/index.js'
 import { MAX_RETRY_AFTER_S } from '../../src/core/consensus/admission-gauge.js'
 import { Core } from '../../src/core/consensus/core.js'
+import { SETTLED_BATCHES, SETTLED_TX_BYTES } from '../../src/core/consensus/tx-rounds.js'
 import {
   ADMISSION_FLOOR_BATCHES,
   BUSY_WAIT_FACTOR,
   MAX_COMMITTED_BACKLOG,
   MIN_GRACE_MS,
-  SETTLED_BATCHES,
-  SETTLED_TX_BYTES,
   type TargetRound,
-} from '../../src/core/consensus/tx-rounds.js'
+} from '../../src/core/consensus/tx-target.js'
 import type {
   ClientResult,
   CoreAction,
@@ -346,7 +345,9 @@ class Net {
 
   /** Core `i`'s running round (it is the target) that holds tx `hash`. */
   roundOf(i: number, hash: string): TargetRound | undefined {
-    return [...this.cores[i]!.txRounds.rounds.values()].find((r) => r.txHashes.includes(hash))
+    return [...this.cores[i]!.txRounds.target.rounds.values()].find((r) =>
+      r.txHashes.includes(hash),
+    )
   }
 }
 
@@ -490,7 +491,7 @@ describe('a tx with a quorum of permits', () => {
     )
     expect(tally.certified).toEqual([true])
     expect(new Set(tally.voters).size).toBe(Q)
-    expect(net.cores[target]!.txRounds.rounds.size).toBe(0)
+    expect(net.cores[target]!.txRounds.target.rounds.size).toBe(0)
 
     for (const i of ALL) {
       const core = net.cores[i]!
@@ -533,8 +534,8 @@ describe('a tx with a quorum of permits', () => {
     const again = net.submit(0, tx)
     expect(again.result).toEqual({ ok: true, hash, status: 'pending' })
     expect(net.batches(0)).toHaveLength(1)
-    expect(net.cores[0]!.txRounds.rounds.size).toBe(1)
-    expect(net.cores[0]!.txRounds.waiting.size).toBe(0)
+    expect(net.cores[0]!.txRounds.target.rounds.size).toBe(1)
+    expect(net.cores[0]!.txRounds.target.waiting.size).toBe(0)
     expect(net.cores[0]!.pool.sizes().pending).toBe(1)
   })
 })
@@ -604,7 +605,7 @@ describe('a tx that more than n - q validators reject', () => {
     const failed = net.emitted[0]!.filter((a) => a.type === 'tx-status' && a.hash === hash)
     expect(failed.at(-1)).toMatchObject({ status: 'failed', reason: { code } })
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
-    expect(net.cores[0]!.txRounds.rounds.size).toBe(0)
+    expect(net.cores[0]!.txRounds.target.rounds.size).toBe(0)
 
     // nothing is committed anywhere
     expect(net.published(0, 'prepare')).toEqual([])
@@ -901,7 +902,7 @@ describe('the round deadline', () => {
     expect(record.reason?.message).toContain('no answer from 2 of 4 validators')
     expect(net.statuses(0, hash)).toEqual(['pending', 'failed'])
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
-    expect(net.cores[0]!.txRounds.rounds.size).toBe(0)
+    expect(net.cores[0]!.txRounds.target.rounds.size).toBe(0)
     for (const i of ALL) expect(net.poolPuts(i, hash)).toEqual([])
 
     // a validator that permitted keeps its copy until the round is long over
@@ -1191,7 +1192,7 @@ describe('admission of a client tx', () => {
     expect(core.pool.has(hash)).toBe(false)
     expect(core.pool.sizes()).toEqual(sizesBefore)
     expect(net.roundOf(0, hash)).toBeUndefined()
-    expect(core.txRounds.waiting.has(hash)).toBe(false)
+    expect(core.txRounds.target.waiting.has(hash)).toBe(false)
     expect(net.batches(0)).toHaveLength(batchesBefore)
     expect(net.timers).toHaveLength(timersBefore)
   })
@@ -1264,7 +1265,7 @@ describe('restore', () => {
     })
     expect(clientResult(same, 2)).toEqual({ ok: true, hash, status: 'committed' })
     expect(same.some((a) => a.type === 'publish' || a.type === 'set-timer')).toBe(false)
-    expect(restarted.txRounds.waiting.size).toBe(0)
+    expect(restarted.txRounds.target.waiting.size).toBe(0)
   })
 
   it('drops a restored committed tx whose nonce the chain has used, from the store too', () => {
@@ -1338,7 +1339,7 @@ describe('a target runs a window of batches and queues the rest', () => {
 
   it('starts at most the window, answers every tx pending, and starts the rest in order as rounds end', () => {
     const net = netWithAlice()
-    const rounds = net.cores[0]!.txRounds
+    const rounds = net.cores[0]!.txRounds.target
     const window = rounds.window.size
     const extra = 5
     net.hold = votesToTarget
@@ -1373,7 +1374,7 @@ describe('a target runs a window of batches and queues the rest', () => {
 
   it('runs a waiting batch’s deadline from its start, and halves the window on a timeout', () => {
     const net = netWithAlice()
-    const rounds = net.cores[0]!.txRounds
+    const rounds = net.cores[0]!.txRounds.target
     const window = rounds.window.size
     net.hold = votesToTarget
     const hashes = Array.from(
@@ -1403,7 +1404,7 @@ describe('a target runs a window of batches and queues the rest', () => {
 
   it('refuses with POOL_FULL (503) when too many txs already wait, and takes none of it', () => {
     const net = netWithAlice({ maxWaitingTxs: 2 })
-    const rounds = net.cores[0]!.txRounds
+    const rounds = net.cores[0]!.txRounds.target
     const window = rounds.window.size
     net.hold = votesToTarget
     for (let nonce = 0; nonce < window + 2; nonce++)
@@ -1420,7 +1421,7 @@ describe('a target runs a window of batches and queues the rest', () => {
   it('takes only what it can end in time: beyond that, 503 POOL_FULL with a Retry-After, and nothing taken', () => {
     // one tx a batch: the floor before any round committed is a couple of batches
     const net = netWithAlice({ batchTxs: 1, maxWaitingTxs: 10_000 })
-    const rounds = net.cores[0]!.txRounds
+    const rounds = net.cores[0]!.txRounds.target
     net.hold = votesToTarget
     const floor = ADMISSION_FLOOR_BATCHES
     for (let nonce = 0; nonce < floor; nonce++)
@@ -1461,7 +1462,7 @@ describe('a target runs a window of batches and queues the rest', () => {
 
   it('does not run a waiting tx that another target got committed meanwhile', () => {
     const net = netWithAlice()
-    const rounds = net.cores[0]!.txRounds
+    const rounds = net.cores[0]!.txRounds.target
     const window = rounds.window.size
     // fill core 0's window with rounds that cannot end
     net.hold = votesToTarget
@@ -1500,7 +1501,7 @@ describe('batching', () => {
     }
     // nothing went out yet: the batch timer waits for the first tx's WAIT to pass
     expect(net.batches(0)).toEqual([])
-    expect([...net.cores[0]!.txRounds.waiting.keys()]).toEqual(hashes)
+    expect([...net.cores[0]!.txRounds.target.waiting.keys()]).toEqual(hashes)
     const timers = net.emitted[0]!.filter((a) => a.type === 'set-timer' && a.key === 'tx-batch')
     expect(timers).toEqual([{ type: 'set-timer', key: 'tx-batch', at: T0 + WAIT }])
     net.advanceTo(T0 + WAIT - 1)
@@ -1544,8 +1545,8 @@ describe('batching', () => {
     }
     // committed in batch order
     for (const i of ALL) expect(net.cores[i]!.pool.committed().map((e) => e.hash)).toEqual(hashes)
-    expect(net.cores[0]!.txRounds.rounds.size).toBe(0)
-    expect(net.cores[0]!.txRounds.waiting.size).toBe(0)
+    expect(net.cores[0]!.txRounds.target.rounds.size).toBe(0)
+    expect(net.cores[0]!.txRounds.target.waiting.size).toBe(0)
     expect(net.dropped).toEqual([])
   })
 
@@ -1656,7 +1657,7 @@ describe('batching', () => {
     )
     // two full batches went out at once, the seventh tx waits for the timer
     expect(net.batches(0).map(hashesOf)).toEqual([hashes.slice(0, 3), hashes.slice(3, 6)])
-    expect([...net.cores[0]!.txRounds.waiting.keys()]).toEqual([hashes[6]])
+    expect([...net.cores[0]!.txRounds.target.waiting.keys()]).toEqual([hashes[6]])
     net.advanceTo(T0 + WAIT)
     const batches = net.batches(0).map(hashesOf)
     expect(batches).toEqual([hashes.slice(0, 3), hashes.slice(3, 6), hashes.slice(6)])

@@ -194,7 +194,7 @@ export class Core {
         this.txRounds.tick(event.now)
         break
       case 'timer':
-        if (event.key.startsWith('tx-')) this.txRounds.onTimer(event.key, event.now)
+        if (event.key.startsWith('tx-')) this.txRounds.target.onTimer(event.key, event.now)
         else this.blocks.onTimer(event.key, event.now)
         break
       case 'election':
@@ -216,7 +216,7 @@ export class Core {
         this.blocks.heightClaim(event.validator, event.head)
         break
       case 'client-tx':
-        this.txRounds.submit(event.requestId, event.tx, event.now)
+        this.txRounds.target.submit(event.requestId, event.tx, event.now)
         break
       case 'client-account':
         this.accounts.submit(event.requestId, event.reg)
@@ -240,7 +240,7 @@ export class Core {
           this.blocks.onVote(event.vote, event.now)
         break
       case 'batch-vote':
-        this.txRounds.onBatchVote(event.vote, event.now)
+        this.txRounds.target.onBatchVote(event.vote, event.now)
         break
       case 'account':
         this.accounts.onGossip(event.reg)

@@ -28,7 +28,7 @@ export interface ConfigFile {
   syncThreshold?: number
   /** txs in one batch this node runs as a target, at most (1..2048; default 512) */
   batchTxs?: number
-  /** a waiting tx goes in a batch this long after it came, at the latest, ms (1..1000; default 10) */
+  /** a waiting tx goes in a batch this long after it came, at the latest, ms (1..1000; default 25) */
   batchWaitMs?: number
 }
 
@@ -56,7 +56,7 @@ export interface NodeConfig {
   bootstrapFile: string | null
   api: ApiAddress | null
   syncThreshold: number
-  /** unset: the core's defaults (tx-rounds.ts DEFAULT_BATCH_TXS, DEFAULT_BATCH_WAIT_MS) */
+  /** unset: the core's defaults (tx-target.ts DEFAULT_BATCH_TXS, DEFAULT_BATCH_WAIT_MS) */
   batchTxs?: number
   batchWaitMs?: number
 }

@@ -420,9 +420,9 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         }
       })(),
       txRounds: {
-        running: this.core.txRounds.rounds.size,
-        waiting: this.core.txRounds.waiting.size,
-        window: this.core.txRounds.window.size,
+        running: this.core.txRounds.target.rounds.size,
+        waiting: this.core.txRounds.target.waiting.size,
+        window: this.core.txRounds.target.window.size,
       },
       peers: this.peers.chainPeers().length,
       syncing: this.syncer.progress(),
@@ -509,7 +509,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       return { accepted: false, error: 'a vote must come from its voter' }
     }
     // a batch this node does not run is not worth a signature check
-    if (!this.core.txRounds.rounds.has(toHex(vote.batch)))
+    if (!this.core.txRounds.target.rounds.has(toHex(vote.batch)))
       return { accepted: false, error: 'no such batch here' }
     if (!verifyBatchVote(this.chainId, vote)) {
       this.reputation.penalize(from, BAD_VOTE_PENALTY, 'bad vote signature')
