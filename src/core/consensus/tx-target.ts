@@ -50,7 +50,7 @@ export const DEFAULT_MAX_WAITING = 10_000
 export const DEFAULT_BATCH_TXS = 512
 /**
  * 25 ms: 125 ms while busy. Measured at 2,000 tx/s on four validators (alternated 30 s runs), 10
- * ms made batches of about 40 txs and p50 1.4–2.1 s; 25 ms about 60 txs, 4 % less CPU per tx
+ * ms made batches of 43 txs on average and p50 1.4–2.1 s; 25 ms 68–85 txs, 4 % less CPU per tx
  * and p50 0.8–1.2 s. At 200 tx/s the p50 fell too (10 ms: 251–264 ms; 25 ms: 221–238 ms): a batch
  * costs every validator the same votes, certificates and messages whatever it holds.
  */
