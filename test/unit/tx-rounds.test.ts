@@ -44,6 +44,7 @@ import { Core } from '../../src/core/consensus/core.js'
 import { SETTLED_BATCHES, SETTLED_TX_BYTES } from '../../src/core/consensus/tx-rounds.js'
 import {
   ADMISSION_FLOOR_BATCHES,
+  BUSY_GATHER_TXS,
   BUSY_WAIT_FACTOR,
   MAX_COMMITTED_BACKLOG,
   MIN_GRACE_MS,
@@ -1550,6 +1551,43 @@ describe('batching', () => {
     expect(net.dropped).toEqual([])
   })
 
+  it('waits BUSY_WAIT_FACTOR times batchWaitMs while its rate fills a batch in that time, with no round running', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    // enough committed in the last second that the longer wait gathers BUSY_GATHER_TXS txs
+    const busyWait = WAIT * BUSY_WAIT_FACTOR
+    const burst = Math.ceil((BUSY_GATHER_TXS * 1_000) / busyWait)
+    for (let nonce = 0; nonce < burst; nonce++)
+      expect(net.submit(0, signedTx(alice, { nonce })).result).toMatchObject({ ok: true })
+    net.advanceTo(T0 + WAIT)
+    expect(net.commits(0)).toHaveLength(1)
+    expect(net.cores[0]!.txRounds.target.rounds.size).toBe(0)
+
+    // a lone tx now: no round runs, but at this rate more are due, so it waits the longer time
+    const t1 = T0 + 100
+    net.now = t1
+    expect(net.submit(0, signedTx(alice, { nonce: burst })).result).toMatchObject({ ok: true })
+    net.advanceTo(t1 + busyWait - 1)
+    expect(net.batches(0)).toHaveLength(1)
+    net.advanceTo(t1 + busyWait)
+    expect(net.batches(0)).toHaveLength(2)
+    expect(net.batches(0)[1]!.txs).toHaveLength(1)
+  })
+
+  it('sends a lone tx after batchWaitMs when its rate would not fill the longer wait', () => {
+    const net = netWithAlice({ batchWaitMs: WAIT })
+    expect(net.submit(0, signedTx(alice, { nonce: 0 })).result).toMatchObject({ ok: true })
+    net.advanceTo(T0 + WAIT)
+    expect(net.commits(0)).toHaveLength(1)
+    // one tx a second is far from BUSY_GATHER_TXS in the longer wait
+    const t1 = T0 + 100
+    net.now = t1
+    expect(net.submit(0, signedTx(alice, { nonce: 1 })).result).toMatchObject({ ok: true })
+    net.advanceTo(t1 + WAIT - 1)
+    expect(net.batches(0)).toHaveLength(1)
+    net.advanceTo(t1 + WAIT)
+    expect(net.batches(0)).toHaveLength(2)
+  })
+
   it('fails alone, with its reason, a tx of the batch that more than n - q validators reject; the others commit', () => {
     const net = netWithAlice({ batchWaitMs: WAIT })
     // bob's registration reaches only cores 0, 1 and the observer
@@ -1785,9 +1823,10 @@ describe('batching', () => {
     net.advanceTo(T0 + WAIT)
     net.run()
     const firstBatch = batchDigest(net.batches(0)[0]!).hashHex
+    // one tx a batch: spaced so that the target's rate never makes a partial batch wait longer
     for (let nonce = 1; nonce <= SETTLED_BATCHES; nonce++) {
       net.submit(0, signedTx(alice, { nonce }))
-      net.advanceTo(T0 + WAIT * (nonce + 1))
+      net.advanceTo(T0 + WAIT * BUSY_WAIT_FACTOR * (nonce + 1))
       net.run()
     }
     expect(net.cores[0]!.tx(first)?.status).toBe('committed')

@@ -55,8 +55,18 @@ export const DEFAULT_BATCH_TXS = 512
  * costs every validator the same votes, certificates and messages whatever it holds.
  */
 export const DEFAULT_BATCH_WAIT_MS = 25
-/** How much longer a partial batch waits while rounds of its target are running (see drain). */
+/**
+ * How much longer a partial batch waits while its target is busy (see drain): while rounds of
+ * its target run, or while its rate is such that the longer wait gathers BUSY_GATHER_TXS txs.
+ */
 export const BUSY_WAIT_FACTOR = 5
+/**
+ * The longer wait pays once it gathers this many txs at the target's rate (admission-gauge.ts,
+ * the txs its rounds committed over the last 10 s): at 200 tx/s over four targets, batches of two
+ * txs became batches of six, and each validator spent a quarter less CPU (docs/PERFORMANCE.md);
+ * at 20 tx/s a lone tx still goes after `batchWaitMs`.
+ */
+export const BUSY_GATHER_TXS = 2
 /** batches a target runs at once, at most (the window grows to it under load) */
 export const DEFAULT_MAX_BATCHES = 64
 /** a phase goes on at least this long after its quorum answered, for the rest to answer */
@@ -273,9 +283,10 @@ export class TargetRounds {
   /**
    * Start batches of waiting txs, oldest first, while the window has room: a full batch at
    * once, a partial one when its oldest tx has waited `batchWaitMs` — or BUSY_WAIT_FACTOR times
-   * that while rounds of ours are running: a batch costs every validator the same votes and
-   * certificates whatever it holds, so under load txs gather into fewer, fuller batches, and an
-   * idle target still sends a lone tx at once.
+   * that while the target is busy: rounds of ours are running, or our rate would bring
+   * BUSY_GATHER_TXS more txs in that time. A batch costs every validator the same votes,
+   * certificates and messages whatever it holds, so under load txs gather into fewer, fuller
+   * batches, and a quiet target still sends a lone tx soon.
    */
   drain(now: number): void {
     if (this.draining) return // a round that ended inside start(): the loop below goes on
@@ -283,7 +294,10 @@ export class TargetRounds {
     try {
       while (this.rounds.size < this.window.size && this.waiting.size > 0) {
         const oldest = this.waiting.values().next().value!
-        const wait = this.rounds.size === 0 ? this.batchWaitMs : this.batchWaitMs * BUSY_WAIT_FACTOR
+        const busyWait = this.batchWaitMs * BUSY_WAIT_FACTOR
+        const busy =
+          this.rounds.size > 0 || (this.gauge.rate(now) * busyWait) / 1_000 >= BUSY_GATHER_TXS
+        const wait = busy ? busyWait : this.batchWaitMs
         if (this.waiting.size < this.batchTxs && now < oldest.at + wait) {
           const at = oldest.at + wait
           if (this.flushAt == null || this.flushAt > at) {
