@@ -29,7 +29,7 @@ import {
   type Tx,
   type TxBatch,
 } from '../codec/index.js'
-import { fromHex, toHex } from '../crypto/hash.js'
+import { toHex } from '../crypto/hash.js'
 import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
 import { SizedFifo } from '../fifo.js'
@@ -281,7 +281,7 @@ export class TxRounds implements TargetHost {
       // the batch's bytes are the ones q validators prepared (its hash binds them)
       const tx = batch.txs[i]!
       this.log.certVotes(this.log.touch(h), 'prepare', permits(i))
-      this.commitLocally(h, tx, hash, now)
+      this.commitLocally(h, tx, cert.batch, now)
     })
     this.settle(hash)
   }
@@ -310,7 +310,7 @@ export class TxRounds implements TargetHost {
     if (cert != null) this.commitBatch(d.hashHex, d.txHashesHex, batch, cert, now)
   }
 
-  commitLocally(hash: string, tx: Tx, batch: string, now: number): void {
+  commitLocally(hash: string, tx: Tx, batch: Uint8Array, now: number): void {
     if (!this.pool.has(hash)) {
       // its nonce is used: it is final already (a second round of it ended after its block),
       // or it can never apply; the pool holds no such tx, so no block proposes it again
@@ -320,7 +320,7 @@ export class TxRounds implements TargetHost {
     if (this.pool.markCommitted(hash) == null) return // already committed here
     this.out.push({
       type: 'persist',
-      ops: [{ op: 'pool-put', hash, tx, batch: fromHex(batch) }],
+      ops: [{ op: 'pool-put', hash, tx, batch }],
     })
     const record = this.log.touch(hash, tx)
     if (this.log.advance(record, 'committed')) this.status(hash, 'committed', null)

@@ -19,7 +19,7 @@
  */
 
 import { batchHashOf, batchHeader, signBatchVote, signTxBatch } from '../chain/signatures.js'
-import { txHashHex, txLeaf, txSize } from '../chain/tx.js'
+import { txHashHex, txLeafOf, txSize } from '../chain/tx.js'
 import {
   type BatchCertificate,
   type BatchVote,
@@ -157,8 +157,8 @@ export interface TargetHost {
   keepBatch(hash: string, txHashes: string[], batch: TxBatch): void
   /** the batch's round ended: keep only its tx hashes */
   settle(hash: string): void
-  /** a tx q validators prepared goes to the pool's committed list, for a block */
-  commitLocally(hash: string, tx: Tx, batch: string, now: number): void
+  /** a tx q validators prepared goes to the pool's committed list, for a block (`batch`: its hash) */
+  commitLocally(hash: string, tx: Tx, batch: Uint8Array, now: number): void
 }
 
 export class TargetRounds {
@@ -291,10 +291,10 @@ export class TargetRounds {
   drain(now: number): void {
     if (this.draining) return // a round that ended inside start(): the loop below goes on
     this.draining = true
+    const busyWait = this.batchWaitMs * BUSY_WAIT_FACTOR
     try {
       while (this.rounds.size < this.window.size && this.waiting.size > 0) {
         const oldest = this.waiting.values().next().value!
-        const busyWait = this.batchWaitMs * BUSY_WAIT_FACTOR
         const busy =
           this.rounds.size > 0 || (this.gauge.rate(now) * busyWait) / 1_000 >= BUSY_GATHER_TXS
         const wait = busy ? busyWait : this.batchWaitMs
@@ -348,7 +348,7 @@ export class TargetRounds {
       bytes += w.bytes + 8
     }
     if (txs.length === 0) return
-    const leaves = txs.map((tx, i) => txLeaf(fromHex(hashes[i]!), tx.signature))
+    const leaves = txs.map(txLeafOf)
     const header = batchHeader(this.selfId, ++this.seq, leaves)
     const batch = signTxBatch(this.cfg.signer, this.cfg.chainId, header, txs)
     const hash = toHex(batchHashOf(header))
@@ -490,7 +490,7 @@ export class TargetRounds {
     let committed = 0
     round.txHashes.forEach((h, i) => {
       if (!certified[i]) return
-      this.host.commitLocally(h, round.batch.txs[i]!, round.hash, now)
+      this.host.commitLocally(h, round.batch.txs[i]!, cert.batch, now)
       committed++
     })
     this.window.onEnd(now - round.startedAt, now)
