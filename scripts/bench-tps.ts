@@ -38,6 +38,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { Agent, request } from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BftchainClient } from '../src/client/index.js'
@@ -103,6 +104,41 @@ async function api<T>(url: string, init?: { method: string; body: unknown }): Pr
   const u = new URL(url)
   const client = new BftchainClient({ url: u.origin, timeoutMs: 60_000 })
   return (await client.request<T>(`${u.pathname}${u.search}`, init)).body
+}
+
+/**
+ * The run's own calls (posts, and the watcher's reads) over node:http with kept-alive sockets:
+ * the load shares the nodes' two cores, and fetch costs it about twice as much CPU per call.
+ * `body` is JSON already made (the txs are serialized before the clock starts, as they are
+ * signed). The body of a 2xx answer, else it throws.
+ */
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 })
+function hot<T>(url: string, body?: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent: keepAlive,
+        method: body === undefined ? 'GET' : 'POST',
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        timeout: 60_000,
+      },
+      (res) => {
+        const parts: Buffer[] = []
+        res.on('data', (b: Buffer) => parts.push(b))
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString()
+          const status = res.statusCode ?? 0
+          if (status < 200 || status > 299) reject(new Error(`${url}: ${status} ${text}`))
+          else resolve(JSON.parse(text) as T)
+        })
+        res.on('error', reject)
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer in 60 s`)))
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 interface NodeProc {
@@ -241,6 +277,8 @@ interface RunResult {
   p95FinalMs: number
   p99FinalMs: number
   nodes: { peakRssMb: number; cpuSeconds: number }[]
+  /** CPU seconds this load process (signing beforehand, posting, watching) used in the run */
+  loadCpuSeconds: number
   /** txs the targets took and then failed, by reason, from their metrics (all runs so far) */
   targetFailed: Record<string, number>
   /** CPU of all nodes in the run per final tx */
@@ -273,14 +311,17 @@ async function oneRun(
   const refusedBy: Record<string, number> = {}
   let refused = 0
   let poolFull = 0
+  // each tx serialized before the clock starts, as it was signed
+  const bodies = perNode.map((txs) => txs.map((tx) => JSON.stringify(tx)))
   const t0 = performance.now()
+  const loadCpuBefore = process.cpuUsage()
   const deadline = Date.now() + RUN_DEADLINE_MS
 
   // post: arrays of `batch` txs to each node, POSTS_PER_NODE in flight per node; a tx refused
   // for a full pool goes back to the front of its node's queue
   let submitEnd = 0
   const taken = new Map<NodeProc, number>()
-  const poster = async (node: NodeProc, queue: TxJson[]): Promise<void> => {
+  const poster = async (node: NodeProc, queue: string[]): Promise<void> => {
     while (queue.length > 0 && Date.now() < deadline) {
       let size = batch
       if (rate > 0) {
@@ -295,11 +336,11 @@ async function oneRun(
       taken.set(node, (taken.get(node) ?? 0) + size)
       const chunk = queue.splice(0, size)
       const sentAt = performance.now()
-      const answers = await api<
+      const answers = await hot<
         ({ hash: string } | { error: { code: string; message: string } })[]
-      >(`${node.url}/transactions`, { method: 'POST', body: chunk })
+      >(`${node.url}/transactions`, `[${chunk.join(',')}]`)
       let full = 0
-      const again: TxJson[] = []
+      const again: string[] = []
       answers.forEach((a, i) => {
         if ('hash' in a) {
           postedAt.set(a.hash, sentAt)
@@ -335,9 +376,9 @@ async function oneRun(
   let posted = false
   const watcher = async (): Promise<void> => {
     while (finalAt.size + refused < total && Date.now() < deadline) {
-      const head = (await api<Status>(`${nodes[0]!.url}/status`)).height
+      const head = (await hot<Status>(`${nodes[0]!.url}/status`)).height
       while (height < head) {
-        const page = await api<BlockJson[]>(`${nodes[0]!.url}/blocks?from=${height + 1}&to=${head}`)
+        const page = await hot<BlockJson[]>(`${nodes[0]!.url}/blocks?from=${height + 1}&to=${head}`)
         if (page.length === 0) break
         const now = performance.now()
         for (const b of page) {
@@ -354,7 +395,7 @@ async function oneRun(
         height = page[page.length - 1]!.height
       }
       if (posted && height === head) {
-        const pools = await Promise.all(nodes.map((n) => api<Status>(`${n.url}/status`)))
+        const pools = await Promise.all(nodes.map((n) => hot<Status>(`${n.url}/status`)))
         // a tx is still on its way while it waits for a round, or is in one, or in a pool
         const left = pools.reduce(
           (a, s) =>
@@ -370,7 +411,7 @@ async function oneRun(
   await Promise.all([
     Promise.all(
       nodes.flatMap((node, i) => {
-        const queue = [...perNode[i]!]
+        const queue = [...bodies[i]!]
         return Array.from({ length: POSTS_PER_NODE }, () => poster(node, queue))
       }),
     ).then(() => {
@@ -419,6 +460,7 @@ async function oneRun(
     }
   })
   const cpu = usage.reduce((a, u) => a + u.cpuSeconds, 0)
+  const loadCpu = process.cpuUsage(loadCpuBefore)
   // gossip node 0 sent and took in during the run, per topic (`out`/`in` messages)
   const gossip: Record<string, { out: number; in: number }> = {}
   for (const [labels, n] of await metricSamples(nodes[0]!.url, 'bftchain_gossip_messages_total')) {
@@ -451,6 +493,7 @@ async function oneRun(
     p95FinalMs: percentile(latencies, 0.95),
     p99FinalMs: percentile(latencies, 0.99),
     nodes: usage,
+    loadCpuSeconds: Math.round((loadCpu.user + loadCpu.system) / 1e5) / 10,
     gossip,
     cpuMsPerTx: ours.length > 0 ? Math.round(((cpu * 1000) / ours.length) * 100) / 100 : 0,
     verifyPerSecPerCore: verifyPerSec,
