@@ -7,11 +7,12 @@
 import { describe, expect, it } from 'vitest'
 import { signTx, verifyTx } from '../../src/core/chain/signatures.js'
 import { txBody, txHash, txRootLeaf, txSize } from '../../src/core/chain/tx.js'
-import { type Tx, TxCodec, TxKind } from '../../src/core/codec/index.js'
+import { TxBatchWire } from '../../src/core/chain/tx-batch.js'
+import { fieldSpans, type Tx, TxBatchCodec, TxCodec, TxKind } from '../../src/core/codec/index.js'
 import { sha256, toHex } from '../../src/core/crypto/hash.js'
 import { addressOf } from '../../src/core/crypto/keys.js'
 import { generateAccountKey } from '../../src/node/keys/account-key.js'
-import { accountIdentity, CHAIN_ID } from './fixtures.js'
+import { accountIdentity, CHAIN_ID, nodeIdentity } from './fixtures.js'
 
 const EMPTY = new Uint8Array(0)
 const alice = accountIdentity('alice')
@@ -59,5 +60,46 @@ describe('a tx’s facts from one encoding', () => {
     // a copy with a forged signature fails, whatever an earlier object's check said
     const forged = { ...copy, signature: new Uint8Array(64).fill(1) }
     expect(verifyTx(forged, 'ed25519', alice.signer.publicKey)).toBe(false)
+  })
+
+  it('taken from a batch’s own bytes are what encoding each tx anew gives', () => {
+    // signed txs only (the wire refuses a tx without a signature); a 20,000-byte one gives the
+    // batch a three-byte length and itself a multi-byte one
+    const txs = variants().filter((t) => t.signature.length > 0)
+    const batch = {
+      target: nodeIdentity('target').peerId,
+      seq: 2 ** 33,
+      txs,
+      signature: new Uint8Array(64).fill(3),
+    }
+    const bytes = TxBatchCodec.encode(batch)
+    const spans = fieldSpans(bytes, 3)
+    expect(spans.map((s) => toHex(s))).toEqual(txs.map((t) => toHex(TxCodec.encode(t))))
+    const decoded = TxBatchWire.decode(bytes)
+    expect(decoded.txs).toHaveLength(txs.length)
+    for (const [i, t] of decoded.txs.entries()) {
+      const fresh = TxCodec.encode(txs[i]!)
+      const body = TxCodec.encode({ ...txs[i]!, signature: EMPTY })
+      expect(txSize(t)).toBe(fresh.length)
+      expect(toHex(txHash(t))).toBe(toHex(sha256(body)))
+      expect(toHex(txRootLeaf(t))).toBe(toHex(sha256(fresh)))
+      expect(toHex(txBody(t))).toBe(toHex(body))
+    }
+    // what the plain codec refuses, the batch path refuses the same way
+    const padded = new Uint8Array([...bytes, 0x28, 0x00])
+    expect(() => TxBatchWire.decode(padded)).toThrow(/NON_CANONICAL/)
+  })
+
+  it('spans: a length-delimited field in wire order, and a throw for bytes it cannot walk', () => {
+    // field 1 varint, field 3 twice, a fixed64 and a fixed32 between them
+    const bytes = new Uint8Array([
+      0x08, 0x96, 0x01, 0x1a, 0x02, 0xaa, 0xbb, 0x11, 1, 2, 3, 4, 5, 6, 7, 8, 0x1a, 0x00, 0x1d, 1,
+      2, 3, 4, 0x22, 0x01, 0xcc,
+    ])
+    expect(fieldSpans(bytes, 3).map((s) => toHex(s))).toEqual(['aabb', ''])
+    expect(fieldSpans(bytes, 4).map((s) => toHex(s))).toEqual(['cc'])
+    expect(() => fieldSpans(new Uint8Array([0x1a, 0x05, 1]), 3)).toThrow(RangeError)
+    expect(() => fieldSpans(new Uint8Array([0x0b]), 3)).toThrow(RangeError)
+    expect(() => fieldSpans(new Uint8Array([0x08, 0x80]), 3)).toThrow(RangeError)
   })
 })

@@ -3,10 +3,42 @@
  * once per decoded batch (the gossip gate computes it to check the target's
  * signature; the core reuses it).
  */
-import type { BatchHeader, TxBatch } from '../codec/index.js'
+import {
+  type BatchHeader,
+  fieldSpans,
+  type TxBatch,
+  TxBatchCodec,
+  type WireCodec,
+} from '../codec/index.js'
 import { toHex } from '../crypto/hash.js'
 import { batchHashOf, batchHeader } from './signatures.js'
-import { txHash, txHashHex, txLeaf } from './tx.js'
+import { txEncodedAs, txHash, txHashHex, txLeaf } from './tx.js'
+import { encodeTxBatch } from './tx-encoding.js'
+
+/** TxBatch's field number of `txs` (messages.proto) */
+const TXS_FIELD = 3
+
+/**
+ * TxBatchCodec, whose decode also hands each tx its own encoding, as it sits in the batch's bytes,
+ * and whose encode splices each tx's encoding in.
+ * The decode checked that the batch re-encodes to exactly these bytes, so each span is the
+ * canonical encoding of its tx: the tx's size and hashes come from it (chain/tx.ts) instead of
+ * from encoding each tx once more.
+ */
+export const TxBatchWire: WireCodec<TxBatch> = {
+  name: TxBatchCodec.name,
+  maxBytes: TxBatchCodec.maxBytes,
+  // each tx's encoding spliced in, not made again (tx-encoding.ts)
+  encode: (batch) => encodeTxBatch(batch),
+  check: (batch) => TxBatchCodec.check(batch),
+  decode(bytes) {
+    const batch = TxBatchCodec.decode(bytes)
+    const spans = fieldSpans(bytes, TXS_FIELD)
+    if (spans.length === batch.txs.length)
+      for (const [i, tx] of batch.txs.entries()) txEncodedAs(tx, spans[i]!)
+    return batch
+  },
+}
 
 export interface BatchDigest {
   txHashes: Uint8Array[]

@@ -7,22 +7,27 @@
  * block's txRoot and the bytes its signature is over — comes from one
  * encoding, made the first time any of them is asked for and remembered with
  * the object (a tx object travels from its batch into the pool and then into
- * its block, and each step asks). The signed bytes are let go of once the
- * signature has been checked; the rest is a number and two hashes. Decoded
- * messages are never mutated, so what is remembered of an object stays true;
- * a changed copy is another object.
+ * its block, and each step asks). A tx that came in a batch takes that
+ * encoding from the batch's own bytes (tx-batch.ts), and the messages and
+ * records that carry txs (the target's batch, the pool record, the final
+ * block) splice it in rather than encoding each tx again (tx-encoding.ts).
+ * Decoded messages are never mutated, so what is remembered of an object
+ * stays true; a changed copy is another object.
  */
 import { type Tx, TxCodec } from '../codec/index.js'
-import { sha256, toHex } from '../crypto/hash.js'
+import { sha256, sha256Into, toHex } from '../crypto/hash.js'
 
 interface TxFacts {
-  /** bytes of its canonical encoding (TxCodec) */
-  size: number
+  /**
+   * its canonical encoding (TxCodec). A decoded tx's fields are views of its message's bytes
+   * already, and so is this when it came in a batch; a tx from a client holds about 170 bytes more.
+   */
+  bytes: Uint8Array
+  /** bytes of its signed part: the encoding with the signature left out, the head of `bytes` */
+  bodySize: number
   hash: Uint8Array
   /** sha256 of its whole encoding, signature included: its leaf in txRoot (block.ts) */
   leaf: Uint8Array
-  /** its signed bytes (the encoding with the signature left out), until the signature is checked */
-  body: Uint8Array | null
   /** the key its signature checked out under (signatures.ts verifyTx) */
   checkedBy: { keyType: string; publicKey: Uint8Array } | null
   /**
@@ -39,26 +44,38 @@ const facts = new WeakMap<Tx, TxFacts>()
 function factsOf(tx: Tx): TxFacts {
   let f = facts.get(tx)
   if (f == null) {
-    const bytes = TxCodec.encode(tx)
-    // the signature is the last field: the encoding without it is the encoding's head (an empty
-    // signature is not encoded at all)
-    const body = bytes.subarray(0, bytes.length - signatureFieldBytes(tx.signature.length))
-    // both hashes in one buffer: a tx in the pool holds one small allocation for them, not two
-    const hashes = new Uint8Array(64)
-    hashes.set(sha256(body), 0)
-    hashes.set(sha256(bytes), 32)
-    f = {
-      size: bytes.length,
-      hash: hashes.subarray(0, 32),
-      leaf: hashes.subarray(32),
-      body,
-      checkedBy: null,
-      hashHex: null,
-      fromHex: null,
-    }
+    f = factsFrom(TxCodec.encode(tx), tx.signature.length)
     facts.set(tx, f)
   }
   return f
+}
+
+function factsFrom(bytes: Uint8Array, signatureLength: number): TxFacts {
+  // the signature is the last field: the encoding without it is the encoding's head (an empty
+  // signature is not encoded at all)
+  const bodySize = bytes.length - signatureFieldBytes(signatureLength)
+  // both hashes in one buffer: a tx in the pool holds one small allocation for them, not two
+  const hashes = new Uint8Array(64)
+  sha256Into(hashes, 0, bytes.subarray(0, bodySize))
+  sha256Into(hashes, 32, bytes)
+  return {
+    bytes,
+    bodySize,
+    hash: hashes.subarray(0, 32),
+    leaf: hashes.subarray(32),
+    checkedBy: null,
+    hashHex: null,
+    fromHex: null,
+  }
+}
+
+/**
+ * `bytes` is the canonical encoding of `tx` (TxCodec), found inside a message that was checked to
+ * be canonical as a whole (tx-batch.ts): its facts come from these bytes, not from encoding the tx
+ * again. A tx whose facts are made already keeps them.
+ */
+export function txEncodedAs(tx: Tx, bytes: Uint8Array): void {
+  if (!facts.has(tx)) facts.set(tx, factsFrom(bytes, tx.signature.length))
 }
 
 /** Bytes the signature field (field 7, length-delimited) takes in the encoding. */
@@ -90,7 +107,12 @@ export function txSenderHex(tx: Tx): string {
 
 /** Bytes of the tx's canonical encoding. */
 export function txSize(tx: Tx): number {
-  return factsOf(tx).size
+  return factsOf(tx).bytes.length
+}
+
+/** The tx's canonical encoding (TxCodec), made once per object (do not mutate it). */
+export function txEncoding(tx: Tx): Uint8Array {
+  return factsOf(tx).bytes
 }
 
 /** The tx's leaf in a block's txRoot: the sha256 of its whole encoding (do not mutate it). */
@@ -101,9 +123,7 @@ export function txRootLeaf(tx: Tx): Uint8Array {
 /** A tx's signed bytes: its encoding with the signature left out. */
 export function txBody(tx: Tx): Uint8Array {
   const f = factsOf(tx)
-  if (f.body != null) return f.body
-  const bytes = TxCodec.encode(tx)
-  return bytes.subarray(0, bytes.length - signatureFieldBytes(tx.signature.length))
+  return f.bytes.subarray(0, f.bodySize)
 }
 
 /** The key the tx's signature already checked out under, if any. */
@@ -111,11 +131,9 @@ export function txCheckedBy(tx: Tx): { keyType: string; publicKey: Uint8Array } 
   return facts.get(tx)?.checkedBy ?? null
 }
 
-/** The tx's signature checked out under this key: remember it, and let go of the signed bytes. */
+/** The tx's signature checked out under this key: remember it. */
 export function txChecked(tx: Tx, keyType: string, publicKey: Uint8Array): void {
-  const f = factsOf(tx)
-  f.checkedBy = { keyType, publicKey }
-  f.body = null
+  factsOf(tx).checkedBy = { keyType, publicKey }
 }
 
 /**

@@ -14,6 +14,7 @@ export * from './errors.js'
 export * from './limits.js'
 export * from './messages.js'
 export type { WireCodec } from './wire.js'
+export { fieldSpans } from './wire.js'
 
 // ------------------------------------------------------------------ reject reasons by number
 

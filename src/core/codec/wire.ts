@@ -85,3 +85,50 @@ export function needMax(length: number, max: number, field: string): void {
 export function needPresent<V>(v: V | undefined, field: string): asserts v is V {
   need(v != null, `${field} is missing`)
 }
+
+// ------------------------------------------------------------------ spans
+
+/**
+ * The payloads of a length-delimited field (`field`: its number) at the top level of a message,
+ * in wire order: for a repeated message field, the i-th is the encoding of the i-th element. For
+ * bytes that decoded already (it throws on anything it cannot walk).
+ */
+export function fieldSpans(bytes: Uint8Array, field: number): Uint8Array[] {
+  const spans: Uint8Array[] = []
+  let pos = 0
+  const varint = (): number => {
+    let value = 0
+    for (let shift = 0; shift < 50; shift += 7) {
+      if (pos >= bytes.length) throw new RangeError('varint past the end')
+      const b = bytes[pos++]!
+      value += (b & 0x7f) * 2 ** shift
+      if (b < 0x80) return value
+    }
+    throw new RangeError('varint too long')
+  }
+  while (pos < bytes.length) {
+    const tag = varint()
+    switch (tag & 7) {
+      case 0:
+        varint()
+        break
+      case 1:
+        pos += 8
+        break
+      case 2: {
+        const length = varint()
+        if (pos + length > bytes.length) throw new RangeError('field past the end')
+        if (Math.floor(tag / 8) === field) spans.push(bytes.subarray(pos, pos + length))
+        pos += length
+        break
+      }
+      case 5:
+        pos += 4
+        break
+      default:
+        throw new RangeError(`wire type ${tag & 7}`)
+    }
+  }
+  if (pos !== bytes.length) throw new RangeError('field past the end')
+  return spans
+}

@@ -23,6 +23,12 @@ export function sha256(...parts: Uint8Array[]): Hash {
   return new Uint8Array(h.digest())
 }
 
+/** sha256 of `data` written into `out` at `offset` (no array of its own: for hashes kept together). */
+export function sha256Into(out: Uint8Array, offset: number, data: Uint8Array): void {
+  if (oneShot != null) out.set(oneShot('sha256', data, 'buffer'), offset)
+  else out.set(nodeCrypto.createHash('sha256').update(data).digest(), offset)
+}
+
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
@@ -41,8 +47,16 @@ export function isHash(bytes: Uint8Array | undefined): bytes is Hash {
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
+  // long ones (a message against its re-encoding) by memcmp; a loop is cheaper than the call below
+  if (a.length > 64) return asBuffer(a).equals(b)
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 /** Merkle-free root of a list of hashes: sha256 of their concatenation, length-prefixed. */

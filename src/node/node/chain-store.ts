@@ -5,7 +5,8 @@
  * head, the pool entries it used up — and the validator's sign state is
  * written before any vote that depends on it. A restart reads it all back.
  */
-import { FinalizedBlockCodec, ReceiptsCodec, SignStateCodec } from '../../core/codec/index.js'
+import { encodeFinalizedBlock } from '../../core/chain/tx-encoding.js'
+import { ReceiptsCodec, SignStateCodec } from '../../core/codec/index.js'
 import type { RestoredChain } from '../../core/consensus/core.js'
 import type { PersistOp } from '../../core/consensus/types.js'
 import { fromHex, toHex } from '../../core/crypto/hash.js'
@@ -30,7 +31,8 @@ export function addChainOps(batch: WriteBatch, store: Store, ops: PersistOp[]): 
     if (op.op !== 'block-final') continue
     const block = op.finalized.block!
     const hash = fromHex(op.hash)
-    batch.put(store.blocks, op.height, FinalizedBlockCodec.encode(op.finalized))
+    // FinalizedBlockCodec's bytes, with each tx's own encoding spliced in
+    batch.put(store.blocks, op.height, encodeFinalizedBlock(op.finalized))
     batch.put(store.blockHashIndex, hash, op.height)
     batch.put(store.receipts, op.height, ReceiptsCodec.encode(op.receipts))
     for (const [index, r] of op.receipts.txs.entries()) {

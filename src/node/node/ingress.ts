@@ -3,6 +3,8 @@
  * shape checks), validate with the core's rules (consensus/validation.ts),
  * and hand accepted messages to the node's event bus.
  */
+
+import { TxBatchWire } from '../../core/chain/tx-batch.js'
 import {
   type AccountRegistration,
   AccountRegistrationCodec,
@@ -15,7 +17,6 @@ import {
   type ElectionMessage,
   ElectionMessageCodec,
   type TxBatch,
-  TxBatchCodec,
 } from '../../core/codec/index.js'
 import type { CoreEvent } from '../../core/consensus/types.js'
 import {
@@ -49,7 +50,7 @@ export function ingressHandlers(
 ): TopicHandlers {
   return {
     tx: {
-      codec: TxBatchCodec,
+      codec: TxBatchWire,
       validate: (m) => validateTxBatch(ctx, m),
       handle: (message, from) => deliver({ topic: 'tx', message, from }),
     },

@@ -4,6 +4,8 @@
  * (key 0x02 ++ address), so a restart loses no tx a client was told is
  * committed.
  */
+
+import { encodePoolTx } from '../../core/chain/tx-encoding.js'
 import { PoolRecordCodec } from '../../core/codec/index.js'
 import type { RestoredPool } from '../../core/consensus/core.js'
 import type { PersistOp } from '../../core/consensus/types.js'
@@ -28,11 +30,8 @@ export function addPoolOps(batch: WriteBatch, store: Store, ops: PersistOp[]): v
   for (const op of ops) {
     switch (op.op) {
       case 'pool-put':
-        batch.put(
-          store.pool,
-          key(TX, op.hash),
-          PoolRecordCodec.encode({ tx: op.tx, batch: op.batch }),
-        )
+        // PoolRecordCodec's bytes, with the tx's own encoding spliced in
+        batch.put(store.pool, key(TX, op.hash), encodePoolTx(op.tx, op.batch))
         break
       case 'pool-del':
         batch.del(store.pool, key(TX, op.hash))
