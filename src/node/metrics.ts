@@ -221,8 +221,16 @@ export class NodeMetrics {
       this.lastRound = key
       rounds.inc({ first: round === 0 ? 'yes' : 'no' })
     })
+    // one child per status, made once: a labelled inc hashes its labels on every call, and each
+    // tx changes status four times on every node
+    const txStatusBy = new Map<string, { inc(): void }>()
     node.on('tx-status', (hash, status, reason) => {
-      txStatus.inc({ status })
+      let counter = txStatusBy.get(status)
+      if (counter == null) {
+        counter = txStatus.labels({ status })
+        txStatusBy.set(status, counter)
+      }
+      counter.inc()
       if (
         status === 'failed' &&
         (this.admittedAt.has(hash) || node.core.tx(hash)?.target === node.peerId)

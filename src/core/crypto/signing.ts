@@ -20,26 +20,34 @@ export enum SignKind {
 
 const utf8 = new TextEncoder()
 
-/** `len(chainId) || chainId || len(kind) || kind` by chain id and kind (a node knows one or two chains). */
-const prefixes = new Map<string, Uint8Array>()
+/**
+ * `len(chainId) || chainId || len(kind) || kind` by kind, then chain id (a node knows one or two
+ * chains): two lookups, no key string built per signature.
+ */
+const prefixes = new Map<SignKind, Map<string, Uint8Array>>()
 const MAX_PREFIXES = 64
 
 function prefixOf(chainId: string, kind: SignKind): Uint8Array {
-  const id = `${kind}\u0000${chainId}`
-  let prefix = prefixes.get(id)
+  let byChain = prefixes.get(kind)
+  const prefix = byChain?.get(chainId)
   if (prefix != null) return prefix
   const c = utf8.encode(chainId)
   const k = utf8.encode(kind)
   if (c.length > 255 || k.length > 255)
     throw new RangeError('chain id or kind longer than 255 bytes')
-  prefix = new Uint8Array(2 + c.length + k.length)
-  prefix[0] = c.length
-  prefix.set(c, 1)
-  prefix[1 + c.length] = k.length
-  prefix.set(k, 2 + c.length)
-  if (prefixes.size >= MAX_PREFIXES) prefixes.clear()
-  prefixes.set(id, prefix)
-  return prefix
+  const made = new Uint8Array(2 + c.length + k.length)
+  made[0] = c.length
+  made.set(c, 1)
+  made[1 + c.length] = k.length
+  made.set(k, 2 + c.length)
+  if (byChain == null) {
+    byChain = new Map()
+    prefixes.set(kind, byChain)
+  }
+  // chain ids come from messages: a table of them stays small
+  if (byChain.size >= MAX_PREFIXES) byChain.clear()
+  byChain.set(chainId, made)
+  return made
 }
 
 export function signingBytes(chainId: string, kind: SignKind, body: Uint8Array): Uint8Array {

@@ -110,6 +110,7 @@ export class Mempool {
     for (const [nonce, hash] of this.bySender.get(sender) ?? []) {
       if (nonce >= next) continue
       out.push(this.entries.get(hash)!)
+      if (this.conflicts.size === 0) continue
       for (const other of this.conflicts.get(`${sender}:${nonce}`) ?? [])
         out.push(this.entries.get(other)!)
     }
@@ -192,8 +193,9 @@ export class Mempool {
     this.counts[e.status]--
     this.bytes -= e.bytes
     const nonces = this.bySender.get(e.sender)
-    const slot = `${e.sender}:${e.tx.nonce}`
-    const others = this.conflicts.get(slot)
+    // conflicts are rare: no slot key to build (a string of 70-odd characters) while there are none
+    const slot = this.conflicts.size > 0 ? `${e.sender}:${e.tx.nonce}` : null
+    const others = slot == null ? undefined : this.conflicts.get(slot)
     if (nonces?.get(e.tx.nonce) === hash) {
       nonces.delete(e.tx.nonce)
       // another pooled tx at the same nonce (a conflict) takes the slot
@@ -204,7 +206,7 @@ export class Mempool {
       }
       if (nonces.size === 0) this.bySender.delete(e.sender)
     } else others?.delete(hash)
-    if (others?.size === 0) this.conflicts.delete(slot)
+    if (slot != null && others?.size === 0) this.conflicts.delete(slot)
     return e
   }
 

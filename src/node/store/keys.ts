@@ -103,9 +103,15 @@ export const txLocationCodec: Codec<TxLocation> = {
     if (!Number.isInteger(index) || index < 0 || index >= TWO_POW_32) {
       throw new RangeError(`tx index must be a uint32, got ${index}`)
     }
+    if (!Number.isSafeInteger(height) || height < 0) {
+      throw new RangeError(`height must be a non-negative safe integer, got ${height}`)
+    }
+    // one array and one view (every tx of every final block has one)
     const out = new Uint8Array(TX_LOCATION_BYTES)
-    out.set(heightKey(height), 0)
-    new DataView(out.buffer).setUint32(HEIGHT_BYTES, index)
+    const view = new DataView(out.buffer)
+    view.setUint32(0, Math.floor(height / TWO_POW_32))
+    view.setUint32(4, height % TWO_POW_32)
+    view.setUint32(HEIGHT_BYTES, index)
     return out
   },
   decode(bytes) {
