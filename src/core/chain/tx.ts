@@ -142,11 +142,14 @@ export function txChecked(tx: Tx, keyType: string, publicKey: Uint8Array): void 
  * cannot be reused for a copy in which anyone swapped a tx's signature for a forged one.
  */
 export function txLeaf(hash: Uint8Array, signature: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(hash.length + signature.length)
-  bytes.set(hash, 0)
-  bytes.set(signature, hash.length)
-  return sha256(bytes)
+  // hash and signature side by side in one scratch array (the hash copies them out)
+  const size = hash.length + signature.length
+  if (leafScratch.length < size) leafScratch = new Uint8Array(size)
+  leafScratch.set(hash, 0)
+  leafScratch.set(signature, hash.length)
+  return sha256(leafScratch.subarray(0, size))
 }
+let leafScratch = new Uint8Array(32 + 64)
 
 /** txLeaf of a tx whose hash is not at hand. */
 export function txLeafOf(tx: Tx): Uint8Array {

@@ -52,7 +52,9 @@ const utf8 = new TextEncoder()
 
 function chainId(id: string): void {
   need(id.length > 0, 'chainId is empty')
-  needMax(utf8.encode(id).length, L.MAX_CHAIN_ID_BYTES, 'chainId bytes')
+  // a UTF-16 unit is at most 3 bytes of UTF-8: a short id needs no encoding (every tx has one)
+  if (id.length * 3 > L.MAX_CHAIN_ID_BYTES)
+    needMax(utf8.encode(id).length, L.MAX_CHAIN_ID_BYTES, 'chainId bytes')
 }
 
 function checkTx(tx: M.Tx, at = 'tx'): void {
