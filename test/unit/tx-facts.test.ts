@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { signTx, verifyTx } from '../../src/core/chain/signatures.js'
-import { txBody, txHash, txRootLeaf, txSize } from '../../src/core/chain/tx.js'
+import { txBody, txEncoding, txHash, txRootLeaf, txSize } from '../../src/core/chain/tx.js'
 import { TxBatchWire } from '../../src/core/chain/tx-batch.js'
 import { fieldSpans, type Tx, TxBatchCodec, TxCodec, TxKind } from '../../src/core/codec/index.js'
 import { sha256, toHex } from '../../src/core/crypto/hash.js'
@@ -15,6 +15,7 @@ import { generateAccountKey } from '../../src/node/keys/account-key.js'
 import { accountIdentity, CHAIN_ID, nodeIdentity } from './fixtures.js'
 
 const EMPTY = new Uint8Array(0)
+const hex = (b: Uint8Array): string => toHex(b)
 const alice = accountIdentity('alice')
 const rsa = generateAccountKey('rsa')
 
@@ -101,5 +102,13 @@ describe('a tx’s facts from one encoding', () => {
     expect(() => fieldSpans(new Uint8Array([0x1a, 0x05, 1]), 3)).toThrow(RangeError)
     expect(() => fieldSpans(new Uint8Array([0x0b]), 3)).toThrow(RangeError)
     expect(() => fieldSpans(new Uint8Array([0x08, 0x80]), 3)).toThrow(RangeError)
+  })
+
+  it('keeps the encoding of a tx made in memory in an array of its own, not a pooled slice', () => {
+    for (const tx of variants()) {
+      const bytes = txEncoding(tx)
+      expect(hex(bytes)).toBe(hex(TxCodec.encode(tx)))
+      expect(bytes.byteLength).toBe(bytes.buffer.byteLength)
+    }
   })
 })

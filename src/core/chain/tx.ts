@@ -44,7 +44,11 @@ const facts = new WeakMap<Tx, TxFacts>()
 function factsOf(tx: Tx): TxFacts {
   let f = facts.get(tx)
   if (f == null) {
-    f = factsFrom(TxCodec.encode(tx), tx.signature.length)
+    const encoded = TxCodec.encode(tx)
+    // kept as long as the tx: in an array of its own, not a slice of Buffer's shared 8 KB pool,
+    // which one kept slice would hold whole
+    const own = encoded.byteLength === encoded.buffer.byteLength ? encoded : new Uint8Array(encoded)
+    f = factsFrom(own, tx.signature.length)
     facts.set(tx, f)
   }
   return f
