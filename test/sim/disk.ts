@@ -1,26 +1,25 @@
 /**
  * A node's disk in the simulation: the real shell's batch writers
- * (src/node/node/pool-store.ts addPoolOps, chain-store.ts addChainOps) run
+ * (src/node/node/pool-store.ts PoolRecords, chain-store.ts addChainOps) run
  * against an in-memory key-value map in place of LevelDB, so the simulated
  * disk holds exactly what the real store would. The disk survives a crash;
  * what a restarted node reads back mirrors loadChain and loadPool, in the
- * store's key order.
+ * store's key order (the pool bucket is read back by the real PoolRecords).
  */
 import {
   type FinalizedBlock,
   FinalizedBlockCodec,
-  PoolRecordCodec,
   type SignState,
   SignStateCodec,
 } from '../../src/core/codec/index.js'
 import type { RestoredChain, RestoredPool } from '../../src/core/consensus/core.js'
 import type { PersistOp } from '../../src/core/consensus/types.js'
-import { toHex } from '../../src/core/crypto/hash.js'
+import { fromHex, toHex } from '../../src/core/crypto/hash.js'
 import { decodeAccount, decodeUnclaimed } from '../../src/core/state/records.js'
 import { addChainOps, SIGN_STATE_KEY } from '../../src/node/node/chain-store.js'
 import { addEvidenceOps } from '../../src/node/node/evidence-store.js'
 import { type ChainHead, decodeHead, HEAD_KEY } from '../../src/node/node/head.js'
-import { addPoolOps } from '../../src/node/node/pool-store.js'
+import { PoolRecords } from '../../src/node/node/pool-store.js'
 import type { Store, WriteBatch } from '../../src/node/store/index.js'
 
 /** The repositories of the real Store, by name. */
@@ -79,11 +78,13 @@ export class SimDisk {
   )
   /** batches written, for statistics */
   writes = 0
+  /** the pool bucket's writer, as a node process holds one; made anew when a node restarts */
+  private pool = new PoolRecords()
 
   /** One atomic batch, exactly as ChainNode's persist effect builds it. */
   write(ops: PersistOp[]): void {
     const batch = new MemoryBatch()
-    addPoolOps(batch as unknown as WriteBatch, FAKE_STORE, ops)
+    this.pool.addOps(batch as unknown as WriteBatch, FAKE_STORE, ops)
     addChainOps(batch as unknown as WriteBatch, FAKE_STORE, ops)
     addEvidenceOps(batch as unknown as WriteBatch, FAKE_STORE, ops)
     for (const op of batch.ops) {
@@ -144,20 +145,15 @@ export class SimDisk {
     return { head, accounts, unclaimed, signState }
   }
 
-  /** What ChainNode.create hands to core.restore (pool-store.ts loadPool). */
+  /** What ChainNode.create hands to core.restore (pool-store.ts loadPool), by a fresh writer. */
   loadPool(): RestoredPool {
-    const saved: RestoredPool = { committed: [], pendingAccounts: [] }
-    for (const [k, v] of this.sorted('pool')) {
-      const record = PoolRecordCodec.decode(v as Uint8Array)
-      const kind = k.slice(0, 2)
-      const id = k.slice(2)
-      if (kind === '01' && record.tx && record.batch) {
-        saved.committed.push({ hash: id, tx: record.tx, batch: record.batch })
-      } else if (kind === '02' && record.account) {
-        saved.pendingAccounts.push({ address: id, reg: record.account })
-      }
-    }
-    return saved
+    this.pool = new PoolRecords()
+    // the tx index's keys are the hashes' hex here (keyString)
+    const txIndex = this.kv.get('txIndex')!
+    return this.pool.restore(
+      this.sorted('pool').map(([k, v]): [Uint8Array, Uint8Array] => [fromHex(k), v as Uint8Array]),
+      (hash) => txIndex.has(hash),
+    )
   }
 
   /** The accounts and unclaimed gas on disk, as records (for the end-of-run checks). */

@@ -29,6 +29,7 @@ import {
   MAX_VALIDATORS_ON_WIRE,
   Phase,
   PoolRecordCodec,
+  PoolTxsCodec,
   ReceiptsCodec,
   RejectReason,
   Role,
@@ -1437,6 +1438,42 @@ const cases: Case[] = [
       },
     ],
   ]),
+  wireCase(
+    'PoolTxs',
+    PoolTxsCodec,
+    {
+      txs: [
+        { tx: dataTx, batch: batchHash },
+        { tx: dataTx, batch: batchHash },
+      ],
+    },
+    [
+      [
+        'no txs',
+        (r) => {
+          r.txs = []
+        },
+      ],
+      [
+        'a tx without the batch that committed it',
+        (r) => {
+          r.txs[1]!.batch = undefined
+        },
+      ],
+      [
+        'an account in place of a tx',
+        (r) => {
+          r.txs[0] = { account }
+        },
+      ],
+      [
+        'a batch hash of 31 bytes',
+        (r) => {
+          r.txs[0]!.batch = short(31)
+        },
+      ],
+    ],
+  ),
   wireCase('HistoryResponse (tx)', HistoryResponseCodec, historyTxResponse, [
     [
       'tx.from of 31 bytes',

@@ -498,6 +498,24 @@ export const PoolRecordCodec = wireCodec(
   },
 )
 
+export const PoolTxsCodec = wireCodec(
+  'PoolTxs',
+  M.PoolTxs,
+  L.MAX_POOL_RECORD_BYTES + L.MAX_TX_BYTES + 64,
+  { txs: L.MAX_POOL_RECORD_TXS },
+  (r) => {
+    need(r.txs.length > 0, 'txs is empty')
+    needMax(r.txs.length, L.MAX_POOL_RECORD_TXS, 'txs')
+    for (const [i, t] of r.txs.entries()) {
+      needPresent(t.tx, `txs[${i}].tx`)
+      needPresent(t.batch, `txs[${i}].batch`)
+      need(t.account == null, `txs[${i}] holds an account`)
+      checkTx(t.tx, `txs[${i}].tx`)
+      hash(t.batch, `txs[${i}].batch`)
+    }
+  },
+)
+
 export const AccountRecordCodec = wireCodec(
   'AccountRecord',
   M.AccountRecord,

@@ -36,3 +36,8 @@ export const MAX_STATUS_BYTES = 96 * 1024
 export const MAX_HISTORY_BLOCKS = 256
 export const MAX_HISTORY_RESPONSE_BYTES = 64 * 1024 * 1024
 export const MAX_CHAIN_ID_BYTES = 64
+
+/** Committed txs kept under one key of the pool bucket (PoolTxs), at most. */
+export const MAX_POOL_RECORD_TXS = 1_024
+/** Bytes of one PoolTxs record, at most: MAX_POOL_RECORD_TXS small txs, or a few large ones. */
+export const MAX_POOL_RECORD_BYTES = 4 * 1024 * 1024

@@ -7608,6 +7608,197 @@ export namespace PoolRecord {
   }
 }
 
+export interface PoolTxs {
+  txs: PoolRecord[]
+}
+
+export namespace PoolTxs {
+  let _codec: Codec<PoolTxs>
+
+  export const codec = (): Codec<PoolTxs> => {
+    if (_codec == null) {
+      _codec = message<PoolTxs>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.txs != null && obj.txs.length > 0) {
+          for (const value of obj.txs) {
+            w.uint32(10)
+            PoolRecord.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          txs: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.txs != null && obj.txs.length === opts.limits.txs) {
+                throw new MaxLengthError('Decode error - repeated field "txs" had too many elements')
+              }
+
+              obj.txs.push(PoolRecord.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.txs$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          txs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.txs != null && obj.txs === opts.limits.txs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "txs" had too many elements')
+              }
+
+              for (const evt of PoolRecord.codec().stream(reader, reader.uint32(), `${prefix}.txs[]`, {
+                limits: opts.limits?.txs$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.txs
+                }
+              }
+
+              obj.txs++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PoolTxsTxsTxChainIdFieldEvent {
+    field: '$.txs[].tx.chainId'
+    value: string
+    index: number
+  }
+
+  export interface PoolTxsTxsTxKindFieldEvent {
+    field: '$.txs[].tx.kind'
+    value: TxKind
+    index: number
+  }
+
+  export interface PoolTxsTxsTxFromFieldEvent {
+    field: '$.txs[].tx.from'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface PoolTxsTxsTxNonceFieldEvent {
+    field: '$.txs[].tx.nonce'
+    value: number
+    index: number
+  }
+
+  export interface PoolTxsTxsTxGasFieldEvent {
+    field: '$.txs[].tx.gas'
+    value: number
+    index: number
+  }
+
+  export interface PoolTxsTxsTxDataFieldEvent {
+    field: '$.txs[].tx.data'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface PoolTxsTxsTxSignatureFieldEvent {
+    field: '$.txs[].tx.signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface PoolTxsTxsAccountChainIdFieldEvent {
+    field: '$.txs[].account.chainId'
+    value: string
+    index: number
+  }
+
+  export interface PoolTxsTxsAccountUsernameFieldEvent {
+    field: '$.txs[].account.username'
+    value: string
+    index: number
+  }
+
+  export interface PoolTxsTxsAccountDataFieldEvent {
+    field: '$.txs[].account.data'
+    value: string
+    index: number
+  }
+
+  export interface PoolTxsTxsAccountKeyTypeFieldEvent {
+    field: '$.txs[].account.keyType'
+    value: KeyType
+    index: number
+  }
+
+  export interface PoolTxsTxsAccountPublicKeyFieldEvent {
+    field: '$.txs[].account.publicKey'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface PoolTxsTxsAccountSignatureFieldEvent {
+    field: '$.txs[].account.signature'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface PoolTxsTxsBatchFieldEvent {
+    field: '$.txs[].batch'
+    value: Uint8Array
+    index: number
+  }
+
+  export function encode (obj: Partial<PoolTxs>): Uint8Array {
+    return encodeMessage(obj, PoolTxs.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PoolTxs>): PoolTxs {
+    return decodeMessage(buf, PoolTxs.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PoolTxs>): Generator<PoolTxsTxsTxChainIdFieldEvent | PoolTxsTxsTxKindFieldEvent | PoolTxsTxsTxFromFieldEvent | PoolTxsTxsTxNonceFieldEvent | PoolTxsTxsTxGasFieldEvent | PoolTxsTxsTxDataFieldEvent | PoolTxsTxsTxSignatureFieldEvent | PoolTxsTxsAccountChainIdFieldEvent | PoolTxsTxsAccountUsernameFieldEvent | PoolTxsTxsAccountDataFieldEvent | PoolTxsTxsAccountKeyTypeFieldEvent | PoolTxsTxsAccountPublicKeyFieldEvent | PoolTxsTxsAccountSignatureFieldEvent | PoolTxsTxsBatchFieldEvent> {
+    return streamMessage(buf, PoolTxs.codec(), opts)
+  }
+}
+
 export interface GasLotRecord {
   blockIndex: number
   time: number

@@ -59,7 +59,7 @@ import { CoreTimers } from './core-timers.js'
 import { CoreDriver } from './driver.js'
 import { addEvidenceOps, loadEvidence } from './evidence-store.js'
 import { coreEventOf, type GossipEvent, ingressHandlers } from './ingress.js'
-import { addPoolOps, loadPool } from './pool-store.js'
+import { loadPool, PoolRecords } from './pool-store.js'
 import { type ValidatorActivity, ValidatorActivityTracker } from './validator-activity.js'
 import { type VoteOutcome, VoteSender } from './vote-sender.js'
 
@@ -170,6 +170,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   private readonly activity: ValidatorActivityTracker
   /** the head as it is on disk: what we tell peers and clients (the core's may be a write ahead) */
   private durable: { height: number; hash: Uint8Array }
+  /** the pool bucket's writer: which record holds each committed tx (pool-store.ts) */
+  readonly poolRecords = new PoolRecords()
   private started = false
   /** when the last block became final here (for its log line) */
   private lastFinalAt = Date.now()
@@ -202,7 +204,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       {
         persist: async (ops) => {
           const batch = store.batch()
-          addPoolOps(batch, store, ops)
+          this.poolRecords.addOps(batch, store, ops)
           addChainOps(batch, store, ops)
           addEvidenceOps(batch, store, ops)
           const started = performance.now()
@@ -335,7 +337,7 @@ export class ChainNode extends EventEmitter<NodeEvents> {
       const chain = await loadChain(store)
       if (chain) node.core.restoreChain(chain, Date.now())
       node.durable = { height: node.core.head.height, hash: node.core.head.hash }
-      node.core.restore(await loadPool(store), Date.now())
+      node.core.restore(await loadPool(store, node.poolRecords), Date.now())
       node.core.evidence.restore(await loadEvidence(store))
       return node
     } catch (err) {

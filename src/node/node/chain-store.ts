@@ -2,7 +2,7 @@
  * The chain's durable part: a final block lands in one synced batch with
  * everything it changes — the block and its certificate, the hash and tx
  * indexes, the receipts, the accounts and unclaimed gas it touched, the new
- * head, the pool entries it used up — and the validator's sign state is
+ * head, the pool entries it used up (pool-store.ts) — and the validator's sign state is
  * written before any vote that depends on it. A restart reads it all back.
  */
 import { encodeFinalizedBlock } from '../../core/chain/tx-encoding.js'
@@ -18,7 +18,7 @@ import {
 } from '../../core/state/records.js'
 import type { Store, WriteBatch } from '../store/index.js'
 import { encodeHead, readHead } from './head.js'
-import { poolAccountKey, poolTxKey } from './pool-store.js'
+import { poolAccountKey } from './pool-store.js'
 
 export const SIGN_STATE_KEY = 'sign-state'
 
@@ -43,7 +43,7 @@ export function addChainOps(batch: WriteBatch, store: Store, ops: PersistOp[]): 
       if (u.lots.length === 0 && u.expiredGas === 0) batch.del(store.state, fromHex(address))
       else batch.put(store.state, fromHex(address), encodeUnclaimed(u))
     }
-    for (const h of op.poolDeletes) batch.del(store.pool, poolTxKey(h))
+    // the committed txs it used up leave the pool bucket through PoolRecords (pool-store.ts)
     for (const a of op.accountDeletes) batch.del(store.pool, poolAccountKey(a))
     batch.put(
       store.meta,
