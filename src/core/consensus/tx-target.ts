@@ -147,8 +147,14 @@ export interface TargetRound {
   deadline: number
 }
 
+/**
+ * The rejects of every count until its first (most txs have none): shared, never written to; a
+ * count takes a map of its own with its first reject.
+ */
+const NO_REJECTS: Map<PeerIdString, RejectReason> = new Map()
+
 function freshCount(live: boolean): TxCount {
-  return { requestFlag: true, responseCount: 0, signMap: new Set(), rejects: new Map(), live }
+  return { requestFlag: true, responseCount: 0, signMap: new Set(), rejects: NO_REJECTS, live }
 }
 
 /** What the target side needs of the tables it shares with the validator side (tx-rounds.ts). */
@@ -412,7 +418,10 @@ export class TargetRounds {
       const view: VoteView = why == null ? permit : this.log.view(voter, 'reject', String(why))
       this.log.addVote(this.log.touch(round.txHashes[i]!), field, view)
       if (why == null) t.signMap.add(voter)
-      else t.rejects.set(voter, why)
+      else {
+        if (t.rejects === NO_REJECTS) t.rejects = new Map()
+        t.rejects.set(voter, why)
+      }
       if (t.requestFlag && t.signMap.size >= quorum) t.requestFlag = false
     })
     if (round.quorumAt == null && round.votes.size >= quorum) {
