@@ -34,7 +34,8 @@
  * starts the nodes with --verbose, BENCH_KEEP=1 keeps their homes (and
  * node.log files) and prints where, BENCH_PROF=DIR writes each node's CPU
  * profile (.cpuprofile) into DIR when it stops. BENCH_NODE_ARGS="--heap-growth 0"
- * adds its words to each node's `start` (to compare a setting).
+ * adds its words to each node's `start` (to compare a setting), BENCH_NODE_FLAGS="--single-threaded-gc"
+ * its words to node's own flags for each node process.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -152,6 +153,7 @@ async function startNode(home: string): Promise<NodeProc> {
   const proc = spawn(
     process.execPath,
     [
+      ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
       CLI,
       ...(process.env.BENCH_VERBOSE ? ['--verbose'] : []),
       'start',
