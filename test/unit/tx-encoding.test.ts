@@ -9,6 +9,7 @@ import {
   encodeBlock,
   encodeFinalizedBlock,
   encodePoolTx,
+  encodePoolTxs,
   encodeTxBatch,
 } from '../../src/core/chain/tx-encoding.js'
 import {
@@ -16,6 +17,7 @@ import {
   FinalizedBlockCodec,
   Phase,
   PoolRecordCodec,
+  PoolTxsCodec,
   type Tx,
   TxBatchCodec,
   TxCodec,
@@ -82,13 +84,19 @@ describe('encodings with each tx spliced in', () => {
     }
   })
 
-  it('a pool record: what PoolRecordCodec gives', () => {
+  it('a pool record: what PoolRecordCodec gives; a write’s record of them, PoolTxsCodec', () => {
     for (const tx of txs()) {
       const batchHash = hashOf('batch')
       const bytes = encodePoolTx(tx, batchHash)
       expect(hex(bytes)).toBe(hex(PoolRecordCodec.encode({ tx, batch: batchHash })))
       expect(hex(PoolRecordCodec.decode(bytes).batch!)).toBe(hex(batchHash))
     }
+    // a write's record of them
+    const batchHash = hashOf('batch')
+    const records = txs().map((tx) => ({ tx, batch: batchHash }))
+    const bytes = encodePoolTxs(records.map((r) => encodePoolTx(r.tx, r.batch)))
+    expect(hex(bytes)).toBe(hex(PoolTxsCodec.encode({ txs: records })))
+    expect(PoolTxsCodec.decode(bytes).txs).toHaveLength(3)
   })
 
   it('a final block: what FinalizedBlockCodec gives, with and without txs and accounts', () => {

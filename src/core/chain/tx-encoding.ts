@@ -2,7 +2,7 @@
  * Encodings of the messages and records that carry txs, with each tx's own
  * encoding spliced in (chain/tx.ts `txEncoding`, made once per tx object)
  * rather than encoded again: the target's batch, the pool record of a
- * committed tx, the final block. Each gives exactly the bytes its codec
+ * committed tx and a write's record of them, the final block. Each gives exactly the bytes its codec
  * gives (protons writes fields in field-number order, and a repeated message
  * field is its elements one after another, each as tag, length and bytes);
  * the unit tests hold them to that.
@@ -66,6 +66,11 @@ export function encodeTxBatch(batch: M.TxBatch): Uint8Array {
 /** M.PoolRecord.encode({tx, batch}): tx (1), batch (4). */
 export function encodePoolTx(tx: M.Tx, batch: Uint8Array): Uint8Array {
   return splice(EMPTY, 1, [txEncoding(tx)], M.PoolRecord.encode({ batch }))
+}
+
+/** M.PoolTxs.encode of pool records made already (encodePoolTx): txs (1). */
+export function encodePoolTxs(records: Uint8Array[]): Uint8Array {
+  return splice(EMPTY, 1, records, EMPTY)
 }
 
 /** M.Block.encode(block): header (1), txs (2), accounts (3). */

@@ -20,7 +20,7 @@
  */
 
 import { txHashHex } from '../../core/chain/tx.js'
-import { encodePoolTx } from '../../core/chain/tx-encoding.js'
+import { encodePoolTx, encodePoolTxs } from '../../core/chain/tx-encoding.js'
 import {
   MAX_POOL_RECORD_BYTES,
   MAX_POOL_RECORD_TXS,
@@ -63,33 +63,6 @@ function recordNumber(k: Uint8Array): number {
   return view.getUint32(1) * 2 ** 32 + view.getUint32(5)
 }
 
-/** PoolTxs bytes of already encoded PoolRecords (each field 1, length-delimited). */
-function encodeRecord(parts: Uint8Array[]): Uint8Array {
-  let size = 0
-  for (const p of parts) size += 1 + varintSize(p.length) + p.length
-  const out = new Uint8Array(size)
-  let pos = 0
-  for (const p of parts) {
-    out[pos++] = 0x0a
-    for (let v = p.length; ; v = Math.floor(v / 128)) {
-      if (v < 0x80) {
-        out[pos++] = v
-        break
-      }
-      out[pos++] = (v & 0x7f) | 0x80
-    }
-    out.set(p, pos)
-    pos += p.length
-  }
-  return out
-}
-
-function varintSize(n: number): number {
-  let size = 1
-  for (let v = n; v >= 0x80; v = Math.floor(v / 128)) size++
-  return size
-}
-
 /**
  * The writer of the pool bucket, and what it remembers between writes: the record that holds each
  * committed tx, and how many of each record's txs are still to delete. `restore` reads the bucket
@@ -119,7 +92,7 @@ export class PoolRecords {
     const close = (): void => {
       if (committed.length === 0) return
       const n = this.next++
-      batch.put(store.pool, recordKey(n), encodeRecord(committed))
+      batch.put(store.pool, recordKey(n), encodePoolTxs(committed))
       for (const h of hashes) this.recordOf.set(h, n)
       this.left.set(n, hashes.length)
       committed = []
