@@ -164,4 +164,16 @@ describe('the pool bucket', () => {
     expect(await keys(store)).toBe(1)
     expect((await loadPool(store, new PoolRecords())).committed.map((c) => c.tx.nonce)).toEqual([1])
   })
+
+  it('counts a tx committed and used up in one write (its put comes first)', async () => {
+    const store = await openStore()
+    const records = new PoolRecords()
+    const [a, b] = txs(0, 2) as [Tx, Tx]
+    const final = { op: 'block-final', poolDeletes: [txHashHex(a)] } as unknown as PersistOp
+    await write(store, records, [put(a), put(b), final])
+    expect(records.size).toEqual({ records: 1, txs: 1 })
+    await write(store, records, [del(b)])
+    expect(await keys(store)).toBe(0)
+    expect(records.size).toEqual({ records: 0, txs: 0 })
+  })
 })

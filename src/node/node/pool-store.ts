@@ -115,10 +115,13 @@ export class PoolRecords {
           bytes += part.length + 4
           break
         }
+        // the puts before a delete are recorded first: it may be of one of them
         case 'pool-del':
+          close()
           this.drop(batch, store, op.hash)
           break
         case 'block-final':
+          close()
           for (const h of op.poolDeletes) this.drop(batch, store, h)
           break
         case 'account-pending-put':
