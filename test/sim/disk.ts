@@ -6,9 +6,11 @@
  * what a restarted node reads back mirrors loadChain and loadPool, in the
  * store's key order (the pool bucket is read back by the real PoolRecords).
  */
+import { txHashHex } from '../../src/core/chain/tx.js'
 import {
   type FinalizedBlock,
   FinalizedBlockCodec,
+  PoolTxsCodec,
   type SignState,
   SignStateCodec,
 } from '../../src/core/codec/index.js'
@@ -154,6 +156,29 @@ export class SimDisk {
       this.sorted('pool').map(([k, v]): [Uint8Array, Uint8Array] => [fromHex(k), v as Uint8Array]),
       (hash) => txIndex.has(hash),
     )
+  }
+
+  /**
+   * The committed txs the pool bucket keeps for a restart (those the tx index does not have), and
+   * how many of its records keep none (each should have gone with its last tx).
+   */
+  poolKept(): { hashes: Set<string>; spent: number } {
+    const txIndex = this.kv.get('txIndex')!
+    const hashes = new Set<string>()
+    let spent = 0
+    for (const [k, v] of this.sorted('pool')) {
+      if (k.startsWith('01') && !txIndex.has(k.slice(2))) hashes.add(k.slice(2))
+      if (!k.startsWith('03')) continue
+      let kept = 0
+      for (const { tx } of PoolTxsCodec.decode(v as Uint8Array).txs) {
+        const hash = txHashHex(tx!)
+        if (txIndex.has(hash)) continue
+        hashes.add(hash)
+        kept++
+      }
+      if (kept === 0) spent++
+    }
+    return { hashes, spent }
   }
 
   /** The accounts and unclaimed gas on disk, as records (for the end-of-run checks). */

@@ -1430,6 +1430,20 @@ export class Simulation implements NetworkHost, WorkloadHost {
           `n${node.index}'s ledger in memory differs from the ledger on its disk`,
           node.index,
         )
+      // the pool bucket keeps exactly the committed txs the pool holds, and no record outlives
+      // its last tx
+      const kept = node.disk.poolKept()
+      const committed = node.core!.pool.committed().map((e) => e.hash)
+      if (
+        kept.spent > 0 ||
+        kept.hashes.size !== committed.length ||
+        committed.some((h) => !kept.hashes.has(h))
+      )
+        this.fail(
+          'Durability',
+          `n${node.index}'s pool bucket keeps ${kept.hashes.size} committed txs (and ${kept.spent} records with none left) where its pool holds ${committed.length}`,
+          node.index,
+        )
       if (reference != null && memory !== reference)
         this.fail(
           'Agreement',
