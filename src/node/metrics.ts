@@ -169,11 +169,18 @@ export class NodeMetrics {
       labelNames: ['first'],
       registers: [r],
     })
-    const txStatus = new Counter({
+    // counted in a plain table and handed to the counter when scraped: a labelled inc hashes and
+    // checks its labels on every call, and each tx changes status four times on every node
+    const statusCounts = new Map<string, number>()
+    const txStatus: Counter<'status'> = new Counter({
       name: 'bftchain_tx_status_total',
       help: 'tx status changes seen here',
       labelNames: ['status'],
       registers: [r],
+      collect() {
+        txStatus.reset()
+        for (const [status, n] of statusCounts) txStatus.inc({ status }, n)
+      },
     })
     const targetFailed = new Counter({
       name: 'bftchain_target_txs_failed_total',
@@ -221,16 +228,8 @@ export class NodeMetrics {
       this.lastRound = key
       rounds.inc({ first: round === 0 ? 'yes' : 'no' })
     })
-    // one child per status, made once: a labelled inc hashes its labels on every call, and each
-    // tx changes status four times on every node
-    const txStatusBy = new Map<string, { inc(): void }>()
     node.on('tx-status', (hash, status, reason) => {
-      let counter = txStatusBy.get(status)
-      if (counter == null) {
-        counter = txStatus.labels({ status })
-        txStatusBy.set(status, counter)
-      }
-      counter.inc()
+      statusCounts.set(status, (statusCounts.get(status) ?? 0) + 1)
       if (
         status === 'failed' &&
         (this.admittedAt.has(hash) || node.core.tx(hash)?.target === node.peerId)

@@ -1,5 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
+import { encodeBlockPrepare, encodeSignState } from '../../src/core/chain/tx-encoding.js'
 import {
   AccountRecordCodec,
   AccountRegistrationCodec,
@@ -47,7 +48,7 @@ import {
   type WireCodec,
 } from '../../src/core/codec/index.js'
 import * as M from '../../src/core/codec/messages.js'
-import { listRoot, sha256 } from '../../src/core/crypto/hash.js'
+import { listRoot, sha256, toHex } from '../../src/core/crypto/hash.js'
 import { addressOf, sign } from '../../src/core/crypto/keys.js'
 import { SignKind } from '../../src/core/crypto/signing.js'
 import {
@@ -1705,5 +1706,42 @@ describe('wire codecs', () => {
     expect(err.messageName).toBe('Block')
     expect(err.message).toContain('Block')
     expect(err.name).toBe('DecodeError')
+  })
+})
+
+describe('the sign state and a proposal with their txs spliced in (chain/tx-encoding.ts)', () => {
+  const state: M.SignState = {
+    height: 1,
+    round: 2,
+    electionCandidate: v1.peerId,
+    permitSubject: hashOf('block-1'),
+    commitSubject: hashOf('block-1'),
+    lockedRound: 2,
+    lockedHash: hashOf('block-1'),
+    validRound: 2,
+    validCert: prepareCert,
+    validPrepare: blockPrepare.prepare!,
+    validAdd: blockAdd.add!,
+  }
+  it('are the codecs’ own bytes, with or without a valid block, an add or a reject', () => {
+    const variants: M.SignState[] = [
+      state,
+      { ...state, validAdd: undefined },
+      { ...state, permitSubject: undefined, permitRejected: true },
+      {
+        ...state,
+        validPrepare: undefined,
+        validCert: undefined,
+        validRound: undefined,
+        validAdd: undefined,
+      },
+      { height: 3, round: 0 },
+    ]
+    for (const s of variants)
+      expect(toHex(encodeSignState(s))).toBe(toHex(SignStateCodec.encode(s)))
+    const prepare = blockPrepare.prepare!
+    for (const p of [prepare, { ...prepare, validRound: undefined, validCert: undefined }])
+      expect(toHex(encodeBlockPrepare(p))).toBe(toHex(M.BlockPrepare.encode(p)))
+    expect(SignStateCodec.decode(encodeSignState(state))).toEqual(state)
   })
 })

@@ -2,10 +2,13 @@
  * Encodings of the messages and records that carry txs, with each tx's own
  * encoding spliced in (chain/tx.ts `txEncoding`, made once per tx object)
  * rather than encoded again: the target's batch, the pool record of a
- * committed tx and a write's record of them, the final block. Each gives exactly the bytes its codec
- * gives (protons writes fields in field-number order, and a repeated message
- * field is its elements one after another, each as tag, length and bytes);
- * the unit tests hold them to that.
+ * committed tx and a write's record of them, the final block, and the sign
+ * state that keeps a valid block. Each gives exactly the bytes its codec
+ * gives: protons writes a message's fields one after another in the order
+ * messages.proto declares them, each field's bytes independent of the others,
+ * so a message is the encoding of the fields before a spliced one, the spliced
+ * field (tag, length, bytes; a repeated one once per element), then the
+ * encoding of the fields after it. The unit tests hold them to that.
  */
 import * as M from '../codec/messages.js'
 import { txEncoding } from './tx.js'
@@ -80,6 +83,42 @@ export function encodeBlock(block: M.Block): Uint8Array {
     2,
     block.txs.map(txEncoding),
     M.Block.encode({ accounts: block.accounts }),
+  )
+}
+
+/** M.BlockPrepare.encode(p): height, round, then block (3), then the rest as declared. */
+export function encodeBlockPrepare(p: M.BlockPrepare): Uint8Array {
+  if (p.block == null) return M.BlockPrepare.encode(p)
+  return splice(
+    M.BlockPrepare.encode({ height: p.height, round: p.round }),
+    3,
+    [encodeBlock(p.block)],
+    M.BlockPrepare.encode({ ...p, height: 0, round: 0, block: undefined }),
+  )
+}
+
+/**
+ * M.SignState.encode(s). A sign state with a valid block keeps the block's signed proposal whole
+ * (`validPrepare`, declared after every field but validAdd and permitRejected), and is written
+ * before each block vote of the round.
+ */
+export function encodeSignState(state: M.SignState): Uint8Array {
+  if (state.validPrepare == null) return M.SignState.encode(state)
+  return splice(
+    M.SignState.encode({
+      ...state,
+      validPrepare: undefined,
+      validAdd: undefined,
+      permitRejected: undefined,
+    }),
+    12,
+    [encodeBlockPrepare(state.validPrepare)],
+    M.SignState.encode({
+      height: 0,
+      round: 0,
+      validAdd: state.validAdd,
+      permitRejected: state.permitRejected,
+    }),
   )
 }
 

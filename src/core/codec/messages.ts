@@ -4,6 +4,9 @@ import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 
 /** the default of every bytes field a decoder starts from (length 0: nothing in it to change) */
 const EMPTY_BYTES = uint8ArrayAlloc(0)
+/** the options of a call without any (only read) */
+// biome-ignore lint/suspicious/noExplicitAny: stands for each codec's own options type
+const NO_OPTS: any = Object.freeze({})
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -37,7 +40,7 @@ export namespace AccountRegistration {
 
   export const codec = (): Codec<AccountRegistration> => {
     if (_codec == null) {
-      _codec = message<AccountRegistration>((obj, w, opts = {}) => {
+      _codec = message<AccountRegistration>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -75,7 +78,7 @@ export namespace AccountRegistration {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           chainId: '',
           username: '',
@@ -123,7 +126,7 @@ export namespace AccountRegistration {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -258,7 +261,7 @@ export namespace Tx {
 
   export const codec = (): Codec<Tx> => {
     if (_codec == null) {
-      _codec = message<Tx>((obj, w, opts = {}) => {
+      _codec = message<Tx>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -301,7 +304,7 @@ export namespace Tx {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           chainId: '',
           kind: TxKind.DATA,
@@ -354,7 +357,7 @@ export namespace Tx {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -480,7 +483,7 @@ export namespace GasGrant {
 
   export const codec = (): Codec<GasGrant> => {
     if (_codec == null) {
-      _codec = message<GasGrant>((obj, w, opts = {}) => {
+      _codec = message<GasGrant>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -498,7 +501,7 @@ export namespace GasGrant {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           to: EMPTY_BYTES,
           amount: 0
@@ -526,7 +529,7 @@ export namespace GasGrant {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -680,7 +683,7 @@ export namespace Vote {
 
   export const codec = (): Codec<Vote> => {
     if (_codec == null) {
-      _codec = message<Vote>((obj, w, opts = {}) => {
+      _codec = message<Vote>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -728,7 +731,7 @@ export namespace Vote {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           phase: Phase.PHASE_UNSPECIFIED,
           subject: EMPTY_BYTES,
@@ -786,7 +789,7 @@ export namespace Vote {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -924,7 +927,7 @@ export namespace VoteBatch {
 
   export const codec = (): Codec<VoteBatch> => {
     if (_codec == null) {
-      _codec = message<VoteBatch>((obj, w, opts = {}) => {
+      _codec = message<VoteBatch>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -946,7 +949,7 @@ export namespace VoteBatch {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           votes: [],
           batchVotes: []
@@ -986,7 +989,7 @@ export namespace VoteBatch {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           votes: 0,
           batchVotes: 0
@@ -1158,7 +1161,7 @@ export namespace VoteBatchReply {
 
   export const codec = (): Codec<VoteBatchReply> => {
     if (_codec == null) {
-      _codec = message<VoteBatchReply>((obj, w, opts = {}) => {
+      _codec = message<VoteBatchReply>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -1173,7 +1176,7 @@ export namespace VoteBatchReply {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           refused: []
         }
@@ -1202,7 +1205,7 @@ export namespace VoteBatchReply {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           refused: 0
         }
@@ -1278,7 +1281,7 @@ export namespace VoteRefusal {
 
   export const codec = (): Codec<VoteRefusal> => {
     if (_codec == null) {
-      _codec = message<VoteRefusal>((obj, w, opts = {}) => {
+      _codec = message<VoteRefusal>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -1296,7 +1299,7 @@ export namespace VoteRefusal {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           index: 0,
           error: ''
@@ -1324,7 +1327,7 @@ export namespace VoteRefusal {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1390,7 +1393,7 @@ export namespace VoteSignature {
 
   export const codec = (): Codec<VoteSignature> => {
     if (_codec == null) {
-      _codec = message<VoteSignature>((obj, w, opts = {}) => {
+      _codec = message<VoteSignature>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -1408,7 +1411,7 @@ export namespace VoteSignature {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           voter: EMPTY_BYTES,
           signature: EMPTY_BYTES
@@ -1436,7 +1439,7 @@ export namespace VoteSignature {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1505,7 +1508,7 @@ export namespace Certificate {
 
   export const codec = (): Codec<Certificate> => {
     if (_codec == null) {
-      _codec = message<Certificate>((obj, w, opts = {}) => {
+      _codec = message<Certificate>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -1540,7 +1543,7 @@ export namespace Certificate {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           phase: Phase.PHASE_UNSPECIFIED,
           subject: EMPTY_BYTES,
@@ -1589,7 +1592,7 @@ export namespace Certificate {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           signatures: 0
         }
@@ -1715,7 +1718,7 @@ export namespace BatchHeader {
 
   export const codec = (): Codec<BatchHeader> => {
     if (_codec == null) {
-      _codec = message<BatchHeader>((obj, w, opts = {}) => {
+      _codec = message<BatchHeader>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -1743,7 +1746,7 @@ export namespace BatchHeader {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           target: EMPTY_BYTES,
           seq: 0,
@@ -1781,7 +1784,7 @@ export namespace BatchHeader {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1873,7 +1876,7 @@ export namespace TxBatch {
 
   export const codec = (): Codec<TxBatch> => {
     if (_codec == null) {
-      _codec = message<TxBatch>((obj, w, opts = {}) => {
+      _codec = message<TxBatch>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -1903,7 +1906,7 @@ export namespace TxBatch {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           target: EMPTY_BYTES,
           seq: 0,
@@ -1947,7 +1950,7 @@ export namespace TxBatch {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           txs: 0
         }
@@ -2094,7 +2097,7 @@ export namespace BatchVote {
 
   export const codec = (): Codec<BatchVote> => {
     if (_codec == null) {
-      _codec = message<BatchVote>((obj, w, opts = {}) => {
+      _codec = message<BatchVote>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -2141,7 +2144,7 @@ export namespace BatchVote {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           phase: Phase.PHASE_UNSPECIFIED,
           batch: EMPTY_BYTES,
@@ -2202,7 +2205,7 @@ export namespace BatchVote {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           rejected: 0,
           reasons: 0
@@ -2353,7 +2356,7 @@ export namespace BatchCertificate {
 
   export const codec = (): Codec<BatchCertificate> => {
     if (_codec == null) {
-      _codec = message<BatchCertificate>((obj, w, opts = {}) => {
+      _codec = message<BatchCertificate>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -2383,7 +2386,7 @@ export namespace BatchCertificate {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           phase: Phase.PHASE_UNSPECIFIED,
           batch: EMPTY_BYTES,
@@ -2427,7 +2430,7 @@ export namespace BatchCertificate {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           votes: 0
         }
@@ -2570,7 +2573,7 @@ export namespace BatchPrepare {
 
   export const codec = (): Codec<BatchPrepare> => {
     if (_codec == null) {
-      _codec = message<BatchPrepare>((obj, w, opts = {}) => {
+      _codec = message<BatchPrepare>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -2593,7 +2596,7 @@ export namespace BatchPrepare {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           target: EMPTY_BYTES,
           batch: EMPTY_BYTES
@@ -2627,7 +2630,7 @@ export namespace BatchPrepare {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -2757,7 +2760,7 @@ export namespace BatchCommit {
 
   export const codec = (): Codec<BatchCommit> => {
     if (_codec == null) {
-      _codec = message<BatchCommit>((obj, w, opts = {}) => {
+      _codec = message<BatchCommit>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -2775,7 +2778,7 @@ export namespace BatchCommit {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           batch: EMPTY_BYTES
         }
@@ -2804,7 +2807,7 @@ export namespace BatchCommit {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -2924,7 +2927,7 @@ export namespace ElectionRequest {
 
   export const codec = (): Codec<ElectionRequest> => {
     if (_codec == null) {
-      _codec = message<ElectionRequest>((obj, w, opts = {}) => {
+      _codec = message<ElectionRequest>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -2952,7 +2955,7 @@ export namespace ElectionRequest {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0,
@@ -2990,7 +2993,7 @@ export namespace ElectionRequest {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -3083,7 +3086,7 @@ export namespace ElectionVote {
 
   export const codec = (): Codec<ElectionVote> => {
     if (_codec == null) {
-      _codec = message<ElectionVote>((obj, w, opts = {}) => {
+      _codec = message<ElectionVote>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -3116,7 +3119,7 @@ export namespace ElectionVote {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0,
@@ -3159,7 +3162,7 @@ export namespace ElectionVote {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -3263,7 +3266,7 @@ export namespace ElectionCertificate {
 
   export const codec = (): Codec<ElectionCertificate> => {
     if (_codec == null) {
-      _codec = message<ElectionCertificate>((obj, w, opts = {}) => {
+      _codec = message<ElectionCertificate>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -3293,7 +3296,7 @@ export namespace ElectionCertificate {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0,
@@ -3337,7 +3340,7 @@ export namespace ElectionCertificate {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           signatures: 0
         }
@@ -3450,7 +3453,7 @@ export namespace ElectionMessage {
 
   export const codec = (): Codec<ElectionMessage> => {
     if (_codec == null) {
-      _codec = message<ElectionMessage>((obj, w, opts = {}) => {
+      _codec = message<ElectionMessage>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -3473,7 +3476,7 @@ export namespace ElectionMessage {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {}
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3506,7 +3509,7 @@ export namespace ElectionMessage {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -3626,7 +3629,7 @@ export namespace BlockHeader {
 
   export const codec = (): Codec<BlockHeader> => {
     if (_codec == null) {
-      _codec = message<BlockHeader>((obj, w, opts = {}) => {
+      _codec = message<BlockHeader>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -3679,7 +3682,7 @@ export namespace BlockHeader {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           chainId: '',
           height: 0,
@@ -3742,7 +3745,7 @@ export namespace BlockHeader {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -3893,7 +3896,7 @@ export namespace Block {
 
   export const codec = (): Codec<Block> => {
     if (_codec == null) {
-      _codec = message<Block>((obj, w, opts = {}) => {
+      _codec = message<Block>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -3920,7 +3923,7 @@ export namespace Block {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           txs: [],
           accounts: []
@@ -3966,7 +3969,7 @@ export namespace Block {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           txs: 0,
           accounts: 0
@@ -4180,7 +4183,7 @@ export namespace CompactBlock {
 
   export const codec = (): Codec<CompactBlock> => {
     if (_codec == null) {
-      _codec = message<CompactBlock>((obj, w, opts = {}) => {
+      _codec = message<CompactBlock>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -4207,7 +4210,7 @@ export namespace CompactBlock {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           txHashes: [],
           accounts: []
@@ -4251,7 +4254,7 @@ export namespace CompactBlock {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           txHashes: 0,
           accounts: 0
@@ -4427,7 +4430,7 @@ export namespace ProposalStatement {
 
   export const codec = (): Codec<ProposalStatement> => {
     if (_codec == null) {
-      _codec = message<ProposalStatement>((obj, w, opts = {}) => {
+      _codec = message<ProposalStatement>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -4455,7 +4458,7 @@ export namespace ProposalStatement {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0,
@@ -4492,7 +4495,7 @@ export namespace ProposalStatement {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -4588,7 +4591,7 @@ export namespace BlockPrepare {
 
   export const codec = (): Codec<BlockPrepare> => {
     if (_codec == null) {
-      _codec = message<BlockPrepare>((obj, w, opts = {}) => {
+      _codec = message<BlockPrepare>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -4636,7 +4639,7 @@ export namespace BlockPrepare {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0,
@@ -4697,7 +4700,7 @@ export namespace BlockPrepare {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -5087,7 +5090,7 @@ export namespace Add {
 
   export const codec = (): Codec<Add> => {
     if (_codec == null) {
-      _codec = message<Add>((obj, w, opts = {}) => {
+      _codec = message<Add>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -5120,7 +5123,7 @@ export namespace Add {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0,
@@ -5164,7 +5167,7 @@ export namespace Add {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -5295,7 +5298,7 @@ export namespace Final {
 
   export const codec = (): Codec<Final> => {
     if (_codec == null) {
-      _codec = message<Final>((obj, w, opts = {}) => {
+      _codec = message<Final>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -5323,7 +5326,7 @@ export namespace Final {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0,
@@ -5362,7 +5365,7 @@ export namespace Final {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -5481,7 +5484,7 @@ export namespace BlockSyncMessage {
 
   export const codec = (): Codec<BlockSyncMessage> => {
     if (_codec == null) {
-      _codec = message<BlockSyncMessage>((obj, w, opts = {}) => {
+      _codec = message<BlockSyncMessage>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -5509,7 +5512,7 @@ export namespace BlockSyncMessage {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {}
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5548,7 +5551,7 @@ export namespace BlockSyncMessage {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -6011,7 +6014,7 @@ export namespace FinalizedBlock {
 
   export const codec = (): Codec<FinalizedBlock> => {
     if (_codec == null) {
-      _codec = message<FinalizedBlock>((obj, w, opts = {}) => {
+      _codec = message<FinalizedBlock>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -6029,7 +6032,7 @@ export namespace FinalizedBlock {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {}
 
         const end = length == null ? reader.len : reader.pos + length
@@ -6058,7 +6061,7 @@ export namespace FinalizedBlock {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -6288,7 +6291,7 @@ export namespace PeerAddress {
 
   export const codec = (): Codec<PeerAddress> => {
     if (_codec == null) {
-      _codec = message<PeerAddress>((obj, w, opts = {}) => {
+      _codec = message<PeerAddress>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -6313,7 +6316,7 @@ export namespace PeerAddress {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           peerId: EMPTY_BYTES,
           addrs: []
@@ -6349,7 +6352,7 @@ export namespace PeerAddress {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           addrs: 0
         }
@@ -6444,7 +6447,7 @@ export namespace Status {
 
   export const codec = (): Codec<Status> => {
     if (_codec == null) {
-      _codec = message<Status>((obj, w, opts = {}) => {
+      _codec = message<Status>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -6484,7 +6487,7 @@ export namespace Status {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           chainId: '',
           genesisHash: EMPTY_BYTES,
@@ -6538,7 +6541,7 @@ export namespace Status {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           peers: 0
         }
@@ -6683,7 +6686,7 @@ export namespace HistoryRequest {
 
   export const codec = (): Codec<HistoryRequest> => {
     if (_codec == null) {
-      _codec = message<HistoryRequest>((obj, w, opts = {}) => {
+      _codec = message<HistoryRequest>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -6716,7 +6719,7 @@ export namespace HistoryRequest {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           fromHeight: 0,
           toHeight: 0
@@ -6756,7 +6759,7 @@ export namespace HistoryRequest {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -6861,7 +6864,7 @@ export namespace HistoryResponse {
 
   export const codec = (): Codec<HistoryResponse> => {
     if (_codec == null) {
-      _codec = message<HistoryResponse>((obj, w, opts = {}) => {
+      _codec = message<HistoryResponse>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -6896,7 +6899,7 @@ export namespace HistoryResponse {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           blocks: [],
           error: ''
@@ -6948,7 +6951,7 @@ export namespace HistoryResponse {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           blocks: 0
         }
@@ -7429,7 +7432,7 @@ export namespace PoolRecord {
 
   export const codec = (): Codec<PoolRecord> => {
     if (_codec == null) {
-      _codec = message<PoolRecord>((obj, w, opts = {}) => {
+      _codec = message<PoolRecord>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -7452,7 +7455,7 @@ export namespace PoolRecord {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {}
 
         const end = length == null ? reader.len : reader.pos + length
@@ -7485,7 +7488,7 @@ export namespace PoolRecord {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -7617,7 +7620,7 @@ export namespace PoolTxs {
 
   export const codec = (): Codec<PoolTxs> => {
     if (_codec == null) {
-      _codec = message<PoolTxs>((obj, w, opts = {}) => {
+      _codec = message<PoolTxs>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -7632,7 +7635,7 @@ export namespace PoolTxs {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           txs: []
         }
@@ -7661,7 +7664,7 @@ export namespace PoolTxs {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           txs: 0
         }
@@ -7810,7 +7813,7 @@ export namespace GasLotRecord {
 
   export const codec = (): Codec<GasLotRecord> => {
     if (_codec == null) {
-      _codec = message<GasLotRecord>((obj, w, opts = {}) => {
+      _codec = message<GasLotRecord>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -7833,7 +7836,7 @@ export namespace GasLotRecord {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           blockIndex: 0,
           time: 0,
@@ -7866,7 +7869,7 @@ export namespace GasLotRecord {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -7953,7 +7956,7 @@ export namespace AccountRecord {
 
   export const codec = (): Codec<AccountRecord> => {
     if (_codec == null) {
-      _codec = message<AccountRecord>((obj, w, opts = {}) => {
+      _codec = message<AccountRecord>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -8018,7 +8021,7 @@ export namespace AccountRecord {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           username: '',
           data: '',
@@ -8097,7 +8100,7 @@ export namespace AccountRecord {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           lots: 0
         }
@@ -8299,7 +8302,7 @@ export namespace UnclaimedRecord {
 
   export const codec = (): Codec<UnclaimedRecord> => {
     if (_codec == null) {
-      _codec = message<UnclaimedRecord>((obj, w, opts = {}) => {
+      _codec = message<UnclaimedRecord>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -8319,7 +8322,7 @@ export namespace UnclaimedRecord {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           lots: [],
           expiredGas: 0
@@ -8353,7 +8356,7 @@ export namespace UnclaimedRecord {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           lots: 0
         }
@@ -8465,7 +8468,7 @@ export namespace GasDraw {
 
   export const codec = (): Codec<GasDraw> => {
     if (_codec == null) {
-      _codec = message<GasDraw>((obj, w, opts = {}) => {
+      _codec = message<GasDraw>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -8483,7 +8486,7 @@ export namespace GasDraw {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           index: 0,
           useGas: 0
@@ -8511,7 +8514,7 @@ export namespace GasDraw {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -8579,7 +8582,7 @@ export namespace Receipt {
 
   export const codec = (): Codec<Receipt> => {
     if (_codec == null) {
-      _codec = message<Receipt>((obj, w, opts = {}) => {
+      _codec = message<Receipt>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -8609,7 +8612,7 @@ export namespace Receipt {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           hash: EMPTY_BYTES,
           status: ReceiptStatus.RECEIPT_UNSPECIFIED,
@@ -8653,7 +8656,7 @@ export namespace Receipt {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           draws: 0
         }
@@ -8765,7 +8768,7 @@ export namespace Receipts {
 
   export const codec = (): Codec<Receipts> => {
     if (_codec == null) {
-      _codec = message<Receipts>((obj, w, opts = {}) => {
+      _codec = message<Receipts>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -8787,7 +8790,7 @@ export namespace Receipts {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           txs: [],
           accounts: []
@@ -8827,7 +8830,7 @@ export namespace Receipts {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
           txs: 0,
           accounts: 0
@@ -8980,7 +8983,7 @@ export namespace SignState {
 
   export const codec = (): Codec<SignState> => {
     if (_codec == null) {
-      _codec = message<SignState>((obj, w, opts = {}) => {
+      _codec = message<SignState>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -9048,7 +9051,7 @@ export namespace SignState {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           height: 0,
           round: 0
@@ -9122,7 +9125,7 @@ export namespace SignState {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -9688,7 +9691,7 @@ export namespace SignedProposal {
 
   export const codec = (): Codec<SignedProposal> => {
     if (_codec == null) {
-      _codec = message<SignedProposal>((obj, w, opts = {}) => {
+      _codec = message<SignedProposal>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -9706,7 +9709,7 @@ export namespace SignedProposal {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           signature: EMPTY_BYTES
         }
@@ -9735,7 +9738,7 @@ export namespace SignedProposal {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -9827,7 +9830,7 @@ export namespace Evidence {
 
   export const codec = (): Codec<Evidence> => {
     if (_codec == null) {
-      _codec = message<Evidence>((obj, w, opts = {}) => {
+      _codec = message<Evidence>((obj, w, opts = NO_OPTS) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -9900,7 +9903,7 @@ export namespace Evidence {
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
-      }, (reader, length, opts = {}) => {
+      }, (reader, length, opts = NO_OPTS) => {
         const obj: any = {
           kind: EvidenceKind.EVIDENCE_UNSPECIFIED,
           offender: EMPTY_BYTES,
@@ -9991,7 +9994,7 @@ export namespace Evidence {
         }
 
         return obj
-      }, function * (reader, length, prefix, opts = {}) {
+      }, function * (reader, length, prefix, opts = NO_OPTS) {
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {

@@ -5,7 +5,7 @@
  * head, the pool entries it used up (pool-store.ts) — and the validator's sign state is
  * written before any vote that depends on it. A restart reads it all back.
  */
-import { encodeFinalizedBlock } from '../../core/chain/tx-encoding.js'
+import { encodeFinalizedBlock, encodeSignState } from '../../core/chain/tx-encoding.js'
 import { ReceiptsCodec, SignStateCodec } from '../../core/codec/index.js'
 import type { RestoredChain } from '../../core/consensus/core.js'
 import type { PersistOp } from '../../core/consensus/types.js'
@@ -25,7 +25,8 @@ export const SIGN_STATE_KEY = 'sign-state'
 export function addChainOps(batch: WriteBatch, store: Store, ops: PersistOp[]): void {
   for (const op of ops) {
     if (op.op === 'sign-state') {
-      batch.put(store.meta, SIGN_STATE_KEY, SignStateCodec.encode(op.state))
+      // SignStateCodec's bytes, with a valid block's txs spliced in (tx-encoding.ts)
+      batch.put(store.meta, SIGN_STATE_KEY, encodeSignState(op.state))
       continue
     }
     if (op.op !== 'block-final') continue
