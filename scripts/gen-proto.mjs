@@ -17,6 +17,13 @@ const ts = readFileSync(out, 'utf8')
   // a nested message's encoder and decoder are called without options: each call made a fresh
   // empty object for them (one per tx in a block or batch). The generated code only reads them.
   .replaceAll('opts = {}', 'opts = NO_OPTS')
+  // an enum's codec was made anew (four closures and an object) each time a field of it was
+  // encoded or decoded, every tx's kind and every receipt's status among them: made once
+  .replace(
+    /export const codec = \(\): Codec<(\w+)> => \{\n(\s+)return enumeration<\1>\(__\1Values\)\n(\s+)\}/g,
+    (_, name, inner, outer) =>
+      `let _codec: Codec<${name}> | undefined\n${outer}export const codec = (): Codec<${name}> => {\n${inner}_codec ??= enumeration<${name}>(__${name}Values)\n${inner}return _codec\n${outer}}`,
+  )
   .replace(
     "import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'\n",
     "import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'\n\n/** the default of every bytes field a decoder starts from (length 0: nothing in it to change) */\nconst EMPTY_BYTES = uint8ArrayAlloc(0)\n/** the options of a call without any (only read) */\n// biome-ignore lint/suspicious/noExplicitAny: stands for each codec's own options type\nconst NO_OPTS: any = Object.freeze({})\n",

@@ -21,8 +21,10 @@ enum __KeyTypeValues {
 }
 
 export namespace KeyType {
+  let _codec: Codec<KeyType> | undefined
   export const codec = (): Codec<KeyType> => {
-    return enumeration<KeyType>(__KeyTypeValues)
+    _codec ??= enumeration<KeyType>(__KeyTypeValues)
+    return _codec
   }
 }
 
@@ -241,8 +243,10 @@ enum __TxKindValues {
 }
 
 export namespace TxKind {
+  let _codec: Codec<TxKind> | undefined
   export const codec = (): Codec<TxKind> => {
-    return enumeration<TxKind>(__TxKindValues)
+    _codec ??= enumeration<TxKind>(__TxKindValues)
+    return _codec
   }
 }
 
@@ -602,8 +606,10 @@ enum __PhaseValues {
 }
 
 export namespace Phase {
+  let _codec: Codec<Phase> | undefined
   export const codec = (): Codec<Phase> => {
-    return enumeration<Phase>(__PhaseValues)
+    _codec ??= enumeration<Phase>(__PhaseValues)
+    return _codec
   }
 }
 
@@ -620,8 +626,10 @@ enum __VoteResultValues {
 }
 
 export namespace VoteResult {
+  let _codec: Codec<VoteResult> | undefined
   export const codec = (): Codec<VoteResult> => {
-    return enumeration<VoteResult>(__VoteResultValues)
+    _codec ??= enumeration<VoteResult>(__VoteResultValues)
+    return _codec
   }
 }
 
@@ -662,8 +670,10 @@ enum __RejectReasonValues {
 }
 
 export namespace RejectReason {
+  let _codec: Codec<RejectReason> | undefined
   export const codec = (): Codec<RejectReason> => {
-    return enumeration<RejectReason>(__RejectReasonValues)
+    _codec ??= enumeration<RejectReason>(__RejectReasonValues)
+    return _codec
   }
 }
 
@@ -6275,8 +6285,10 @@ enum __RoleValues {
 }
 
 export namespace Role {
+  let _codec: Codec<Role> | undefined
   export const codec = (): Codec<Role> => {
-    return enumeration<Role>(__RoleValues)
+    _codec ??= enumeration<Role>(__RoleValues)
+    return _codec
   }
 }
 
@@ -8453,8 +8465,10 @@ enum __ReceiptStatusValues {
 }
 
 export namespace ReceiptStatus {
+  let _codec: Codec<ReceiptStatus> | undefined
   export const codec = (): Codec<ReceiptStatus> => {
-    return enumeration<ReceiptStatus>(__ReceiptStatusValues)
+    _codec ??= enumeration<ReceiptStatus>(__ReceiptStatusValues)
+    return _codec
   }
 }
 
@@ -9676,8 +9690,10 @@ enum __EvidenceKindValues {
 }
 
 export namespace EvidenceKind {
+  let _codec: Codec<EvidenceKind> | undefined
   export const codec = (): Codec<EvidenceKind> => {
-    return enumeration<EvidenceKind>(__EvidenceKindValues)
+    _codec ??= enumeration<EvidenceKind>(__EvidenceKindValues)
+    return _codec
   }
 }
 
