@@ -8,7 +8,8 @@ import { ED25519_SIGNATURE_BYTES } from '../crypto/keys.js'
 import { isEd25519PeerIdBytes } from '../crypto/peer-id.js'
 import * as L from './limits.js'
 import * as M from './messages.js'
-import { need, needLength, needMax, needPresent, wireCodec } from './wire.js'
+import { encodeFinalizedBlockWith, encodeTx, encodeTxBatchFast } from './splice.js'
+import { need, needLength, needMax, needPresent, type Protons, wireCodec } from './wire.js'
 
 export * from './errors.js'
 export * from './limits.js'
@@ -192,7 +193,22 @@ function exactlyOne(fields: unknown[], names: string): void {
 
 // ------------------------------------------------------------------ the codecs
 
-export const TxCodec = wireCodec('Tx', M.Tx, L.MAX_TX_BYTES, {}, (tx) => checkTx(tx))
+/**
+ * The generated codecs with a hand-made encode where it is hot (splice.ts): a tx, and the batch and
+ * the final block made of them, are re-encoded to check every decode is canonical, and a tx is
+ * encoded for its hash and size.
+ */
+const TxWire: Protons<M.Tx> = { encode: encodeTx, decode: (b, o) => M.Tx.decode(b, o) }
+const TxBatchWire: Protons<M.TxBatch> = {
+  encode: encodeTxBatchFast,
+  decode: (b, o) => M.TxBatch.decode(b, o),
+}
+const FinalizedBlockWire: Protons<M.FinalizedBlock> = {
+  encode: (f) => encodeFinalizedBlockWith(f),
+  decode: (b, o) => M.FinalizedBlock.decode(b, o),
+}
+
+export const TxCodec = wireCodec('Tx', TxWire, L.MAX_TX_BYTES, {}, (tx) => checkTx(tx))
 
 export const GasGrantCodec = wireCodec('GasGrant', M.GasGrant, 128, {}, (g) => {
   hash(g.to, 'to')
@@ -294,7 +310,7 @@ export const CertificateCodec = wireCodec(
 
 export const TxBatchCodec = wireCodec(
   'TxBatch',
-  M.TxBatch,
+  TxBatchWire,
   L.MAX_TX_BATCH_BYTES,
   { txs: L.MAX_BATCH_TXS },
   (b) => {
@@ -398,7 +414,7 @@ export const BlockSyncMessageCodec = wireCodec(
 
 export const FinalizedBlockCodec = wireCodec(
   'FinalizedBlock',
-  M.FinalizedBlock,
+  FinalizedBlockWire,
   L.MAX_BLOCK_BYTES + L.MAX_CERTIFICATE_BYTES,
   { block: blockLimits, commitCert: sigLimits },
   (f) => {
