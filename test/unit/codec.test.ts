@@ -334,6 +334,21 @@ const blockAdd: M.BlockSyncMessage = {
   },
 }
 
+/** A sign state with everything set: a vote of each kind, a lock, a valid block with its add. */
+const signState: M.SignState = {
+  height: 1,
+  round: 2,
+  electionCandidate: v1.peerId,
+  permitSubject: hashOf('block-1'),
+  commitSubject: hashOf('block-1'),
+  lockedRound: 2,
+  lockedHash: hashOf('block-1'),
+  validRound: 2,
+  validCert: prepareCert,
+  validPrepare: blockPrepare.prepare!,
+  validAdd: blockAdd.add!,
+}
+
 const blockFinal: M.BlockSyncMessage = {
   final: {
     height: 12,
@@ -1374,43 +1389,26 @@ const cases: Case[] = [
       ],
     ],
   ),
-  wireCase(
-    'SignState',
-    SignStateCodec,
-    {
-      height: 1,
-      round: 2,
-      electionCandidate: v1.peerId,
-      permitSubject: hashOf('block-1'),
-      commitSubject: hashOf('block-1'),
-      lockedRound: 2,
-      lockedHash: hashOf('block-1'),
-      validRound: 2,
-      validCert: prepareCert,
-      validPrepare: blockPrepare.prepare!,
-      validAdd: blockAdd.add!,
-    },
+  wireCase('SignState', SignStateCodec, signState, [
     [
-      [
-        'a locked round without its hash',
-        (x) => {
-          x.lockedHash = undefined
-        },
-      ],
-      [
-        'a valid block without its certificate',
-        (x) => {
-          x.validCert = undefined
-        },
-      ],
-      [
-        'a locked hash of 31 bytes',
-        (x) => {
-          x.lockedHash = short(31)
-        },
-      ],
+      'a locked round without its hash',
+      (x) => {
+        x.lockedHash = undefined
+      },
     ],
-  ),
+    [
+      'a valid block without its certificate',
+      (x) => {
+        x.validCert = undefined
+      },
+    ],
+    [
+      'a locked hash of 31 bytes',
+      (x) => {
+        x.lockedHash = short(31)
+      },
+    ],
+  ]),
   wireCase('PoolRecord (tx)', PoolRecordCodec, { tx: dataTx, batch: batchHash }, [
     [
       'a tx without the batch that committed it',
@@ -1710,19 +1708,7 @@ describe('wire codecs', () => {
 })
 
 describe('the sign state and a proposal with their txs spliced in (chain/tx-encoding.ts)', () => {
-  const state: M.SignState = {
-    height: 1,
-    round: 2,
-    electionCandidate: v1.peerId,
-    permitSubject: hashOf('block-1'),
-    commitSubject: hashOf('block-1'),
-    lockedRound: 2,
-    lockedHash: hashOf('block-1'),
-    validRound: 2,
-    validCert: prepareCert,
-    validPrepare: blockPrepare.prepare!,
-    validAdd: blockAdd.add!,
-  }
+  const state = signState
   it('are the codecs’ own bytes, with or without a valid block, an add or a reject', () => {
     const variants: M.SignState[] = [
       state,
