@@ -170,7 +170,8 @@ describe('the pool bucket', () => {
     const records = new PoolRecords()
     const [a, b] = txs(0, 2) as [Tx, Tx]
     const final = { op: 'block-final', poolDeletes: [txHashHex(a)] } as unknown as PersistOp
-    await write(store, records, [put(a), put(b), final])
+    // b twice in the write: kept and counted once
+    await write(store, records, [put(a), put(b), put(b), final])
     expect(records.size).toEqual({ records: 1, txs: 1 })
     await write(store, records, [del(b)])
     expect(await keys(store)).toBe(0)

@@ -77,7 +77,7 @@ export class PoolRecords {
   /** records read back with nothing left in them, to delete with the next write */
   private empty: number[] = []
 
-  /** Records on disk and the txs they still hold (for tests and /metrics). */
+  /** Records on disk and the txs they still hold (for tests). */
   get size(): { records: number; txs: number } {
     return { records: this.left.size, txs: this.recordOf.size }
   }
@@ -89,6 +89,8 @@ export class PoolRecords {
     let committed: Uint8Array[] = []
     let hashes: string[] = []
     let bytes = 0
+    /** hashes put in this write, not in a record yet */
+    const pending = new Set<string>()
     const close = (): void => {
       if (committed.length === 0) return
       const n = this.next++
@@ -103,7 +105,8 @@ export class PoolRecords {
       switch (op.op) {
         case 'pool-put': {
           // a tx kept already (it committed again after a restart) is not counted twice
-          if (this.recordOf.has(op.hash) || this.alone.has(op.hash)) break
+          if (this.recordOf.has(op.hash) || this.alone.has(op.hash) || pending.has(op.hash)) break
+          pending.add(op.hash)
           const part = encodePoolTx(op.tx, op.batch)
           if (
             committed.length >= MAX_POOL_RECORD_TXS ||
