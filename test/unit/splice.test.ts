@@ -10,7 +10,7 @@ import * as M from '../../src/core/codec/messages.js'
 import {
   encodeFinalizedBlockWith,
   encodeTx,
-  encodeTxBatchFast,
+  encodeTxBatchWith,
 } from '../../src/core/codec/splice.js'
 import { toHex } from '../../src/core/crypto/hash.js'
 import { hashOf, nodeIdentity, signatureOf } from './fixtures.js'
@@ -83,7 +83,7 @@ describe('hand-made encodings (codec/splice.ts)', () => {
         txs,
         signature: signatureOf(target, 'b'),
       }
-      expect(hex(encodeTxBatchFast(batch))).toBe(hex(M.TxBatch.encode(batch)))
+      expect(hex(encodeTxBatchWith(batch))).toBe(hex(M.TxBatch.encode(batch)))
       const finalized: M.FinalizedBlock = {
         block: {
           header: {

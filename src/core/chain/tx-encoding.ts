@@ -7,19 +7,19 @@
  * gives (the rule is in codec/splice.ts); the unit tests hold them to that.
  */
 import * as M from '../codec/messages.js'
-import { encodeBlockWith, encodeFinalizedBlockWith, splice } from '../codec/splice.js'
+import {
+  encodeBlockWith,
+  encodeFinalizedBlockWith,
+  encodeTxBatchWith,
+  splice,
+} from '../codec/splice.js'
 import { txEncoding } from './tx.js'
 
 const EMPTY = new Uint8Array(0)
 
 /** M.TxBatch.encode(batch): target (1), seq (2), txs (3), signature (4). */
 export function encodeTxBatch(batch: M.TxBatch): Uint8Array {
-  return splice(
-    M.TxBatch.encode({ target: batch.target, seq: batch.seq }),
-    3,
-    batch.txs.map(txEncoding),
-    M.TxBatch.encode({ signature: batch.signature }),
-  )
+  return encodeTxBatchWith(batch, txEncoding)
 }
 
 /** M.PoolRecord.encode({tx, batch}): tx (1), batch (4). */

@@ -8,7 +8,7 @@ import { ED25519_SIGNATURE_BYTES } from '../crypto/keys.js'
 import { isEd25519PeerIdBytes } from '../crypto/peer-id.js'
 import * as L from './limits.js'
 import * as M from './messages.js'
-import { encodeFinalizedBlockWith, encodeTx, encodeTxBatchFast } from './splice.js'
+import { encodeFinalizedBlockWith, encodeTx, encodeTxBatchWith } from './splice.js'
 import { need, needLength, needMax, needPresent, type Protons, wireCodec } from './wire.js'
 
 export * from './errors.js'
@@ -198,17 +198,17 @@ function exactlyOne(fields: unknown[], names: string): void {
  * the final block made of them, are re-encoded to check every decode is canonical, and a tx is
  * encoded for its hash and size.
  */
-const TxWire: Protons<M.Tx> = { encode: encodeTx, decode: (b, o) => M.Tx.decode(b, o) }
-const TxBatchWire: Protons<M.TxBatch> = {
-  encode: encodeTxBatchFast,
+const TxProtons: Protons<M.Tx> = { encode: encodeTx, decode: (b, o) => M.Tx.decode(b, o) }
+const TxBatchProtons: Protons<M.TxBatch> = {
+  encode: (b) => encodeTxBatchWith(b),
   decode: (b, o) => M.TxBatch.decode(b, o),
 }
-const FinalizedBlockWire: Protons<M.FinalizedBlock> = {
+const FinalizedBlockProtons: Protons<M.FinalizedBlock> = {
   encode: (f) => encodeFinalizedBlockWith(f),
   decode: (b, o) => M.FinalizedBlock.decode(b, o),
 }
 
-export const TxCodec = wireCodec('Tx', TxWire, L.MAX_TX_BYTES, {}, (tx) => checkTx(tx))
+export const TxCodec = wireCodec('Tx', TxProtons, L.MAX_TX_BYTES, {}, (tx) => checkTx(tx))
 
 export const GasGrantCodec = wireCodec('GasGrant', M.GasGrant, 128, {}, (g) => {
   hash(g.to, 'to')
@@ -310,7 +310,7 @@ export const CertificateCodec = wireCodec(
 
 export const TxBatchCodec = wireCodec(
   'TxBatch',
-  TxBatchWire,
+  TxBatchProtons,
   L.MAX_TX_BATCH_BYTES,
   { txs: L.MAX_BATCH_TXS },
   (b) => {
@@ -414,7 +414,7 @@ export const BlockSyncMessageCodec = wireCodec(
 
 export const FinalizedBlockCodec = wireCodec(
   'FinalizedBlock',
-  FinalizedBlockWire,
+  FinalizedBlockProtons,
   L.MAX_BLOCK_BYTES + L.MAX_CERTIFICATE_BYTES,
   { block: blockLimits, commitCert: sigLimits },
   (f) => {

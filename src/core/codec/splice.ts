@@ -123,12 +123,15 @@ function bytesField(out: Uint8Array, pos: number, tag: number, bytes: Uint8Array
   return pos + bytes.length
 }
 
-/** M.TxBatch.encode(batch), each tx by encodeTx: target (1), seq (2), txs (3), signature (4). */
-export function encodeTxBatchFast(batch: Partial<M.TxBatch>): Uint8Array {
+/** M.TxBatch.encode(batch), each tx by `tx`: target (1), seq (2), txs (3), signature (4). */
+export function encodeTxBatchWith(
+  batch: Partial<M.TxBatch>,
+  tx: (t: M.Tx) => Uint8Array = encodeTx,
+): Uint8Array {
   return splice(
     M.TxBatch.encode({ target: batch.target, seq: batch.seq }),
     3,
-    (batch.txs ?? []).map(encodeTx),
+    (batch.txs ?? []).map(tx),
     M.TxBatch.encode({ signature: batch.signature }),
   )
 }
