@@ -114,6 +114,16 @@ async function api<T>(url: string, init?: { method: string; body: unknown }): Pr
  * signed). The body of a 2xx answer, else it throws.
  */
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 })
+class HttpError extends Error {
+  constructor(
+    url: string,
+    readonly status: number,
+    readonly text: string,
+  ) {
+    super(`${url}: ${status} ${text}`)
+  }
+}
+
 function hot<T>(url: string, body?: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -130,7 +140,7 @@ function hot<T>(url: string, body?: string): Promise<T> {
         res.on('end', () => {
           const text = Buffer.concat(parts).toString()
           const status = res.statusCode ?? 0
-          if (status < 200 || status > 299) reject(new Error(`${url}: ${status} ${text}`))
+          if (status < 200 || status > 299) reject(new HttpError(url, status, text))
           else resolve(JSON.parse(text) as T)
         })
         res.on('error', reject)
@@ -261,6 +271,8 @@ interface RunResult {
   refused: Record<string, number>
   /** 503 POOL_FULL answers (each tx so refused was posted again) */
   poolFullAnswers: number
+  /** posts a node refused whole, before reading them (no room at all) */
+  wholeRefusals: number
   /** in a final block, with an ok receipt */
   final: number
   /** in a final block with a failed receipt (e.g. NONCE_USED), by reason */
@@ -313,6 +325,8 @@ async function oneRun(
   const refusedBy: Record<string, number> = {}
   let refused = 0
   let poolFull = 0
+  /** posts refused whole, unread, by a node with no room (each of their txs counts in poolFull) */
+  let wholeRefusals = 0
   // each tx serialized before the clock starts, as it was signed
   const bodies = perNode.map((txs) => txs.map((tx) => JSON.stringify(tx)))
   const t0 = performance.now()
@@ -338,9 +352,17 @@ async function oneRun(
       taken.set(node, (taken.get(node) ?? 0) + size)
       const chunk = queue.splice(0, size)
       const sentAt = performance.now()
-      const answers = await hot<
-        ({ hash: string } | { error: { code: string; message: string } })[]
-      >(`${node.url}/transactions`, `[${chunk.join(',')}]`)
+      type Answer = { hash: string } | { error: { code: string; message: string } }
+      const answers = await hot<Answer[]>(`${node.url}/transactions`, `[${chunk.join(',')}]`).catch(
+        (err: unknown) => {
+          // a node with no room at all refuses the whole request (503 POOL_FULL) unread
+          if (err instanceof HttpError && err.status === 503 && err.text.includes('POOL_FULL')) {
+            wholeRefusals++
+            return chunk.map((): Answer => ({ error: { code: 'POOL_FULL', message: err.text } }))
+          }
+          throw err
+        },
+      )
       let full = 0
       const again: string[] = []
       answers.forEach((a, i) => {
@@ -443,7 +465,7 @@ async function oneRun(
       targetFailed[reason] = (targetFailed[reason] ?? 0) + n
     }
   const ours = inBlocks.filter(([h]) => !failedHashes.has(h))
-  const last = Math.max(...ours.map(([, t]) => t))
+  const last = ours.reduce((a, [, t]) => Math.max(a, t), 0)
   const seconds = (last - t0) / 1000
   const latencies = ours.map(([h, t]) => t - postedAt.get(h)!).sort((a, b) => a - b)
   // the steady window: past the warm-up, while the offer lasts (a burst: the middle 80%)
@@ -481,6 +503,7 @@ async function oneRun(
     offeredTxPerSec: rate > 0 ? rate : null,
     refused: refusedBy,
     poolFullAnswers: poolFull,
+    wholeRefusals,
     final: ours.length,
     finalFailed,
     failed: postedAt.size - inBlocks.length,

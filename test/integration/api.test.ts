@@ -250,6 +250,52 @@ describe('HTTP API', () => {
     expect(ok.headers['retry-after']).toBeUndefined()
   })
 
+  it('a node with no room at all refuses a request before reading its body: 503 POOL_FULL, nothing taken', async () => {
+    const key = await registered('hana')
+    const refusal = {
+      ok: false as const,
+      code: 'POOL_FULL',
+      message: '8192 txs already wait for a round at this node',
+      httpStatus: 503,
+      retryAfterS: 3,
+    }
+    const room = node.txRefusal.bind(node)
+    const submit = node.submitTx.bind(node)
+    let submitted = 0
+    node.txRefusal = () => refusal
+    node.submitTx = async (tx) => {
+      submitted++
+      return submit(tx)
+    }
+    try {
+      for (const payload of [[txBody(key, 0), txBody(key, 1)], txBody(key, 0), '{"not json']) {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/transactions',
+          headers: { 'content-type': 'application/json' },
+          payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+        })
+        // a whole-request refusal: not 202 with an answer per tx, and not 400 for the bad body
+        // (it was never read)
+        expect(res.statusCode).toBe(503)
+        expect(res.headers['retry-after']).toBe('3')
+        expect(res.json().error).toEqual({ code: 'POOL_FULL', message: refusal.message })
+      }
+      expect(submitted).toBe(0)
+    } finally {
+      node.txRefusal = room
+      node.submitTx = submit
+    }
+    // room again: the same txs are taken
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/transactions',
+      payload: [txBody(key, 0), txBody(key, 1)],
+    })
+    expect(ok.statusCode).toBe(202)
+    expect(ok.json().every((r: { status?: string }) => r.status === 'pending')).toBe(true)
+  })
+
   const bad: [string, (key: Signer) => unknown, number, string][] = [
     ['malformed JSON', () => '{"chainId": ', 400, 'MALFORMED'],
     ['not an object', () => 42, 400, 'MALFORMED'],

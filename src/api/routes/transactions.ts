@@ -181,6 +181,13 @@ export function transactionRoutes(
         },
         response: { 200: waitedSchema, '4xx': errorSchema, '5xx': errorSchema },
       },
+      // a node with no room for any tx refuses before it reads the body: under overload a
+      // refusal costs no parse, no hash; nothing in the request was taken
+      preParsing: async (_req, reply, payload) => {
+        const full = node.txRefusal()
+        if (full != null) return sendResult(reply, full)
+        return payload
+      },
     },
     async (req, reply) => {
       const { wait, timeoutMs } = req.query as { wait?: 'committed' | 'final'; timeoutMs?: number }

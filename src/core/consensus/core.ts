@@ -23,7 +23,7 @@ import { EvidenceBook } from './evidence.js'
 import { SeededRandom } from './random.js'
 import { TxLog, type TxRecord } from './tx-log.js'
 import { TxRounds } from './tx-rounds.js'
-import type { CoreAction, CoreEvent } from './types.js'
+import type { ClientResult, CoreAction, CoreEvent } from './types.js'
 import type { ValidationContext } from './validation.js'
 
 export interface CoreInit {
@@ -277,6 +277,11 @@ export class Core {
 
   tx(hash: string): TxRecord | undefined {
     return this.txLog.get(hash)
+  }
+
+  /** Why this node takes no new client tx now (POOL_FULL), or null while it has room. */
+  txRefusal(now: number): Extract<ClientResult, { ok: false }> | null {
+    return this.txRounds.target.refusal(now)
   }
 
   txBody(hash: string): Tx | undefined {

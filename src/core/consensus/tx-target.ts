@@ -209,6 +209,47 @@ export class TargetRounds {
     })
   }
 
+  /**
+   * Why this node takes no new tx now, or null while it has room: its queue is full, or its
+   * committed txs wait for blocks beyond a few blocks' worth, or it holds as many txs as it ends
+   * within its horizon at its rate. The answer (POOL_FULL, 503) names when to try again. The API
+   * asks this before it reads a request's body, so a refusal under overload costs no parse.
+   */
+  refusal(now: number): Extract<ClientResult, { ok: false }> | null {
+    const inHand = this.waiting.size + this.inRoundTxs
+    if (this.waiting.size >= this.maxWaiting) {
+      return {
+        ok: false,
+        code: 'POOL_FULL',
+        message: `${this.waiting.size} txs already wait for a round at this node`,
+        httpStatus: 503,
+        retryAfterS: this.gauge.retryAfterS(now, inHand),
+      }
+    }
+    // committed txs wait for blocks: beyond a few blocks' worth, a new tx would wait too long
+    const backlog = this.pool.sizes().committed
+    if (backlog >= MAX_COMMITTED_BACKLOG) {
+      return {
+        ok: false,
+        code: 'POOL_FULL',
+        message: `${backlog} committed txs already wait for a block; try again later`,
+        httpStatus: 503,
+        retryAfterS: 2,
+      }
+    }
+    if (inHand >= this.gauge.capacity(now)) {
+      const rate = Math.round(this.gauge.rate(now))
+      return {
+        ok: false,
+        code: 'POOL_FULL',
+        message: `this node holds ${inHand} txs for rounds, as many as it ends in ${(this.cfg.txRoundMs * ADMISSION_HORIZON) / 1000} s at its rate (${rate} tx/s); try again later, or another node`,
+        httpStatus: 503,
+        retryAfterS: this.gauge.retryAfterS(now, inHand),
+      }
+    }
+    return null
+  }
+
   /** A client's tx: admit it, then run it in a batch with this node as the target. */
   submit(requestId: number, tx: Tx, now: number): void {
     const bytes = txSize(tx)
@@ -225,38 +266,9 @@ export class TargetRounds {
     }
     // a full queue, or more in hand than this node can end in time, refuses before admission
     // spends a signature check on the tx: the client is told at once, and when to try again
-    const inHand = this.waiting.size + this.inRoundTxs
-    if (this.waiting.size >= this.maxWaiting) {
-      this.reply(requestId, {
-        ok: false,
-        code: 'POOL_FULL',
-        message: `${this.waiting.size} txs already wait for a round at this node`,
-        httpStatus: 503,
-        retryAfterS: this.gauge.retryAfterS(now, inHand),
-      })
-      return
-    }
-    // committed txs wait for blocks: beyond a few blocks' worth, a new tx would wait too long
-    const backlog = this.pool.sizes().committed
-    if (backlog >= MAX_COMMITTED_BACKLOG) {
-      this.reply(requestId, {
-        ok: false,
-        code: 'POOL_FULL',
-        message: `${backlog} committed txs already wait for a block; try again later`,
-        httpStatus: 503,
-        retryAfterS: 2,
-      })
-      return
-    }
-    if (inHand >= this.gauge.capacity(now)) {
-      const rate = Math.round(this.gauge.rate(now))
-      this.reply(requestId, {
-        ok: false,
-        code: 'POOL_FULL',
-        message: `this node holds ${inHand} txs for rounds, as many as it ends in ${(this.cfg.txRoundMs * ADMISSION_HORIZON) / 1000} s at its rate (${rate} tx/s); try again later, or another node`,
-        httpStatus: 503,
-        retryAfterS: this.gauge.retryAfterS(now, inHand),
-      })
+    const full = this.refusal(now)
+    if (full != null) {
+      this.reply(requestId, full)
       return
     }
     const verdict = admitTx(

@@ -727,6 +727,14 @@ export class ChainNode extends EventEmitter<NodeEvents> {
     return this.driver.request((requestId, now) => ({ type: 'client-tx', now, requestId, tx }))
   }
 
+  /**
+   * Why this node would refuse any client tx now (POOL_FULL, with when to try again), or null
+   * while it has room: asked before a request's body is read.
+   */
+  txRefusal(): Extract<ClientResult, { ok: false }> | null {
+    return this.core.txRefusal(Date.now())
+  }
+
   registerAccount(reg: AccountRegistration): Promise<ClientResult> {
     return this.driver.request((requestId, now) => ({
       type: 'client-account',
