@@ -250,7 +250,7 @@ describe('HTTP API', () => {
     expect(ok.headers['retry-after']).toBeUndefined()
   })
 
-  it('a node with no room at all refuses a request before reading its body: 503 POOL_FULL, nothing taken', async () => {
+  it('a node with no room refuses what it cannot take unread: 503 for a whole request, POOL_FULL past its room in an array', async () => {
     const key = await registered('hana')
     const refusal = {
       ok: false as const,
@@ -259,10 +259,11 @@ describe('HTTP API', () => {
       httpStatus: 503,
       retryAfterS: 3,
     }
-    const room = node.txRefusal.bind(node)
+    const admission = node.txAdmission.bind(node)
     const submit = node.submitTx.bind(node)
     let submitted = 0
-    node.txRefusal = () => refusal
+    let room = 0
+    node.txAdmission = () => ({ room, refusal })
     node.submitTx = async (tx) => {
       submitted++
       return submit(tx)
@@ -282,11 +283,28 @@ describe('HTTP API', () => {
         expect(res.json().error).toEqual({ code: 'POOL_FULL', message: refusal.message })
       }
       expect(submitted).toBe(0)
+      // room for one: the first is taken, the rest refused in order and not read (the third is
+      // malformed, and not answered 400)
+      room = 1
+      const some = await app.inject({
+        method: 'POST',
+        url: '/transactions',
+        payload: [txBody(key, 0), txBody(key, 1), { nonce: 'x' }],
+      })
+      expect(some.statusCode).toBe(202)
+      expect(some.headers['retry-after']).toBe('3')
+      const answers = some.json()
+      expect(answers[0].status).toBe('pending')
+      expect(answers.slice(1)).toEqual([
+        { error: { code: 'POOL_FULL', message: refusal.message } },
+        { error: { code: 'POOL_FULL', message: refusal.message } },
+      ])
+      expect(submitted).toBe(1)
     } finally {
-      node.txRefusal = room
+      node.txAdmission = admission
       node.submitTx = submit
     }
-    // room again: the same txs are taken
+    // room again: the rest is taken
     const ok = await app.inject({
       method: 'POST',
       url: '/transactions',

@@ -1413,11 +1413,11 @@ describe('a target runs a window of batches and queues the rest', () => {
     expect(rounds.waiting.size).toBe(2)
     const tx = signedTx(alice, { nonce: window + 2 })
     // what the API asks before it reads a body says the same as a submission
-    const ahead = net.cores[0]!.txRefusal(net.now)
+    const ahead = net.cores[0]!.txAdmission(net.now)
     const { hash, result } = net.submit(0, tx)
     expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503 })
     expect(result.ok === false && result.message).toMatch(/2 txs already wait for a round/)
-    expect(ahead).toEqual(result)
+    expect(ahead).toEqual({ room: 0, refusal: result })
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
     expect(rounds.waiting.has(hash)).toBe(false)
   })
@@ -1429,13 +1429,16 @@ describe('a target runs a window of batches and queues the rest', () => {
     net.hold = votesToTarget
     const floor = ADMISSION_FLOOR_BATCHES
     for (let nonce = 0; nonce < floor; nonce++) {
-      expect(net.cores[0]!.txRefusal(net.now)).toBeNull()
+      // room for the rest of the floor; what is beyond it is refused as the submission would be
+      const { room, refusal } = net.cores[0]!.txAdmission(net.now)
+      expect(room).toBe(floor - nonce)
+      expect(refusal.message).toMatch(new RegExp(`holds ${floor} txs for rounds`))
       expect(net.submit(0, signedTx(alice, { nonce })).result).toMatchObject({ ok: true })
     }
     const tx = signedTx(alice, { nonce: floor })
-    const ahead = net.cores[0]!.txRefusal(net.now)
+    const ahead = net.cores[0]!.txAdmission(net.now)
     const { hash, result } = net.submit(0, tx)
-    expect(ahead).toEqual(result)
+    expect(ahead).toEqual({ room: 0, refusal: result })
     expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503 })
     if (result.ok) throw new Error('expected a refusal')
     expect(result.message).toMatch(new RegExp(`holds ${floor} txs for rounds`))
@@ -1449,7 +1452,7 @@ describe('a target runs a window of batches and queues the rest', () => {
     net.run()
     for (let nonce = 0; nonce < floor; nonce++)
       expect(net.cores[0]!.tx(toHex(txHash(signedTx(alice, { nonce }))))?.status).toBe('committed')
-    expect(net.cores[0]!.txRefusal(net.now)).toBeNull()
+    expect(net.cores[0]!.txAdmission(net.now).room).toBeGreaterThan(0)
     expect(net.submit(0, tx).result).toMatchObject({ ok: true })
   })
 
@@ -1463,10 +1466,10 @@ describe('a target runs a window of batches and queues the rest', () => {
       pool.add(h, filler, 100, T0)
       pool.markCommitted(h)
     }
-    const ahead = net.cores[0]!.txRefusal(net.now)
+    const ahead = net.cores[0]!.txAdmission(net.now)
     const { hash, result } = net.submit(0, signedTx(alice, { nonce: 0 }))
     expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503, retryAfterS: 2 })
-    expect(ahead).toEqual(result)
+    expect(ahead).toEqual({ room: 0, refusal: result })
     expect(result.ok === false && result.message).toMatch(/committed txs already wait for a block/)
     expect(pool.has(hash)).toBe(false)
   })

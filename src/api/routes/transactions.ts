@@ -184,8 +184,8 @@ export function transactionRoutes(
       // a node with no room for any tx refuses before it reads the body: under overload a
       // refusal costs no parse, no hash; nothing in the request was taken
       preParsing: async (_req, reply, payload) => {
-        const full = node.txRefusal()
-        if (full != null) return sendResult(reply, full)
+        const { room, refusal } = node.txAdmission()
+        if (room === 0) return sendResult(reply, refusal)
         return payload
       },
     },
@@ -193,8 +193,11 @@ export function transactionRoutes(
       const { wait, timeoutMs } = req.query as { wait?: 'committed' | 'final'; timeoutMs?: number }
       if (Array.isArray(req.body)) {
         if (wait) throw new ApiError(400, 'MALFORMED', 'wait= is for one tx, not a batch')
-        const txs = req.body.map((b, i) => parseTx(b, `[${i}].`))
+        // what this node has no room for is refused unread (POOL_FULL), the rest taken in order
+        const { room, refusal } = node.txAdmission()
+        const txs = req.body.slice(0, room).map((b, i) => parseTx(b, `[${i}].`))
         const results = await Promise.all(txs.map((tx) => node.submitTx(tx)))
+        for (let i = txs.length; i < req.body.length; i++) results.push(refusal)
         // some refused for load: the longest wait they name, for the client to back off
         const retry = Math.max(0, ...results.map((r) => (r.ok ? 0 : (r.retryAfterS ?? 0))))
         if (retry > 0) reply.header('retry-after', String(retry))

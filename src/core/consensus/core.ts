@@ -26,6 +26,12 @@ import { TxRounds } from './tx-rounds.js'
 import type { ClientResult, CoreAction, CoreEvent } from './types.js'
 import type { ValidationContext } from './validation.js'
 
+/** What a node takes of client txs now: `room` more, and `refusal` is the answer beyond that. */
+export interface TxAdmission {
+  room: number
+  refusal: Extract<ClientResult, { ok: false }>
+}
+
 export interface CoreInit {
   genesis: Genesis
   self: PeerIdString
@@ -279,9 +285,22 @@ export class Core {
     return this.txLog.get(hash)
   }
 
-  /** Why this node takes no new client tx now (POOL_FULL), or null while it has room. */
-  txRefusal(now: number): Extract<ClientResult, { ok: false }> | null {
-    return this.txRounds.target.refusal(now)
+  /**
+   * How many more client txs this node takes now (tx-target.ts `room`), and the answer for any
+   * beyond that (POOL_FULL, with when to try again).
+   */
+  txAdmission(now: number): TxAdmission {
+    const target = this.txRounds.target
+    const room = target.room(now)
+    // `room` is what is left of a bound, so taking it meets that bound: the refusal names it
+    const refusal = target.refusal(now, room) ?? {
+      ok: false,
+      code: 'POOL_FULL',
+      message: `this node takes ${room} more txs now; try the rest again later`,
+      httpStatus: 503,
+      retryAfterS: 1,
+    }
+    return { room, refusal }
   }
 
   txBody(hash: string): Tx | undefined {

@@ -210,18 +210,33 @@ export class TargetRounds {
   }
 
   /**
-   * Why this node takes no new tx now, or null while it has room: its queue is full, or its
-   * committed txs wait for blocks beyond a few blocks' worth, or it holds as many txs as it ends
-   * within its horizon at its rate. The answer (POOL_FULL, 503) names when to try again. The API
-   * asks this before it reads a request's body, so a refusal under overload costs no parse.
+   * How many more client txs this node takes now: none while its committed txs wait for blocks
+   * beyond a few blocks' worth; else what is left of its queue and of what it ends within its
+   * horizon at its rate. The API asks before it reads a request's txs, so what a node would refuse
+   * under overload costs no parse, no hash.
    */
-  refusal(now: number): Extract<ClientResult, { ok: false }> | null {
+  room(now: number): number {
+    if (this.pool.sizes().committed >= MAX_COMMITTED_BACKLOG) return 0
     const inHand = this.waiting.size + this.inRoundTxs
-    if (this.waiting.size >= this.maxWaiting) {
+    return Math.max(
+      0,
+      Math.min(this.maxWaiting - this.waiting.size, this.gauge.capacity(now) - inHand),
+    )
+  }
+
+  /**
+   * Why this node would take no new tx once it took `taking` more (POOL_FULL, 503, with when to
+   * try again), or null while it has room: its queue is full, or its committed txs wait for
+   * blocks, or it holds as many txs as it ends within its horizon at its rate.
+   */
+  refusal(now: number, taking = 0): Extract<ClientResult, { ok: false }> | null {
+    const waiting = this.waiting.size + taking
+    const inHand = waiting + this.inRoundTxs
+    if (waiting >= this.maxWaiting) {
       return {
         ok: false,
         code: 'POOL_FULL',
-        message: `${this.waiting.size} txs already wait for a round at this node`,
+        message: `${waiting} txs already wait for a round at this node`,
         httpStatus: 503,
         retryAfterS: this.gauge.retryAfterS(now, inHand),
       }

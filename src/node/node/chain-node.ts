@@ -27,7 +27,7 @@ import {
   type VoteBatch,
   type VoteBatchReply,
 } from '../../core/codec/index.js'
-import { Core } from '../../core/consensus/core.js'
+import { Core, type TxAdmission } from '../../core/consensus/core.js'
 import { GossipGate } from '../../core/consensus/gossip-gate.js'
 import type { Reason } from '../../core/consensus/reasons.js'
 import type { TxRecord } from '../../core/consensus/tx-log.js'
@@ -728,11 +728,11 @@ export class ChainNode extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * Why this node would refuse any client tx now (POOL_FULL, with when to try again), or null
-   * while it has room: asked before a request's body is read.
+   * How many more client txs this node takes now, and the answer (POOL_FULL, with when to try
+   * again) for any beyond that: asked before a request's txs are read.
    */
-  txRefusal(): Extract<ClientResult, { ok: false }> | null {
-    return this.core.txRefusal(Date.now())
+  txAdmission(): TxAdmission {
+    return this.core.txAdmission(Date.now())
   }
 
   registerAccount(reg: AccountRegistration): Promise<ClientResult> {
