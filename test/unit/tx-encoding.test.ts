@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest'
 import {
   encodeBlock,
   encodeFinalizedBlock,
-  encodePoolTx,
   encodePoolTxs,
   encodeTxBatch,
+  poolTxSize,
 } from '../../src/core/chain/tx-encoding.js'
 import {
   type Block,
@@ -84,19 +84,34 @@ describe('encodings with each tx spliced in', () => {
     }
   })
 
-  it('a pool record: what PoolRecordCodec gives; a write’s record of them, PoolTxsCodec', () => {
-    for (const tx of txs()) {
-      const batchHash = hashOf('batch')
-      const bytes = encodePoolTx(tx, batchHash)
-      expect(hex(bytes)).toBe(hex(PoolRecordCodec.encode({ tx, batch: batchHash })))
-      expect(hex(PoolRecordCodec.decode(bytes).batch!)).toBe(hex(batchHash))
-    }
-    // a write's record of them
+  it('a write’s record of committed txs: what PoolTxsCodec gives, each record its size', () => {
     const batchHash = hashOf('batch')
-    const records = txs().map((tx) => ({ tx, batch: batchHash }))
-    const bytes = encodePoolTxs(records.map((r) => encodePoolTx(r.tx, r.batch)))
-    expect(hex(bytes)).toBe(hex(PoolTxsCodec.encode({ txs: records })))
-    expect(PoolTxsCodec.decode(bytes).txs).toHaveLength(3)
+    // lengths across the one- and two-byte varints of a tx and of a record
+    const big = (n: number) => ({ ...txs()[0]!, data: new Uint8Array(n).fill(7) })
+    for (const list of [
+      txs(),
+      [big(0)],
+      [big(60)],
+      [big(100)],
+      [big(20_000)],
+      [...txs(), big(300)],
+    ]) {
+      const records = list.map((tx) => ({ tx, batch: batchHash }))
+      const bytes = encodePoolTxs(records)
+      expect(hex(bytes)).toBe(hex(PoolTxsCodec.encode({ txs: records })))
+      expect(bytes.length).toBe(records.reduce((a, r) => a + poolTxSize(r), 0))
+      const back = PoolTxsCodec.decode(bytes).txs
+      expect(back.map((r) => hex(r.batch!))).toEqual(records.map(() => hex(batchHash)))
+      expect(back.map((r) => hex(TxCodec.encode(r.tx!)))).toEqual(
+        list.map((t) => hex(TxCodec.encode(t))),
+      )
+      // one record alone is what PoolRecordCodec gives, after its tag and length
+      for (const r of records) {
+        const one = encodePoolTxs([r])
+        const body = PoolRecordCodec.encode(r)
+        expect(hex(one.subarray(one.length - body.length))).toBe(hex(body))
+      }
+    }
   })
 
   it('a final block: what FinalizedBlockCodec gives, with and without txs and accounts', () => {

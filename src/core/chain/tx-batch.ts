@@ -35,7 +35,7 @@ export const TxBatchWire: WireCodec<TxBatch> = {
     const batch = TxBatchCodec.decode(bytes)
     const spans = fieldSpans(bytes, TXS_FIELD)
     if (spans.length === batch.txs.length)
-      for (const [i, tx] of batch.txs.entries()) txEncodedAs(tx, spans[i]!)
+      for (let i = 0; i < spans.length; i++) txEncodedAs(batch.txs[i]!, spans[i]!)
     return batch
   },
 }

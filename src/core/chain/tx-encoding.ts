@@ -12,6 +12,8 @@ import {
   encodeFinalizedBlockWith,
   encodeTxBatchWith,
   splice,
+  varintSize,
+  writeVarint,
 } from '../codec/splice.js'
 import { txEncoding } from './tx.js'
 
@@ -22,14 +24,47 @@ export function encodeTxBatch(batch: M.TxBatch): Uint8Array {
   return encodeTxBatchWith(batch, txEncoding)
 }
 
-/** M.PoolRecord.encode({tx, batch}): tx (1), batch (4). */
-export function encodePoolTx(tx: M.Tx, batch: Uint8Array): Uint8Array {
-  return splice(EMPTY, 1, [txEncoding(tx)], M.PoolRecord.encode({ batch }))
+/** A committed tx as the pool keeps it: M.PoolRecord {tx (1), batch (4)}. */
+export interface PoolTx {
+  tx: M.Tx
+  batch: Uint8Array
 }
 
-/** M.PoolTxs.encode of pool records made already (encodePoolTx): txs (1). */
-export function encodePoolTxs(records: Uint8Array[]): Uint8Array {
-  return splice(EMPTY, 1, records, EMPTY)
+/** Bytes of a pool record's body: tx (1), then batch (4). */
+function poolRecordSize(r: PoolTx): number {
+  const tx = txEncoding(r.tx).length
+  return 1 + varintSize(tx) + tx + 1 + varintSize(r.batch.length) + r.batch.length
+}
+
+/** Bytes a pool record takes inside a write's record of them (PoolTxs), tag and length included. */
+export function poolTxSize(r: PoolTx): number {
+  const size = poolRecordSize(r)
+  return 1 + varintSize(size) + size
+}
+
+/**
+ * M.PoolTxs.encode({ txs: records }): each a PoolRecord {tx, batch}, in one allocation, each tx's
+ * encoding copied in once (not encoded, nor made into a record of its own first).
+ */
+export function encodePoolTxs(records: PoolTx[]): Uint8Array {
+  let size = 0
+  for (const r of records) size += poolTxSize(r)
+  const out = new Uint8Array(size)
+  let pos = 0
+  for (const r of records) {
+    const tx = txEncoding(r.tx)
+    out[pos++] = 0x0a // PoolTxs.txs (1)
+    pos = writeVarint(out, pos, poolRecordSize(r))
+    out[pos++] = 0x0a // PoolRecord.tx (1)
+    pos = writeVarint(out, pos, tx.length)
+    out.set(tx, pos)
+    pos += tx.length
+    out[pos++] = 0x22 // PoolRecord.batch (4)
+    pos = writeVarint(out, pos, r.batch.length)
+    out.set(r.batch, pos)
+    pos += r.batch.length
+  }
+  return out
 }
 
 /** M.Block.encode(block): header (1), txs (2), accounts (3). */

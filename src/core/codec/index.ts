@@ -58,12 +58,29 @@ function chainId(id: string): void {
     needMax(utf8.encode(id).length, L.MAX_CHAIN_ID_BYTES, 'chainId bytes')
 }
 
-function checkTx(tx: M.Tx, at = 'tx'): void {
+/**
+ * A tx's shape; `list` and `index` name it in a message (`txs[3]`, or `list` alone). The name is made only
+ * for an error: a batch checks thousands of txs, each costing no string when it is well formed.
+ */
+function checkTx(tx: M.Tx, list?: string, index?: number): void {
   chainId(tx.chainId)
+  if (
+    tx.from.length === HASH_BYTES &&
+    tx.data.length <= L.MAX_TX_DATA_BYTES &&
+    tx.signature.length > 0 &&
+    tx.signature.length <= L.MAX_SIGNATURE_BYTES
+  )
+    return
+  const at = list == null ? 'tx' : index == null ? list : `${list}[${index}]`
   hash(tx.from, `${at}.from`)
   needMax(tx.data.length, L.MAX_TX_DATA_BYTES, `${at}.data bytes`)
   need(tx.signature.length > 0, `${at}.signature is missing`)
   needMax(tx.signature.length, L.MAX_SIGNATURE_BYTES, `${at}.signature bytes`)
+}
+
+/** Each tx of a message's list `list` well formed (checkTx). */
+function checkTxs(txs: M.Tx[], list: string): void {
+  for (let i = 0; i < txs.length; i++) checkTx(txs[i]!, list, i)
 }
 
 function checkAccount(a: M.AccountRegistration, at = 'account'): void {
@@ -125,7 +142,7 @@ function checkBlock(b: M.Block): void {
   checkHeader(b.header)
   needMax(b.txs.length, L.MAX_BLOCK_TXS, 'block.txs')
   needMax(b.accounts.length, L.MAX_BLOCK_ACCOUNTS, 'block.accounts')
-  for (const [i, tx] of b.txs.entries()) checkTx(tx, `block.txs[${i}]`)
+  checkTxs(b.txs, 'block.txs')
   for (const [i, a] of b.accounts.entries()) checkAccount(a, `block.accounts[${i}]`)
 }
 
@@ -146,7 +163,8 @@ function checkCompactBlock(b: M.CompactBlock): void {
   checkHeader(b.header)
   needMax(b.txHashes.length, L.MAX_BLOCK_TXS, 'compact.txHashes')
   needMax(b.accounts.length, L.MAX_BLOCK_ACCOUNTS, 'compact.accounts')
-  for (const [i, h] of b.txHashes.entries()) hash(h, `compact.txHashes[${i}]`)
+  for (let i = 0; i < b.txHashes.length; i++)
+    if (b.txHashes[i]!.length !== HASH_BYTES) hash(b.txHashes[i]!, `compact.txHashes[${i}]`)
   for (const [i, a] of b.accounts.entries()) checkAccount(a, `compact.accounts[${i}]`)
 }
 
@@ -317,7 +335,7 @@ export const TxBatchCodec = wireCodec(
     peerId(b.target, 'target')
     need(b.txs.length > 0, 'txs is empty')
     needMax(b.txs.length, L.MAX_BATCH_TXS, 'txs')
-    for (const [i, tx] of b.txs.entries()) checkTx(tx, `txs[${i}]`)
+    checkTxs(b.txs, 'txs')
     nodeSignature(b.signature)
   },
 )
@@ -490,7 +508,7 @@ export const HistoryResponseCodec = wireCodec(
     if (r.batch != null) {
       peerId(r.batch.target, 'batch.target')
       needMax(r.batch.txs.length, L.MAX_BATCH_TXS, 'batch.txs')
-      for (const [i, tx] of r.batch.txs.entries()) checkTx(tx, `batch.txs[${i}]`)
+      checkTxs(r.batch.txs, 'batch.txs')
       nodeSignature(r.batch.signature, 'batch.signature')
     }
     needMax(r.error.length, 256, 'error characters')

@@ -23,7 +23,12 @@ import { createRequire } from 'node:module'
 export type Ed25519Backend = 'sodium-native' | 'node:crypto'
 
 interface Sodium {
-  crypto_sign_verify_detached(signature: Buffer, message: Buffer, publicKey: Buffer): boolean
+  /** sodium-native 5 takes any typed array (ArrayBuffer.isView) */
+  crypto_sign_verify_detached(
+    signature: Uint8Array,
+    message: Uint8Array,
+    publicKey: Uint8Array,
+  ): boolean
 }
 
 function loadSodium(): Sodium | null {
@@ -130,11 +135,8 @@ export function ed25519Verify(
   if (!pointIsCanonical(publicKey) || hasSmallOrder(publicKey)) return false
   try {
     if (backend === 'sodium-native' && sodium != null) {
-      return sodium.crypto_sign_verify_detached(
-        buffer(signature),
-        buffer(message),
-        buffer(publicKey),
-      )
+      // sodium-native takes any typed array: no Buffer views made
+      return sodium.crypto_sign_verify_detached(signature, message, publicKey)
     }
     return nodeVerify(null, message, ed25519KeyObject(publicKey), signature)
   } catch {

@@ -8,7 +8,7 @@ import {
 import { dropOldest, lowWater } from '../fifo.js'
 import { ed25519KeyObject, ed25519Verify, hasSmallOrder, pointIsCanonical } from './ed25519.js'
 import { sha256, toHex } from './hash.js'
-import { type SignKind, signingBytes } from './signing.js'
+import { type SignKind, signingBytes, signingView } from './signing.js'
 
 /**
  * Ed25519 and RSA keys. Signing goes through node:crypto (OpenSSL); Ed25519
@@ -188,7 +188,8 @@ export function verify(
   options?: { cache: boolean },
 ): boolean {
   if (type === 'ed25519' && signature.length !== ED25519_SIGNATURE_BYTES) return false
-  const message = signingBytes(chainId, kind, body)
+  // read at once below, and kept nowhere: a view of the signing scratch
+  const message = signingView(chainId, kind, body)
   const cacheKey =
     options?.cache === false ? null : verifiedKey(type, publicKey, message, signature)
   if (cacheKey != null && verified.has(cacheKey)) return true

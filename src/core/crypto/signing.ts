@@ -50,6 +50,23 @@ function prefixOf(chainId: string, kind: SignKind): Uint8Array {
   return made
 }
 
+/** What `signingView` writes into: grown to the largest message seen, reused for every check. */
+let scratch = new Uint8Array(1024)
+
+/**
+ * The bytes `signingBytes` gives, as a view of one scratch array that the next call overwrites:
+ * for a check that reads them at once and keeps nothing (an Ed25519 check of a tx makes no array
+ * of its own, and an array above 64 bytes is an allocation outside V8's heap).
+ */
+export function signingView(chainId: string, kind: SignKind, body: Uint8Array): Uint8Array {
+  const prefix = prefixOf(chainId, kind)
+  const size = prefix.length + body.length
+  if (size > scratch.length) scratch = new Uint8Array(Math.max(size, 2 * scratch.length))
+  scratch.set(prefix, 0)
+  scratch.set(body, prefix.length)
+  return scratch.subarray(0, size)
+}
+
 export function signingBytes(chainId: string, kind: SignKind, body: Uint8Array): Uint8Array {
   const prefix = prefixOf(chainId, kind)
   const out = new Uint8Array(prefix.length + body.length)

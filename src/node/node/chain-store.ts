@@ -36,9 +36,9 @@ export function addChainOps(batch: WriteBatch, store: Store, ops: PersistOp[]): 
     batch.put(store.blocks, op.height, encodeFinalizedBlock(op.finalized))
     batch.put(store.blockHashIndex, hash, op.height)
     batch.put(store.receipts, op.height, ReceiptsCodec.encode(op.receipts))
-    for (const [index, r] of op.receipts.txs.entries()) {
-      batch.put(store.txIndex, r.hash, { height: op.height, index })
-    }
+    const receipts = op.receipts.txs
+    for (let index = 0; index < receipts.length; index++)
+      batch.put(store.txIndex, receipts[index]!.hash, { height: op.height, index })
     for (const a of op.accounts) batch.put(store.accounts, fromHex(a.address), encodeAccount(a))
     for (const [address, u] of op.unclaimed) {
       if (u.lots.length === 0 && u.expiredGas === 0) batch.del(store.state, fromHex(address))

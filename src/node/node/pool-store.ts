@@ -20,7 +20,7 @@
  */
 
 import { txHashHex } from '../../core/chain/tx.js'
-import { encodePoolTx, encodePoolTxs } from '../../core/chain/tx-encoding.js'
+import { encodePoolTxs, type PoolTx, poolTxSize } from '../../core/chain/tx-encoding.js'
 import {
   MAX_POOL_RECORD_BYTES,
   MAX_POOL_RECORD_TXS,
@@ -86,7 +86,7 @@ export class PoolRecords {
   addOps(batch: WriteBatch, store: Store, ops: PersistOp[]): void {
     for (const n of this.empty) batch.del(store.pool, recordKey(n))
     this.empty = []
-    let committed: Uint8Array[] = []
+    let committed: PoolTx[] = []
     let hashes: string[] = []
     let bytes = 0
     /** hashes put in this write, not in a record yet */
@@ -107,15 +107,16 @@ export class PoolRecords {
           // a tx kept already (it committed again after a restart) is not counted twice
           if (this.recordOf.has(op.hash) || this.alone.has(op.hash) || pending.has(op.hash)) break
           pending.add(op.hash)
-          const part = encodePoolTx(op.tx, op.batch)
+          const part = { tx: op.tx, batch: op.batch }
+          const size = poolTxSize(part)
           if (
             committed.length >= MAX_POOL_RECORD_TXS ||
-            (committed.length > 0 && bytes + part.length > MAX_POOL_RECORD_BYTES)
+            (committed.length > 0 && bytes + size > MAX_POOL_RECORD_BYTES)
           )
             close()
           committed.push(part)
           hashes.push(op.hash)
-          bytes += part.length + 4
+          bytes += size
           break
         }
         // the puts before a delete are recorded first: it may be of one of them
