@@ -4,11 +4,12 @@
  * values goes to protons), and so must the batch and the final block built from it; the codecs
  * that check a decode is canonical with them still refuse what is not.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { FinalizedBlockCodec, TxBatchCodec, TxCodec, TxKind } from '../../src/core/codec/index.js'
 import * as M from '../../src/core/codec/messages.js'
 import {
   encodeFinalizedBlockWith,
+  encodeReceipts,
   encodeTx,
   encodeTxBatchWith,
 } from '../../src/core/codec/splice.js'
@@ -110,6 +111,57 @@ describe('hand-made encodings (codec/splice.ts)', () => {
       }
       expect(hex(encodeFinalizedBlockWith(finalized))).toBe(hex(M.FinalizedBlock.encode(finalized)))
     }
+  })
+
+  it('a block’s receipts: M.Receipts.encode’s bytes for 2,000 random ones and every edge value', () => {
+    const r = rng(11)
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!
+    const REASONS = ['', 'NONCE_USED', 'INSUFFICIENT_GAS', 'x'.repeat(200), 'ünï', '\u{1F600}']
+    const STATUSES = [
+      M.ReceiptStatus.OK,
+      M.ReceiptStatus.FAILED,
+      M.ReceiptStatus.RECEIPT_UNSPECIFIED,
+    ]
+    const receipt = (): M.Receipt => ({
+      hash:
+        r() < 0.1
+          ? new Uint8Array(0)
+          : Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256)),
+      status: r() < 0.02 ? STATUSES[2]! : pick(STATUSES.slice(0, 2)),
+      reason: r() < 0.05 ? pick(REASONS) : pick(REASONS.slice(0, 4)),
+      draws: Array.from({ length: Math.floor(r() * 4) }, () => ({
+        index: r() < 0.5 ? pick(EDGE_NUMBERS) : Math.floor(r() * 1e6),
+        useGas: r() < 0.5 ? pick(EDGE_NUMBERS) : Math.floor(r() * 1e6),
+      })),
+    })
+    for (let i = 0; i < 2_000; i++) {
+      const receipts: M.Receipts = {
+        txs: Array.from({ length: Math.floor(r() * 8) }, receipt),
+        accounts: Array.from({ length: Math.floor(r() * 3) }, receipt),
+      }
+      expect(toHex(encodeReceipts(receipts))).toBe(toHex(M.Receipts.encode(receipts)))
+    }
+    // a block of 2,000 plain receipts, as a final block has: made by hand, not by protons
+    const block: M.Receipts = {
+      txs: Array.from({ length: 2_000 }, (_, i) => ({
+        hash: hashOf(`tx ${i}`),
+        status: i % 7 === 0 ? M.ReceiptStatus.FAILED : M.ReceiptStatus.OK,
+        reason: i % 7 === 0 ? 'NONCE_USED' : '',
+        draws:
+          i % 7 === 0
+            ? []
+            : [
+                { index: i, useGas: 21 },
+                { index: i + 1, useGas: 2 ** 40 },
+              ],
+      })),
+      accounts: [],
+    }
+    const protons = vi.spyOn(M.Receipts, 'encode')
+    const ours = encodeReceipts(block)
+    expect(protons).not.toHaveBeenCalled()
+    protons.mockRestore()
+    expect(toHex(ours)).toBe(toHex(M.Receipts.encode(block)))
   })
 
   it('the codecs built on them still refuse a non-canonical encoding', () => {

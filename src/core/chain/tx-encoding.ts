@@ -17,8 +17,6 @@ import {
 } from '../codec/splice.js'
 import { txEncoding } from './tx.js'
 
-const EMPTY = new Uint8Array(0)
-
 /** M.TxBatch.encode(batch): target (1), seq (2), txs (3), signature (4). */
 export function encodeTxBatch(batch: M.TxBatch): Uint8Array {
   return encodeTxBatchWith(batch, txEncoding)

@@ -161,3 +161,86 @@ export function encodeFinalizedBlockWith(
     f.commitCert == null ? EMPTY : M.FinalizedBlock.encode({ commitCert: f.commitCert }),
   )
 }
+
+const ASCII = /^[\x00-\x7f]*$/
+
+/** ReceiptStatus's number on the wire (plainReceipts: OK or FAILED) */
+const statusNumber = (s: M.ReceiptStatus): number => (s === M.ReceiptStatus.OK ? 1 : 2)
+
+function receiptSize(r: M.Receipt): number {
+  let size = 0
+  if (r.hash.length > 0) size += 1 + varintSize(r.hash.length) + r.hash.length
+  size += 2 // status
+  if (r.reason.length > 0) size += 1 + varintSize(r.reason.length) + r.reason.length
+  for (const d of r.draws) {
+    const draw = drawSize(d)
+    size += 1 + varintSize(draw) + draw
+  }
+  return size
+}
+
+function drawSize(d: M.GasDraw): number {
+  return (d.index ? 1 + varintSize(d.index) : 0) + (d.useGas ? 1 + varintSize(d.useGas) : 0)
+}
+
+function writeReceipt(out: Uint8Array, pos: number, r: M.Receipt): number {
+  pos = bytesField(out, pos, 0x0a, r.hash)
+  out[pos++] = 0x10
+  out[pos++] = statusNumber(r.status)
+  if (r.reason.length > 0) {
+    out[pos++] = 0x1a
+    pos = writeVarint(out, pos, r.reason.length)
+    // ASCII (plainReceipts): one byte per character
+    for (let i = 0; i < r.reason.length; i++) out[pos++] = r.reason.charCodeAt(i)
+  }
+  for (const d of r.draws) {
+    out[pos++] = 0x22
+    pos = writeVarint(out, pos, drawSize(d))
+    if (d.index) {
+      out[pos++] = 0x08
+      pos = writeVarint(out, pos, d.index)
+    }
+    if (d.useGas) {
+      out[pos++] = 0x10
+      pos = writeVarint(out, pos, d.useGas)
+    }
+  }
+  return pos
+}
+
+/** Receipts whose every value the hand-made encoder writes as protons does. */
+function plainReceipts(list: M.Receipt[]): boolean {
+  for (const r of list) {
+    if (!(r.status === M.ReceiptStatus.OK || r.status === M.ReceiptStatus.FAILED)) return false
+    if (r.reason.length > 0 && !ASCII.test(r.reason)) return false
+    for (const d of r.draws) if (!isCount(d.index) || !isCount(d.useGas)) return false
+  }
+  return true
+}
+
+/**
+ * M.Receipts.encode(r) in one allocation: a final block's receipts, one or two small messages per
+ * tx, without protons' writer. Receipts outside plain values (a status not OK or FAILED, a
+ * reason that is not ASCII, a draw that is not a non-negative safe integer) go to protons.
+ */
+export function encodeReceipts(r: M.Receipts): Uint8Array {
+  if (!plainReceipts(r.txs) || !plainReceipts(r.accounts)) return M.Receipts.encode(r)
+  let size = 0
+  for (const list of [r.txs, r.accounts])
+    for (const x of list) {
+      const one = receiptSize(x)
+      size += 1 + varintSize(one) + one
+    }
+  const out = new Uint8Array(size)
+  let pos = 0
+  for (const [tag, list] of [
+    [0x0a, r.txs],
+    [0x12, r.accounts],
+  ] as const)
+    for (const x of list) {
+      out[pos++] = tag
+      pos = writeVarint(out, pos, receiptSize(x))
+      pos = writeReceipt(out, pos, x)
+    }
+  return out
+}

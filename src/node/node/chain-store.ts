@@ -7,6 +7,7 @@
  */
 import { encodeFinalizedBlock, encodeSignState } from '../../core/chain/tx-encoding.js'
 import { ReceiptsCodec, SignStateCodec } from '../../core/codec/index.js'
+import { encodeReceipts } from '../../core/codec/splice.js'
 import type { RestoredChain } from '../../core/consensus/core.js'
 import type { PersistOp } from '../../core/consensus/types.js'
 import { fromHex, toHex } from '../../core/crypto/hash.js'
@@ -35,7 +36,9 @@ export function addChainOps(batch: WriteBatch, store: Store, ops: PersistOp[]): 
     // FinalizedBlockCodec's bytes, with each tx's own encoding spliced in
     batch.put(store.blocks, op.height, encodeFinalizedBlock(op.finalized))
     batch.put(store.blockHashIndex, hash, op.height)
-    batch.put(store.receipts, op.height, ReceiptsCodec.encode(op.receipts))
+    // checked as ReceiptsCodec checks, encoded by hand (codec/splice.ts): one or two messages a tx
+    ReceiptsCodec.check(op.receipts)
+    batch.put(store.receipts, op.height, encodeReceipts(op.receipts))
     const receipts = op.receipts.txs
     for (let index = 0; index < receipts.length; index++)
       batch.put(store.txIndex, receipts[index]!.hash, { height: op.height, index })
