@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto'
-import { createRequire } from 'node:module'
+import { sodium as sodiumBinding } from './sodium.js'
 
 /**
  * Ed25519 verification: one rule, two backends.
@@ -22,26 +22,8 @@ import { createRequire } from 'node:module'
 
 export type Ed25519Backend = 'sodium-native' | 'node:crypto'
 
-interface Sodium {
-  /** sodium-native 5 takes any typed array (ArrayBuffer.isView) */
-  crypto_sign_verify_detached(
-    signature: Uint8Array,
-    message: Uint8Array,
-    publicKey: Uint8Array,
-  ): boolean
-}
-
-function loadSodium(): Sodium | null {
-  if (process.env.BFTCHAIN_ED25519 === 'node') return null
-  try {
-    const sodium = createRequire(import.meta.url)('sodium-native') as Sodium
-    return typeof sodium.crypto_sign_verify_detached === 'function' ? sodium : null
-  } catch {
-    return null
-  }
-}
-
-const sodium = loadSodium()
+/** libsodium, unless `BFTCHAIN_ED25519=node` asks for node:crypto */
+const sodium = process.env.BFTCHAIN_ED25519 === 'node' ? null : sodiumBinding
 
 /** Which library checks Ed25519 signatures in this process. */
 export const ed25519Backend: Ed25519Backend = sodium != null ? 'sodium-native' : 'node:crypto'
