@@ -162,7 +162,11 @@ export function encodeFinalizedBlockWith(
   )
 }
 
-const ASCII = /^[\x00-\x7f]*$/
+/** Every character below 0x80: one byte each in UTF-8 */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
 
 /** ReceiptStatus's number on the wire (plainReceipts: OK or FAILED) */
 const statusNumber = (s: M.ReceiptStatus): number => (s === M.ReceiptStatus.OK ? 1 : 2)
@@ -212,7 +216,7 @@ function writeReceipt(out: Uint8Array, pos: number, r: M.Receipt): number {
 function plainReceipts(list: M.Receipt[]): boolean {
   for (const r of list) {
     if (!(r.status === M.ReceiptStatus.OK || r.status === M.ReceiptStatus.FAILED)) return false
-    if (r.reason.length > 0 && !ASCII.test(r.reason)) return false
+    if (r.reason.length > 0 && !isAscii(r.reason)) return false
     for (const d of r.draws) if (!isCount(d.index) || !isCount(d.useGas)) return false
   }
   return true
