@@ -13,6 +13,15 @@
  * over. The syncer never stays stuck: with no peer able to serve, it tells the
  * core to go back to consensus.
  *
+ * Who can serve a height: the height a peer last gave in its status (asked every
+ * 10 s, so seconds old under load), or higher, the height named for it since
+ * (`request`'s hint: the peer that sent a Final whose certificate checked out, a
+ * validator whose signed vote is of a later height, a peer's own status). A node
+ * that missed one block's proposal so fetches it from the peer that told it the
+ * block is final, at once, instead of giving up until the next status. A peer
+ * asked on another's word (a relay of the Final) that has nothing to send is
+ * passed over for a while, not penalized.
+ *
  * It reads neither the wall clock nor the network itself: time and history
  * requests come in through its deps (ChainNode gives it Date.now, setInterval
  * and /bftchain/history/1 over libp2p; the simulation in test/sim gives it its
@@ -107,6 +116,8 @@ const STALL_PENALTY = 20
 const FORGERY_PENALTY = 1_000
 const EMPTY_PENALTY = 5
 const TICK_MS = 1_000
+/** heights named by verified messages (`named`), for this many peers at most: the oldest goes */
+const MAX_NAMED_PEERS = 1_024
 /** the head has not moved for this long with blocks handed over: hand them over again */
 const NO_PROGRESS_MS = 10_000
 
@@ -121,7 +132,17 @@ export class Syncer extends EventEmitter<SyncerEvents> {
   private stopped = false
   private todo: Range[] = []
   private nextFetch = 0
-  private readonly inFlight = new Map<number, { peer: string; range: Range }>()
+  /**
+   * in flight, by start height; `vouched`: the peer's own status gave a height this high (an
+   * empty answer from a peer picked only by a named height is no fault of its: a relay of a Final
+   * need not hold the block yet)
+   */
+  private readonly inFlight = new Map<number, { peer: string; range: Range; vouched: boolean }>()
+  /**
+   * the highest height a verified message named for each peer (see the header), at most
+   * MAX_NAMED_PEERS entries, the least recently named dropped first
+   */
+  private readonly named = new Map<string, number>()
   private readonly buffer = new Map<number, { blocks: FinalizedBlock[]; peer: string }>()
   /** the highest height handed to the core */
   private pushedUpTo = 0
@@ -140,12 +161,26 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     this.opts = { ...DEFAULT_SYNC_OPTIONS, ...opts }
   }
 
-  /** The chain is at least `height` high. */
+  /**
+   * The chain is at least `height` high; `hint`, when given, is the peer that has it, by its own
+   * word or a verified message's (see the header).
+   */
   request(height: number, hint: string | null): void {
     if (this.stopped || height <= this.deps.height()) return
+    if (hint != null) this.name(hint, height)
     if (height > this.target) this.target = height
     if (!this.running) this.begin(hint)
     else this.pump()
+  }
+
+  private name(peer: string, height: number): void {
+    if (height <= (this.named.get(peer) ?? 0)) return
+    this.named.delete(peer)
+    this.named.set(peer, height)
+    if (this.named.size > MAX_NAMED_PEERS) {
+      const oldest = this.named.keys().next().value
+      if (oldest != null) this.named.delete(oldest)
+    }
   }
 
   stop(): void {
@@ -271,16 +306,22 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     return { from, to }
   }
 
-  private pickPeer(range: Range): string | null {
+  private pickPeer(range: Range): { peer: string; vouched: boolean } | null {
     const now = this.deps.clock.now()
     const busy = new Map<string, number>()
     for (const { peer } of this.inFlight.values()) busy.set(peer, (busy.get(peer) ?? 0) + 1)
     const able = this.deps
       .peers()
+      .map((p) => ({
+        ...p,
+        height: Math.max(p.height, this.named.get(p.peerId) ?? 0),
+        own: p.height,
+      }))
       .filter((p) => p.height >= range.from && (this.resting.get(p.peerId) ?? 0) <= now)
       .filter((p) => !this.deps.reputation.isBanned(p.peerId))
       .sort((a, b) => (busy.get(a.peerId) ?? 0) - (busy.get(b.peerId) ?? 0) || b.height - a.height)
-    return able[0]?.peerId ?? null
+    const best = able[0]
+    return best == null ? null : { peer: best.peerId, vouched: best.own >= range.from }
   }
 
   /** Hand over what is next in line, and keep the requests flowing. */
@@ -306,8 +347,8 @@ export class Syncer extends EventEmitter<SyncerEvents> {
       if (this.nextFetch - head > this.opts.maxAhead && this.todo.length === 0) break
       const range = this.nextRange()
       if (range == null) break
-      const peer = this.pickPeer(range)
-      if (peer == null) {
+      const pick = this.pickPeer(range)
+      if (pick == null) {
         this.todo.push(range)
         if (this.inFlight.size === 0 && this.buffer.size === 0 && this.pushedUpTo <= head) {
           // nobody can serve what we need: back to consensus rather than stuck
@@ -320,19 +361,19 @@ export class Syncer extends EventEmitter<SyncerEvents> {
         }
         break
       }
-      this.fetch(peer, range)
+      this.fetch(pick.peer, range, pick.vouched)
     }
   }
 
-  private fetch(peer: string, range: Range): void {
-    this.inFlight.set(range.from, { peer, range })
+  private fetch(peer: string, range: Range, vouched: boolean): void {
+    this.inFlight.set(range.from, { peer, range, vouched })
     this.deps.fetch(peer, range.from, range.to, this.opts.requestTimeoutMs, (answer) => {
       this.inFlight.delete(range.from)
-      this.onAnswer(peer, range, answer)
+      this.onAnswer(peer, range, answer, vouched)
     })
   }
 
-  private onAnswer(peer: string, range: Range, answer: HistoryAnswer): void {
+  private onAnswer(peer: string, range: Range, answer: HistoryAnswer, vouched: boolean): void {
     if (!this.running) return
     const blocks = 'blocks' in answer ? answer.blocks : []
     const failed = 'failed' in answer ? answer.failed : null
@@ -350,7 +391,9 @@ export class Syncer extends EventEmitter<SyncerEvents> {
       this.resting.set(peer, this.deps.clock.now() + 5_000)
       this.todo.push(range)
     } else if (blocks.length === 0) {
-      this.deps.reputation.penalize(peer, EMPTY_PENALTY, 'history: empty answer')
+      // a peer that said it had these heights and sent none pays; one we asked on another's word
+      // (a relay of the Final) is only passed over for a while
+      if (vouched) this.deps.reputation.penalize(peer, EMPTY_PENALTY, 'history: empty answer')
       this.resting.set(peer, this.deps.clock.now() + 2_000)
       this.todo.push(range)
     } else {
