@@ -795,6 +795,9 @@ export class Simulation implements NetworkHost, WorkloadHost {
         this.setTimer(node, a.key, a.at)
         return
       case 'fetch-block':
+        this.trace(i, `${a.type} ${a.height}`)
+        node.syncer?.fetchFrom(a.height, a.hint)
+        return
       case 'sync-needed':
         this.trace(i, `${a.type} ${a.height}`)
         node.syncer?.request(a.height, a.hint)

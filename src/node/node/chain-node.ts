@@ -613,6 +613,8 @@ export class ChainNode extends EventEmitter<NodeEvents> {
         this.timers.set(action.key, action.at)
         break
       case 'fetch-block':
+        this.syncer.fetchFrom(action.height, action.hint)
+        break
       case 'sync-needed':
         this.syncer.request(action.height, action.hint)
         break

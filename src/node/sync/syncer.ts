@@ -14,13 +14,15 @@
  * core to go back to consensus.
  *
  * Who can serve a height: the height a peer last gave in its status (asked every
- * 10 s, so seconds old under load), or higher, the height named for it since
- * (`request`'s hint: the peer that sent a Final whose certificate checked out, a
- * validator whose signed vote is of a later height, a peer's own status). A node
- * that missed one block's proposal so fetches it from the peer that told it the
- * block is final, at once, instead of giving up until the next status. A peer
- * asked on another's word (a relay of the Final) that has nothing to send is
- * passed over for a while, not penalized.
+ * 10 s, so seconds old under load), or a height named for it since
+ * (`fetchFrom`: the peer sent the Final of a height whose certificate checked
+ * out, and we lack the block). A node that missed one block's proposal so
+ * fetches it from the peer that told it the block is final, at once, instead of
+ * giving up until the next status. A peer asked on another's word (a relay of
+ * the Final) that has nothing to send is passed over for a while, not
+ * penalized. A validator's vote of a later height names nothing: most often the
+ * voter is a few milliseconds ahead of a node that is finishing that very
+ * block, and a fetch would only bring the block twice.
  *
  * It reads neither the wall clock nor the network itself: time and history
  * requests come in through its deps (ChainNode gives it Date.now, setInterval
@@ -161,16 +163,22 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     this.opts = { ...DEFAULT_SYNC_OPTIONS, ...opts }
   }
 
-  /**
-   * The chain is at least `height` high; `hint`, when given, is the peer that has it, by its own
-   * word or a verified message's (see the header).
-   */
+  /** The chain is at least `height` high (a peer's status, a validator's signed claim). */
   request(height: number, hint: string | null): void {
     if (this.stopped || height <= this.deps.height()) return
-    if (hint != null) this.name(hint, height)
     if (height > this.target) this.target = height
     if (!this.running) this.begin(hint)
     else this.pump()
+  }
+
+  /**
+   * We lack the block of `height`, which `peer` told us is final (its Final's certificate checked
+   * out): fetch it, from that peer if no status says another has it.
+   */
+  fetchFrom(height: number, peer: string | null): void {
+    if (this.stopped || height <= this.deps.height()) return
+    if (peer != null) this.name(peer, height)
+    this.request(height, peer)
   }
 
   private name(peer: string, height: number): void {
