@@ -23,7 +23,23 @@ export function progressBar(p: SyncProgress): string {
   return `syncing [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${p.current}/${p.to} ${pct}% ${p.blocksPerSec} blocks/s eta ${eta}`
 }
 
+/**
+ * A catch-up of one block (under load mostly a race that consensus settles: a vote of the next
+ * height came a few ms before the node finished the block itself) draws no bar and logs no line.
+ */
 export function progressReporter(stream: NodeJS.WriteStream, log: Logger): ProgressReporter {
+  const shown = drawOrLog(stream, log)
+  return {
+    update: (p) => {
+      if (p.to - p.from > 1) shown.update(p)
+    },
+    done: (p) => {
+      if (p.to - p.from > 1) shown.done(p)
+    },
+  }
+}
+
+function drawOrLog(stream: NodeJS.WriteStream, log: Logger): ProgressReporter {
   let last = 0
   if (stream.isTTY) {
     return {

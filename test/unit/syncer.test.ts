@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { FinalizedBlock } from '../../src/core/codec/index.js'
-import { silentLogger } from '../../src/node/log.js'
+import { createLogger, type Logger, silentLogger } from '../../src/node/log.js'
 import { Reputation } from '../../src/node/p2p/reputation.js'
 import { type HistoryAnswer, Syncer, type SyncerOptions } from '../../src/node/sync/syncer.js'
 
@@ -21,6 +21,7 @@ function syncerAt(
   statusHeight: number,
   peers = ['A', 'B', 'C'],
   opts: Partial<SyncerOptions> = {},
+  log: Logger = silentLogger,
 ) {
   let now = 1_000_000
   let height = head
@@ -36,7 +37,7 @@ function syncerAt(
       clock: { now: () => now, every: () => () => {} },
       fetch: (peer, from, to, _timeoutMs, done) => asked.push({ peer, from, to, done }),
       reputation,
-      log: silentLogger,
+      log,
       height: () => height,
       peers: () => peers.map((peerId) => ({ peerId, height: statusHeight })),
       push: (blocks) => {
@@ -113,5 +114,43 @@ describe('Syncer: whom it asks', () => {
     // 1,026 named: Q and P0, the oldest, are forgotten; the next range goes to the highest left
     s.asked[0]!.done({ blocks: [block(11)] })
     expect(s.asked.map((a) => a.peer)).toEqual(['Q', 'P1024'])
+  })
+})
+
+describe('Syncer: its log lines', () => {
+  /** a logger at debug level whose lines are kept as `LEVEL msg` */
+  function capture() {
+    const lines: string[] = []
+    const log = createLogger({
+      level: 'debug',
+      format: 'json',
+      sinks: [
+        {
+          write: (line) => {
+            const j = JSON.parse(line) as { level: string; msg: string }
+            lines.push(`${j.level} ${j.msg}`)
+          },
+        },
+      ],
+    })
+    return { log, lines }
+  }
+
+  it('one block behind with nobody to ask (a race under load): debug lines only', () => {
+    const c = capture()
+    const s = syncerAt(27, 27, ['A', 'B', 'C'], {}, c.log)
+    s.syncer.request(28, 'B')
+    expect(s.gaveUps()).toBe(1)
+    expect(c.lines.some((l) => l.includes('no peer can serve'))).toBe(true)
+    expect(c.lines.filter((l) => !l.startsWith('debug'))).toEqual([])
+  })
+
+  it('further behind with nobody to ask: a warning, and the sync told at info', () => {
+    const c = capture()
+    const s = syncerAt(27, 27, ['A', 'B', 'C'], {}, c.log)
+    s.syncer.request(40, 'B')
+    expect(s.gaveUps()).toBe(1)
+    expect(c.lines).toContain('warn no peer can serve the blocks we lack; giving up for now')
+    expect(c.lines).toContain('info syncing')
   })
 })

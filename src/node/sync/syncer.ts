@@ -251,7 +251,7 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     this.todo = []
     this.buffer.clear()
     this.resting.clear()
-    this.deps.log.info('syncing', {
+    this.logAt(this.short() ? 'debug' : 'info', 'syncing', {
       from: head,
       to: this.target,
       peer: hint ? shortPeerId(hint) : undefined,
@@ -267,9 +267,27 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     this.cancelTicker()
     this.inFlight.clear()
     this.buffer.clear()
-    this.deps.log.info('synced', { height: p.current, blocksPerSec: p.blocksPerSec })
+    const level = this.short() && p.current === p.from ? 'debug' : 'info'
+    this.logAt(level, 'synced', { height: p.current, blocksPerSec: p.blocksPerSec })
     this.emit('done', p)
     this.deps.done()
+  }
+
+  /**
+   * A sync for the one block after the one we started from: under load mostly a race (a vote of
+   * the next height came a few ms before this node finished the block itself), which consensus
+   * settles; its lines go to debug unless it fetched something.
+   */
+  private short(): boolean {
+    return this.target <= this.started.height + 1
+  }
+
+  private logAt(
+    level: 'debug' | 'info' | 'warn',
+    msg: string,
+    fields: Record<string, unknown>,
+  ): void {
+    this.deps.log[level](msg, fields)
   }
 
   private cancelTicker(): void {
@@ -360,10 +378,14 @@ export class Syncer extends EventEmitter<SyncerEvents> {
         this.todo.push(range)
         if (this.inFlight.size === 0 && this.buffer.size === 0 && this.pushedUpTo <= head) {
           // nobody can serve what we need: back to consensus rather than stuck
-          this.deps.log.warn('no peer can serve the blocks we lack; giving up for now', {
-            head,
-            target: this.target,
-          })
+          this.logAt(
+            this.short() ? 'debug' : 'warn',
+            'no peer can serve the blocks we lack; giving up for now',
+            {
+              head,
+              target: this.target,
+            },
+          )
           this.target = head
           this.finish()
         }
