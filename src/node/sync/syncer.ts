@@ -134,12 +134,8 @@ export class Syncer extends EventEmitter<SyncerEvents> {
   private stopped = false
   private todo: Range[] = []
   private nextFetch = 0
-  /**
-   * in flight, by start height; `vouched`: the peer's own status gave a height this high (an
-   * empty answer from a peer picked only by a named height is no fault of its: a relay of a Final
-   * need not hold the block yet)
-   */
-  private readonly inFlight = new Map<number, { peer: string; range: Range; vouched: boolean }>()
+  /** requests in flight, by start height */
+  private readonly inFlight = new Map<number, { peer: string; range: Range }>()
   /**
    * the highest height a verified message named for each peer (see the header), at most
    * MAX_NAMED_PEERS entries, the least recently named dropped first
@@ -395,8 +391,12 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     }
   }
 
+  /**
+   * `vouched`: the peer's own status gave a height this high. An empty answer from a peer picked
+   * only by a named height is no fault of its (a relay of a Final need not hold the block yet).
+   */
   private fetch(peer: string, range: Range, vouched: boolean): void {
-    this.inFlight.set(range.from, { peer, range, vouched })
+    this.inFlight.set(range.from, { peer, range })
     this.deps.fetch(peer, range.from, range.to, this.opts.requestTimeoutMs, (answer) => {
       this.inFlight.delete(range.from)
       this.onAnswer(peer, range, answer, vouched)
