@@ -3,7 +3,7 @@
  * line every few seconds otherwise (a file, a pipe, a service manager).
  */
 import type { Logger } from '../node/log.js'
-import type { SyncProgress } from '../node/sync/syncer.js'
+import { isOneBlockSync, type SyncProgress } from '../node/sync/syncer.js'
 
 const BAR_WIDTH = 30
 const REDRAW_MS = 200
@@ -23,18 +23,15 @@ export function progressBar(p: SyncProgress): string {
   return `syncing [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${p.current}/${p.to} ${pct}% ${p.blocksPerSec} blocks/s eta ${eta}`
 }
 
-/**
- * A catch-up of one block (under load mostly a race that consensus settles: a vote of the next
- * height came a few ms before the node finished the block itself) draws no bar and logs no line.
- */
+/** A catch-up of one block (isOneBlockSync: mostly a race) draws no bar and logs no line. */
 export function progressReporter(stream: NodeJS.WriteStream, log: Logger): ProgressReporter {
   const shown = drawOrLog(stream, log)
   return {
     update: (p) => {
-      if (p.to - p.from > 1) shown.update(p)
+      if (!isOneBlockSync(p)) shown.update(p)
     },
     done: (p) => {
-      if (p.to - p.from > 1) shown.done(p)
+      if (!isOneBlockSync(p)) shown.done(p)
     },
   }
 }

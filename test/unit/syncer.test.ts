@@ -23,7 +23,7 @@ function syncerAt(
   opts: Partial<SyncerOptions> = {},
   log: Logger = silentLogger,
 ) {
-  let now = 1_000_000
+  const now = 1_000_000
   let height = head
   const asked: Asked[] = []
   const pushed: FinalizedBlock[] = []
@@ -56,9 +56,6 @@ function syncerAt(
     pushed,
     reputation,
     gaveUps: () => gaveUp,
-    advance: (ms: number) => {
-      now += ms
-    },
   }
 }
 

@@ -57,6 +57,15 @@ export interface SyncClock {
 /** What became of a history request: the blocks the peer sent, or why there are none. */
 export type HistoryAnswer = { blocks: FinalizedBlock[] } | { failed: string }
 
+/**
+ * A sync for the one block after the head it started from: under load mostly a race (a vote of
+ * the next height came a few ms before this node finished the block itself), which consensus
+ * settles. Its log lines go to debug unless it fetched something, and `start` draws no progress.
+ */
+export function isOneBlockSync(p: Pick<SyncProgress, 'from' | 'to'>): boolean {
+  return p.to <= p.from + 1
+}
+
 export interface SyncerDeps {
   clock: SyncClock
   /**
@@ -247,7 +256,7 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     this.todo = []
     this.buffer.clear()
     this.resting.clear()
-    this.logAt(this.short() ? 'debug' : 'info', 'syncing', {
+    this.deps.log[this.short() ? 'debug' : 'info']('syncing', {
       from: head,
       to: this.target,
       peer: hint ? shortPeerId(hint) : undefined,
@@ -264,26 +273,14 @@ export class Syncer extends EventEmitter<SyncerEvents> {
     this.inFlight.clear()
     this.buffer.clear()
     const level = this.short() && p.current === p.from ? 'debug' : 'info'
-    this.logAt(level, 'synced', { height: p.current, blocksPerSec: p.blocksPerSec })
+    this.deps.log[level]('synced', { height: p.current, blocksPerSec: p.blocksPerSec })
     this.emit('done', p)
     this.deps.done()
   }
 
-  /**
-   * A sync for the one block after the one we started from: under load mostly a race (a vote of
-   * the next height came a few ms before this node finished the block itself), which consensus
-   * settles; its lines go to debug unless it fetched something.
-   */
+  /** isOneBlockSync of the sync under way */
   private short(): boolean {
-    return this.target <= this.started.height + 1
-  }
-
-  private logAt(
-    level: 'debug' | 'info' | 'warn',
-    msg: string,
-    fields: Record<string, unknown>,
-  ): void {
-    this.deps.log[level](msg, fields)
+    return isOneBlockSync({ from: this.started.height, to: this.target })
   }
 
   private cancelTicker(): void {
@@ -374,13 +371,9 @@ export class Syncer extends EventEmitter<SyncerEvents> {
         this.todo.push(range)
         if (this.inFlight.size === 0 && this.buffer.size === 0 && this.pushedUpTo <= head) {
           // nobody can serve what we need: back to consensus rather than stuck
-          this.logAt(
-            this.short() ? 'debug' : 'warn',
+          this.deps.log[this.short() ? 'debug' : 'warn'](
             'no peer can serve the blocks we lack; giving up for now',
-            {
-              head,
-              target: this.target,
-            },
+            { head, target: this.target },
           )
           this.target = head
           this.finish()
