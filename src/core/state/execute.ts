@@ -43,16 +43,25 @@ function cloneAccount(a: AccountState): AccountState {
   return { ...a, lots: a.lots.map((l) => ({ ...l })) }
 }
 
-/** Move lots that expired (or are spent) out of the live list. */
-function prune(lots: GasLot[], now: number, windowMs: number): { live: GasLot[]; expired: number } {
+/**
+ * Move the lots that expired (or are spent) out of the account's live list; answers the gas that
+ * expired. A new list is made only when a lot goes (per tx, the usual case is that none does).
+ */
+function pruneLots(account: AccountState, now: number, windowMs: number): number {
+  const lots = account.lots
+  let kept = 0
+  while (kept < lots.length && isLive(lots[kept]!, now, windowMs)) kept++
+  if (kept === lots.length) return 0
   let expired = 0
-  const live: GasLot[] = []
-  for (const lot of lots) {
+  const live = lots.slice(0, kept)
+  for (let i = kept; i < lots.length; i++) {
+    const lot = lots[i]!
     if (lot.remaining <= 0) continue
     if (isLive(lot, now, windowMs)) live.push(lot)
     else expired += lot.remaining
   }
-  return { live, expired }
+  account.lots = live
+  return expired
 }
 
 const failed = (hash: Uint8Array, reason: string): Receipt => ({
@@ -159,46 +168,44 @@ export function executeBlock(
       continue
     }
     // from here on the tx uses its nonce, failed or not: no block may hold it again (block-check)
-    const fail = (reason: string): void => {
+    let failure: string | null = null
+    let grant: { to: string; amount: number } | null = null
+    if (liveBalance(sender.lots, time, windowMs) < tx.gas) failure = 'INSUFFICIENT_GAS'
+    else if (tx.kind === TxKind.GAS_GRANT) {
+      if (!ledger.authorities.has(sender.address)) failure = 'UNAUTHORIZED'
+      else {
+        try {
+          const g = GasGrantCodec.decode(tx.data)
+          grant = { to: toHex(g.to), amount: g.amount }
+        } catch {
+          failure = 'MALFORMED'
+        }
+      }
+    }
+    if (failure != null) {
       sender.nextNonce = tx.nonce + 1
       sender.lastBlockIndex = height
-      result.receipts.txs.push(failed(hash, reason))
-    }
-    if (liveBalance(sender.lots, time, windowMs) < tx.gas) {
-      fail('INSUFFICIENT_GAS')
+      result.receipts.txs.push(failed(hash, failure))
       continue
-    }
-    let grant: { to: string; amount: number } | null = null
-    if (tx.kind === TxKind.GAS_GRANT) {
-      if (!ledger.authorities.has(sender.address)) {
-        fail('UNAUTHORIZED')
-        continue
-      }
-      try {
-        const g = GasGrantCodec.decode(tx.data)
-        grant = { to: toHex(g.to), amount: g.amount }
-      } catch {
-        fail('MALFORMED')
-        continue
-      }
     }
     // expired lots leave the account (counted as expired), then the gas is
     // drawn first-in first-out from the oldest live lots
-    const pruned = prune(sender.lots, time, windowMs)
-    sender.lots = pruned.live
-    sender.expiredGas += pruned.expired
-    result.expired += pruned.expired
+    const expired = pruneLots(sender, time, windowMs)
+    sender.expiredGas += expired
+    result.expired += expired
     const draws: Receipt['draws'] = []
     let owed = tx.gas
+    let spent = false
     for (const lot of sender.lots) {
       if (owed === 0) break
       const use = Math.min(lot.remaining, owed)
       if (use === 0) continue
       lot.remaining -= use
       owed -= use
+      if (lot.remaining === 0) spent = true
       draws.push({ index: lot.blockIndex, useGas: use })
     }
-    sender.lots = sender.lots.filter((l) => l.remaining > 0)
+    if (spent) sender.lots = sender.lots.filter((l) => l.remaining > 0)
     sender.gasUsed += tx.gas
     sender.nextNonce = tx.nonce + 1
     sender.hasTransacted = true
