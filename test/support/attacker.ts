@@ -17,7 +17,6 @@
  */
 import { randomBytes } from 'node:crypto'
 import { batchHeader, signTx, signTxBatch } from '../../src/core/chain/signatures.js'
-import { txLeafOf } from '../../src/core/chain/tx.js'
 import { type TxBatch, TxKind } from '../../src/core/codec/index.js'
 import type { CoreAction } from '../../src/core/consensus/types.js'
 import { addressOf, type Signer } from '../../src/core/crypto/keys.js'
@@ -156,7 +155,7 @@ function floodMessages(node: ChainNode, signer: Signer, chainId: string): TxBatc
     signTx(key, { chainId, kind: TxKind.DATA, from: addressOf(key.publicKey), nonce, gas: 0, data })
   return Array.from({ length: 200 }, (_, b) => {
     const txs = Array.from({ length: 10 }, (_, i) => tx(b * 10 + i))
-    return signTxBatch(signer, chainId, batchHeader(target, b + 1, txs.map(txLeafOf)), txs)
+    return signTxBatch(signer, chainId, batchHeader(target, b + 1, txs), txs)
   })
 }
 

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest'
 import { batchHeader, signElectionVote, signTxBatch } from '../../src/core/chain/signatures.js'
-import { txLeafOf } from '../../src/core/chain/tx.js'
 import { ValidatorSet } from '../../src/core/chain/validator-set.js'
 import type { ElectionMessage } from '../../src/core/codec/index.js'
 import {
@@ -108,12 +107,7 @@ describe('tx rounds per target', () => {
   /** A target's batch of one tx of alice's (its own signed round). */
   const batchOf = (target: ReturnType<typeof nodeIdentity>, nonce: number, data?: Uint8Array) => {
     const tx = signedTx(alice, data == null ? { nonce } : { nonce, data })
-    return signTxBatch(
-      target.signer,
-      CHAIN_ID,
-      batchHeader(target.peerId, nonce + 1, [txLeafOf(tx)]),
-      [tx],
-    )
+    return signTxBatch(target.signer, CHAIN_ID, batchHeader(target.peerId, nonce + 1, [tx]), [tx])
   }
 
   it('an observer target beyond its burst is dropped and reported; its budget refills', () => {

@@ -17,7 +17,7 @@ import {
   signTxBatch,
   verifyBatchVote,
 } from '../../src/core/chain/signatures.js'
-import { txHash, txLeafOf } from '../../src/core/chain/tx.js'
+import { txHash } from '../../src/core/chain/tx.js'
 import { batchDigest } from '../../src/core/chain/tx-batch.js'
 import { ValidatorSet } from '../../src/core/chain/validator-set.js'
 import {
@@ -408,12 +408,7 @@ function voteBy(
 
 /** A batch of `txs` signed by `target`. */
 function batchBy(target: NodeIdentity, txs: Tx[], seq = 1): TxBatch {
-  return signTxBatch(
-    target.signer,
-    CHAIN_ID,
-    batchHeader(target.peerId, seq, txs.map(txLeafOf)),
-    txs,
-  )
+  return signTxBatch(target.signer, CHAIN_ID, batchHeader(target.peerId, seq, txs), txs)
 }
 
 /** A certificate of the votes of `signers` on `batch` (all permits unless told). */
@@ -1050,7 +1045,7 @@ describe('forged certificates', () => {
     const byAnother = signTxBatch(
       v1.signer,
       CHAIN_ID,
-      batchHeader(target.peerId, 1, batch.txs.map(txLeafOf)),
+      batchHeader(target.peerId, 1, batch.txs),
       batch.txs,
     )
     expect(batchDigest(byAnother).hashHex).toBe(batchDigest(batch).hashHex)

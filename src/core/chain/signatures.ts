@@ -22,11 +22,11 @@ import {
   KeyType as WireKeyType,
 } from '../codec/index.js'
 import * as M from '../codec/messages.js'
-import { bytesEqual, listRoot, sha256 } from '../crypto/hash.js'
+import { bytesEqual, sha256 } from '../crypto/hash.js'
 import { type KeyType, type Signer, sign, verify } from '../crypto/keys.js'
 import { peerIdToPublicKey } from '../crypto/peer-id.js'
 import { SignKind } from '../crypto/signing.js'
-import { blockHash } from './block.js'
+import { blockHash, txRoot } from './block.js'
 import { txBody, txChecked, txCheckedBy } from './tx.js'
 
 const EMPTY = new Uint8Array(0)
@@ -149,12 +149,13 @@ export function verifyVote(chainId: string, v: Vote): boolean {
 }
 
 /**
- * A batch's header: the target, its batch counter, and the root of its txs' leaves (chain/tx.ts
- * txLeaf: each tx's hash with its signature). The target signs it, and the batch's hash is its
- * sha256, so a vote or certificate names the whole batch, down to every tx's bytes.
+ * A batch's header: the target, its batch counter, and the root of its txs, made as a block's
+ * txRoot is (block.ts: over each tx's whole encoding, its signature included). The target signs
+ * it, and the batch's hash is its sha256, so a vote or certificate names the whole batch, down
+ * to every tx's bytes.
  */
-export function batchHeader(target: Uint8Array, seq: number, txLeaves: Uint8Array[]): BatchHeader {
-  return { target, seq, txsRoot: listRoot(txLeaves), count: txLeaves.length }
+export function batchHeader(target: Uint8Array, seq: number, txs: Tx[]): BatchHeader {
+  return { target, seq, txsRoot: txRoot(txs), count: txs.length }
 }
 
 export function batchHashOf(header: BatchHeader): Uint8Array {

@@ -12,7 +12,7 @@ import {
 } from '../codec/index.js'
 import { toHex } from '../crypto/hash.js'
 import { batchHashOf, batchHeader } from './signatures.js'
-import { txEncodedAs, txHash, txHashHex, txLeaf } from './tx.js'
+import { txEncodedAs, txHash, txHashHex } from './tx.js'
 import { encodeTxBatch } from './tx-encoding.js'
 
 /** TxBatch's field number of `txs` (messages.proto) */
@@ -57,8 +57,7 @@ export function batchDigest(batch: TxBatch): BatchDigest {
   let d = digests.get(batch)
   if (d != null) return d
   const txHashes = batch.txs.map(txHash)
-  const leaves = batch.txs.map((tx, i) => txLeaf(txHashes[i]!, tx.signature))
-  const header = batchHeader(batch.target, batch.seq, leaves)
+  const header = batchHeader(batch.target, batch.seq, batch.txs)
   const hash = batchHashOf(header)
   let bytes = 0
   for (const tx of batch.txs) bytes += tx.data.length + tx.signature.length

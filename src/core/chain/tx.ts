@@ -15,7 +15,7 @@
  * stays true; a changed copy is another object.
  */
 import { type Tx, TxCodec } from '../codec/index.js'
-import { sha256, sha256Into, toHex } from '../crypto/hash.js'
+import { sha256Into, toHex } from '../crypto/hash.js'
 
 interface TxFacts {
   /**
@@ -26,7 +26,7 @@ interface TxFacts {
   /** bytes of its signed part: the encoding with the signature left out, the head of `bytes` */
   bodySize: number
   hash: Uint8Array
-  /** sha256 of its whole encoding, signature included: its leaf in txRoot (block.ts) */
+  /** sha256 of its whole encoding, signature included: its leaf in a block's txRoot and in a batch's */
   leaf: Uint8Array
   /** the key its signature checked out under (signatures.ts verifyTx) */
   checkedBy: { keyType: string; publicKey: Uint8Array } | null
@@ -138,24 +138,4 @@ export function txCheckedBy(tx: Tx): { keyType: string; publicKey: Uint8Array } 
 /** The tx's signature checked out under this key: remember it. */
 export function txChecked(tx: Tx, keyType: string, publicKey: Uint8Array): void {
   factsOf(tx).checkedBy = { keyType, publicKey }
-}
-
-/**
- * A tx's leaf in its batch's header: its hash and its signature, hashed together. The header
- * so binds the exact bytes of every tx, signature included, and the target's signature over it
- * cannot be reused for a copy in which anyone swapped a tx's signature for a forged one.
- */
-export function txLeaf(hash: Uint8Array, signature: Uint8Array): Uint8Array {
-  // hash and signature side by side in one scratch array (the hash copies them out)
-  const size = hash.length + signature.length
-  if (leafScratch.length < size) leafScratch = new Uint8Array(size)
-  leafScratch.set(hash, 0)
-  leafScratch.set(signature, hash.length)
-  return sha256(leafScratch.subarray(0, size))
-}
-let leafScratch = new Uint8Array(32 + 64)
-
-/** txLeaf of a tx whose hash is not at hand. */
-export function txLeafOf(tx: Tx): Uint8Array {
-  return txLeaf(txHash(tx), tx.signature)
 }

@@ -287,8 +287,8 @@ export class TxRounds implements TargetHost {
   }
 
   /**
-   * A batch we asked for. Its hash binds every byte of it, each tx's signature too (chain/tx.ts
-   * txLeaf), so a copy that matches is the batch the certificates name: the txs that q
+   * A batch we asked for. Its hash binds every byte of it, each tx's signature too (its txsRoot is
+   * made as a block's txRoot), so a copy that matches is the batch the certificates name: the txs that q
    * validators prepared are committed from it as they are. A copy whose target signature does
    * not hold is refused and its server reported (a node keeps and serves only signed batches).
    * Kept too when only a Prepare asked for it: the Commit that follows finds it here.

@@ -19,7 +19,7 @@
  */
 
 import { batchHashOf, batchHeader, signBatchVote, signTxBatch } from '../chain/signatures.js'
-import { txHashHex, txLeafOf, txSize } from '../chain/tx.js'
+import { txHashHex, txSize } from '../chain/tx.js'
 import {
   type BatchCertificate,
   type BatchVote,
@@ -381,8 +381,7 @@ export class TargetRounds {
       bytes += w.bytes + 8
     }
     if (txs.length === 0) return
-    const leaves = txs.map(txLeafOf)
-    const header = batchHeader(this.selfId, ++this.seq, leaves)
+    const header = batchHeader(this.selfId, ++this.seq, txs)
     const batch = signTxBatch(this.cfg.signer, this.cfg.chainId, header, txs)
     const hash = toHex(batchHashOf(header))
     const round: TargetRound = {

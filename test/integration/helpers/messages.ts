@@ -15,7 +15,6 @@ import {
   signTxBatch,
   signVote,
 } from '../../../src/core/chain/signatures.js'
-import { txLeafOf } from '../../../src/core/chain/tx.js'
 import { batchDigest } from '../../../src/core/chain/tx-batch.js'
 import {
   type AccountRegistration,
@@ -54,7 +53,7 @@ export function dataTx(chainId: string, nonce: number, data = `record ${nonce}`)
 
 /** A batch of `txs` signed by its target, `seq` its batch counter. */
 export function txBatch(chainId: string, target: NodeIdentity, txs: Tx[], seq = 1): TxBatch {
-  const header = batchHeader(peerIdFromString(target.peerId), seq, txs.map(txLeafOf))
+  const header = batchHeader(peerIdFromString(target.peerId), seq, txs)
   return signTxBatch(target.signer, chainId, header, txs)
 }
 
