@@ -21,8 +21,28 @@ import type { GossipSubInternals } from './gossip.js'
 import { stringifyTopic, TOPIC_NAMES } from './topics.js'
 import { coalescingEncrypter } from './write-coalescing.js'
 
-/** ping streams we open per connection at once (ours and the connection monitor's) */
-export const PING_STREAMS = 4
+/**
+ * libp2p's connection monitor pings each connection every MONITOR_PING_EVERY_MS and cuts it when
+ * a ping is not answered in time: that is how a peer that vanished without closing (a host that
+ * died, a network that split) is noticed. Its own floor of 5 s cut live validators under load: at
+ * n = 10 on two cores, saturated, a ping queued behind gossip and a busy event loop took longer,
+ * six connections a run were aborted, the votes on them were lost, and rounds timed out (715 of
+ * 100,000 txs failed with TIMEOUT; docs/PERFORMANCE.md). A connection is cut now when a ping is
+ * not answered in PING_TIMEOUT_MS (more once pings have been slow: the timeout follows their
+ * moving average, up to PING_TIMEOUT_MAX_MS), so a dead one is noticed within about 40 s
+ * (CometBFT waits 45 s for a pong).
+ */
+export const MONITOR_PING_EVERY_MS = 10_000
+export const PING_TIMEOUT_MS = 30_000
+export const PING_TIMEOUT_MAX_MS = 60_000
+
+/**
+ * Ping streams we open per connection at once: the monitor's (one every MONITOR_PING_EVERY_MS,
+ * each open up to PING_TIMEOUT_MAX_MS: at most 6) and the peer manager's (peers.ts: one every
+ * 15 s, open 5 s at most). Past it a new ping fails, and the monitor cuts the connection for that
+ * as for a lost ping.
+ */
+export const PING_STREAMS = 8
 
 /** messages this large or larger are announced with IDONTWANT to mesh peers */
 export const IDONTWANT_MIN_BYTES = 16 * 1024
@@ -38,6 +58,8 @@ export interface Libp2pInit {
   maxConnections?: number
   /** libp2p's Prometheus metrics (and the process's) go to this registry */
   metrics?: Registry
+  /** the connection monitor's ping interval and timeout floor, for tests (MONITOR_PING_EVERY_MS, PING_TIMEOUT_MS) */
+  connectionMonitor?: { pingEveryMs: number; pingTimeoutMs: number }
 }
 
 export async function createNodeLibp2p(init: Libp2pInit) {
@@ -71,6 +93,16 @@ export async function createNodeLibp2p(init: Libp2pInit) {
     streamMuxers: [yamux(), mplex()],
     connectionGater: init.connectionGater,
     connectionManager: { maxConnections: init.maxConnections ?? 64 },
+    connectionMonitor: {
+      pingInterval: init.connectionMonitor?.pingEveryMs ?? MONITOR_PING_EVERY_MS,
+      pingTimeout: {
+        minTimeout: init.connectionMonitor?.pingTimeoutMs ?? PING_TIMEOUT_MS,
+        maxTimeout: Math.max(
+          PING_TIMEOUT_MAX_MS,
+          init.connectionMonitor?.pingTimeoutMs ?? PING_TIMEOUT_MS,
+        ),
+      },
+    },
     ...(init.metrics
       ? {
           metrics: prometheusMetrics({ registry: init.metrics, preserveExistingMetrics: true }),
