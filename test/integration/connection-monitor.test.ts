@@ -1,21 +1,22 @@
 /**
  * libp2p's connection monitor cuts a connection whose ping is not answered in time. A validator
  * whose event loop is busy for a few seconds (a loaded machine) must keep its connections: the
- * votes on them would be lost (create-libp2p.ts, PING_TIMEOUT_MS). The peer is a process of its
- * own whose event loop the test stalls; libp2p's own 5 s floor is the control.
+ * votes on them would be lost (create-libp2p.ts, PING_TIMEOUT_MS). Two node processes
+ * (helpers/stalling-peer.mjs): one pings, the other's event loop is stalled; libp2p's own 5 s
+ * floor is the control.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNodeLibp2p, PING_TIMEOUT_MS } from '../../src/node/p2p/create-libp2p.js'
+import { PING_TIMEOUT_MS } from '../../src/node/p2p/create-libp2p.js'
 import { ensureBuilt } from './helpers/processes.js'
 
 const PEER = join(import.meta.dirname, 'helpers/stalling-peer.mjs')
 /** how long the peer's event loop is blocked: past libp2p's own floor, well under ours */
 const STALL_MS = 7_000
+/** the pinging node's interval: five pings at most wait during the stall, within PING_STREAMS */
+const PING_EVERY_MS = 1_500
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -25,12 +26,13 @@ afterEach(async () => {
 interface Peer {
   proc: ChildProcess
   addr: string
-  next: () => Promise<Record<string, unknown>>
+  /** send a command, and read its one-line answer */
+  ask: (command: string) => Promise<Record<string, unknown>>
 }
 
-async function startPeer(): Promise<Peer> {
+async function startPeer(args: string[] = []): Promise<Peer> {
   await ensureBuilt()
-  const proc = spawn(process.execPath, [PEER], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, [PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
   cleanups.push(async () => {
     if (proc.exitCode != null) return
     const exited = new Promise((resolve) => proc.once('exit', resolve))
@@ -44,43 +46,29 @@ async function startPeer(): Promise<Peer> {
     return JSON.parse(value as string) as Record<string, unknown>
   }
   const { addr } = (await next()) as { addr: string }
-  return { proc, addr, next }
+  return {
+    proc,
+    addr,
+    ask: (command) => {
+      proc.stdin!.write(`${command}\n`)
+      return next()
+    },
+  }
 }
 
-/**
- * A node that pings its connections every 1.5 s, with the given timeout floor: during the stall
- * five pings at most wait, within PING_STREAMS.
- */
-async function startNode(pingTimeoutMs: number) {
-  const node = await createNodeLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    chainId: 'monitor-test',
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    bootstrap: [],
-    connectionGater: {},
-    appScore: () => 0,
-    connectionMonitor: { pingEveryMs: 1_500, pingTimeoutMs },
-  })
-  await node.start()
-  cleanups.push(async () => {
-    await node.stop()
-  })
-  return node
-}
-
-/** Connect, stall the peer's event loop for STALL_MS, then say whether the connection is open. */
+/** Connect, stall the dialled peer's event loop for STALL_MS: is the connection still open? */
 async function survivesStall(pingTimeoutMs: number): Promise<boolean> {
-  const peer = await startPeer()
-  const node = await startNode(pingTimeoutMs)
-  const conn = await node.dial(multiaddr(peer.addr))
+  const stalled = await startPeer()
+  const pinger = await startPeer([String(PING_EVERY_MS), String(pingTimeoutMs)])
+  expect(await pinger.ask(`dial ${stalled.addr}`)).toEqual({ dialed: true })
   // pings answered first: the monitor's timeout starts from their round trips
-  await new Promise((resolve) => setTimeout(resolve, 3_500))
-  expect(conn.status).toBe('open')
-  peer.proc.stdin!.write(`stall ${STALL_MS}\n`)
-  expect(await peer.next()).toEqual({ stalled: STALL_MS })
+  await new Promise((resolve) => setTimeout(resolve, 2 * PING_EVERY_MS))
+  expect(await pinger.ask('connections')).toEqual({ open: 1 })
+  expect(await stalled.ask(`stall ${STALL_MS}`)).toEqual({ stalled: STALL_MS })
   // the pings sent during the stall are answered now, or were given up on
-  await new Promise((resolve) => setTimeout(resolve, 1_500))
-  return conn.status === 'open' && node.getConnections().length > 0
+  await new Promise((resolve) => setTimeout(resolve, PING_EVERY_MS))
+  const { open } = (await pinger.ask('connections')) as { open: number }
+  return open === 1
 }
 
 describe('connection monitor', () => {
