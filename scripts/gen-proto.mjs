@@ -7,11 +7,17 @@ import { readFileSync, writeFileSync } from 'node:fs'
 const proto = 'src/core/codec/messages.proto'
 const out = 'src/core/codec/messages.ts'
 execFileSync('npx', ['protons', proto], { stdio: 'inherit' })
+const CHAIN_ID_READ = 'obj.chainId = reader.string()'
+const generated = readFileSync(out, 'utf8')
+// a protons whose output reads the field otherwise would leave every chain id read as before,
+// silently: say so instead
+if (!generated.includes(CHAIN_ID_READ))
+  throw new Error(`gen-proto: no \`${CHAIN_ID_READ}\` to replace`)
 // A decoder starts each message with its defaults, a fresh empty array per bytes field, then
 // overwrites them with what the wire holds: three allocations per decoded tx thrown away at once
 // (about 2 % of a validator's CPU at 2,000 tx/s). One shared empty array serves them all; it has
 // no bytes to change. Likewise one shared, frozen options object for calls without options.
-const ts = readFileSync(out, 'utf8')
+const ts = generated
   .replaceAll('Uint8Array<ArrayBuffer>', 'Uint8Array')
   .replaceAll('uint8ArrayAlloc(0)', 'EMPTY_BYTES')
   // a nested message's encoder and decoder are called without options: each call made a fresh
@@ -26,7 +32,7 @@ const ts = readFileSync(out, 'utf8')
   )
   // every tx, batch and block carries the chain id: read into one string while its bytes repeat
   // (repeated-string.ts), not into a new one per field
-  .replaceAll('obj.chainId = reader.string()', 'obj.chainId = readRepeatedString(reader)')
+  .replaceAll(CHAIN_ID_READ, 'obj.chainId = readRepeatedString(reader)')
   .replace(
     "import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'\n",
     "import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'\nimport { readRepeatedString } from './repeated-string.js'\n\n/** the default of every bytes field a decoder starts from (length 0: nothing in it to change) */\nconst EMPTY_BYTES = uint8ArrayAlloc(0)\n/** the options of a call without any (only read) */\n// biome-ignore lint/suspicious/noExplicitAny: stands for each codec's own options type\nconst NO_OPTS: any = Object.freeze({})\n",
