@@ -43,7 +43,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { Agent, request } from 'node:http'
+import { Agent, type IncomingHttpHeaders, request } from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BftchainClient } from '../src/client/index.js'
@@ -82,6 +82,10 @@ const nodeBatching = {
 const genesisTimeouts = timeoutsFlag()
 /** posts in flight at once to each node */
 const POSTS_PER_NODE = 2
+/** a refused post's wait when the node names none (Retry-After-Ms / Retry-After), ms */
+const DEFAULT_RETRY_WAIT_MS = 200
+/** the longest a poster waits after a refusal, whatever the node named, ms */
+const MAX_RETRY_WAIT_MS = 5_000
 /** how long one run may take before the bench gives up */
 const RUN_DEADLINE_MS = 10 * 60_000
 
@@ -123,12 +127,30 @@ class HttpError extends Error {
     url: string,
     readonly status: number,
     readonly text: string,
+    /** the node's Retry-After-Ms (or Retry-After), if it named one */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(`${url}: ${status} ${text}`)
   }
 }
 
+/** The wait a node named, in ms: Retry-After-Ms, else Retry-After in seconds. */
+function retryAfterMsOf(headers: IncomingHttpHeaders): number | null {
+  const ms = Number(headers['retry-after-ms'])
+  if (headers['retry-after-ms'] != null && Number.isFinite(ms) && ms > 0) return ms
+  const s = Number(headers['retry-after'])
+  return headers['retry-after'] != null && Number.isFinite(s) && s > 0 ? s * 1_000 : null
+}
+
+/** A 2xx answer's body, and the wait the node named with it (a POOL_FULL among its answers). */
 function hot<T>(url: string, body?: string): Promise<T> {
+  return hotWithRetry<T>(url, body).then((r) => r.body)
+}
+
+function hotWithRetry<T>(
+  url: string,
+  body?: string,
+): Promise<{ body: T; retryAfterMs: number | null }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -144,8 +166,9 @@ function hot<T>(url: string, body?: string): Promise<T> {
         res.on('end', () => {
           const text = Buffer.concat(parts).toString()
           const status = res.statusCode ?? 0
-          if (status < 200 || status > 299) reject(new HttpError(url, status, text))
-          else resolve(JSON.parse(text) as T)
+          const retryAfterMs = retryAfterMsOf(res.headers)
+          if (status < 200 || status > 299) reject(new HttpError(url, status, text, retryAfterMs))
+          else resolve({ body: JSON.parse(text) as T, retryAfterMs })
         })
         res.on('error', reject)
       },
@@ -277,6 +300,8 @@ interface RunResult {
   poolFullAnswers: number
   /** posts a node refused whole, before reading them (no room at all) */
   wholeRefusals: number
+  /** the waits after refused posts, as the nodes named them (Retry-After-Ms): median and p90, ms */
+  retryWaitMs: { p50: number; p90: number } | null
   /** in a final block, with an ok receipt */
   final: number
   /** in a final block with a failed receipt (e.g. NONCE_USED), by reason */
@@ -331,6 +356,7 @@ async function oneRun(
   let poolFull = 0
   /** posts refused whole, unread, by a node with no room (each of their txs counts in poolFull) */
   let wholeRefusals = 0
+  const retryWaits: number[] = []
   // each tx serialized before the clock starts, as it was signed
   const bodies = perNode.map((txs) => txs.map((tx) => JSON.stringify(tx)))
   const t0 = performance.now()
@@ -357,16 +383,20 @@ async function oneRun(
       const chunk = queue.splice(0, size)
       const sentAt = performance.now()
       type Answer = { hash: string } | { error: { code: string; message: string } }
-      const answers = await hot<Answer[]>(`${node.url}/transactions`, `[${chunk.join(',')}]`).catch(
-        (err: unknown) => {
-          // a node with no room at all refuses the whole request (503 POOL_FULL) unread
-          if (err instanceof HttpError && err.status === 503 && err.text.includes('POOL_FULL')) {
-            wholeRefusals++
-            return chunk.map((): Answer => ({ error: { code: 'POOL_FULL', message: err.text } }))
+      const { body: answers, retryAfterMs } = await hotWithRetry<Answer[]>(
+        `${node.url}/transactions`,
+        `[${chunk.join(',')}]`,
+      ).catch((err: unknown) => {
+        // a node with no room at all refuses the whole request (503 POOL_FULL) unread
+        if (err instanceof HttpError && err.status === 503 && err.text.includes('POOL_FULL')) {
+          wholeRefusals++
+          return {
+            body: chunk.map((): Answer => ({ error: { code: 'POOL_FULL', message: err.text } })),
+            retryAfterMs: err.retryAfterMs,
           }
-          throw err
-        },
-      )
+        }
+        throw err
+      })
       let full = 0
       const again: string[] = []
       answers.forEach((a, i) => {
@@ -391,7 +421,11 @@ async function oneRun(
       if (full > 0) {
         queue.unshift(...again)
         taken.set(node, (taken.get(node) ?? 0) - full)
-        await sleep(200)
+        // back off as the node asked (Retry-After-Ms), within bounds: a client that ignores
+        // it only costs the node refusals; one that waits whole seconds leaves it idle
+        const wait = Math.min(MAX_RETRY_WAIT_MS, retryAfterMs ?? DEFAULT_RETRY_WAIT_MS)
+        retryWaits.push(wait)
+        await sleep(wait)
       }
     }
     submitEnd = performance.now()
@@ -508,6 +542,13 @@ async function oneRun(
     refused: refusedBy,
     poolFullAnswers: poolFull,
     wholeRefusals,
+    retryWaitMs:
+      retryWaits.length > 0
+        ? (() => {
+            const sorted = retryWaits.sort((a, b) => a - b)
+            return { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9) }
+          })()
+        : null,
     final: ours.length,
     finalFailed,
     failed: postedAt.size - inBlocks.length,

@@ -44,8 +44,11 @@ export async function apiCall<T>(
       const hint = err.code === 'UNREACHABLE' ? ' (--api URL)' : ''
       throw new CliError(`${err.message}${hint}`)
     }
+    const ms = err.retryAfterMs
     const later =
-      err.retryAfterS != null ? ` (the node says: try again in ${err.retryAfterS} s)` : ''
+      ms == null
+        ? ''
+        : ` (the node says: try again in ${ms < 1_000 ? `${ms} ms` : `${ms / 1_000} s`})`
     throw new ApiError(
       `${err.message}${later}`,
       err.status,

@@ -45,11 +45,27 @@ export class BftchainError extends Error {
     readonly code: string,
     /** the field the node named first in its message (`nonce`, `data`, …), if any */
     readonly field: string | null = null,
-    /** seconds to wait before trying again, when the node said (503 POOL_FULL) */
-    readonly retryAfterS: number | null = null,
+    /**
+     * ms to wait before trying again, when the node said (503 POOL_FULL): its Retry-After-Ms,
+     * else its Retry-After in seconds
+     */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message)
   }
+
+  /** the wait in whole seconds, rounded up (Retry-After's own unit) */
+  get retryAfterS(): number | null {
+    return this.retryAfterMs == null ? null : Math.max(1, Math.ceil(this.retryAfterMs / 1_000))
+  }
+}
+
+/** The wait a node named, in ms: Retry-After-Ms, else Retry-After (seconds); null if neither. */
+export function retryAfterMsOf(headers: Headers): number | null {
+  const ms = Number(headers.get('retry-after-ms'))
+  if (headers.has('retry-after-ms') && Number.isFinite(ms) && ms > 0) return ms
+  const s = Number(headers.get('retry-after'))
+  return headers.has('retry-after') && Number.isFinite(s) && s > 0 ? s * 1_000 : null
 }
 
 export type { TxStatus }
@@ -66,7 +82,7 @@ export interface ClientOptions {
   url?: string
   /** the deadline of one request, ms (default 10,000) */
   timeoutMs?: number
-  /** retry a 503 POOL_FULL after its Retry-After this many times (default 0) */
+  /** retry a 503 POOL_FULL after its Retry-After-Ms (or Retry-After) this many times (default 0) */
   poolFullRetries?: number
 }
 
@@ -144,20 +160,20 @@ export class BftchainClient {
 
   /**
    * One request: the status and body of a 2xx answer, or a BftchainError. A 503 with
-   * Retry-After is tried again, up to `poolFullRetries` times.
+   * Retry-After-Ms or Retry-After is tried again after that wait, up to `poolFullRetries` times.
    */
   async request<T>(
     path: string,
     init: { method?: string; body?: unknown; timeoutMs?: number } = {},
-  ): Promise<{ status: number; body: T; retryAfterS: number | null }> {
+  ): Promise<{ status: number; body: T; retryAfterMs: number | null }> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once<T>(path, init)
       } catch (err) {
         if (!(err instanceof BftchainError)) throw err
-        const retry = err.retryAfterS
+        const retry = err.retryAfterMs
         if (retry == null || err.status !== 503 || attempt >= this.poolFullRetries) throw err
-        await sleep(retry * 1_000)
+        await sleep(retry)
       }
     }
   }
@@ -165,7 +181,7 @@ export class BftchainClient {
   private async once<T>(
     path: string,
     init: { method?: string; body?: unknown; timeoutMs?: number },
-  ): Promise<{ status: number; body: T; retryAfterS: number | null }> {
+  ): Promise<{ status: number; body: T; retryAfterMs: number | null }> {
     const url = new URL(path.replace(/^\//, ''), this.url)
     const timeoutMs = init.timeoutMs ?? this.timeoutMs
     let res: Response
@@ -202,8 +218,7 @@ export class BftchainClient {
         'BAD_ANSWER',
       )
     }
-    const retryAfter = Number(res.headers.get('retry-after'))
-    const retryAfterS = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null
+    const retryAfterMs = retryAfterMsOf(res.headers)
     if (!res.ok) {
       const e = (body as { error?: { code?: string; message?: string } } | null)?.error
       const message = e?.message ?? res.statusText
@@ -212,10 +227,10 @@ export class BftchainClient {
         res.status,
         e?.code ?? `HTTP_${res.status}`,
         fieldOf(message),
-        retryAfterS,
+        retryAfterMs,
       )
     }
-    return { status: res.status, body: body as T, retryAfterS }
+    return { status: res.status, body: body as T, retryAfterMs }
   }
 
   private async get<T>(path: string): Promise<T> {
@@ -315,13 +330,13 @@ export class BftchainClient {
 
   /**
    * Submit many signed txs in one request: one answer per tx, in order — its result, or the
-   * BftchainError the node gave it (POOL_FULL ones carry the Retry-After of the answer).
+   * BftchainError the node gave it (POOL_FULL ones carry the answer's wait: `retryAfterMs`).
    */
   async submitMany(txs: (Tx | TxJson)[]): Promise<(TxResult | BftchainError)[]> {
     const body = txs.map((tx) =>
       'signature' in tx && tx.signature instanceof Uint8Array ? txToJson(tx as Tx) : tx,
     )
-    const { body: answers, retryAfterS } = await this.request<
+    const { body: answers, retryAfterMs } = await this.request<
       ({ hash: string; status: TxStatus } | { error: { code: string; message: string } })[]
     >('/transactions', { method: 'POST', body })
     return answers.map((a) =>
@@ -331,7 +346,7 @@ export class BftchainClient {
             a.error.code === 'POOL_FULL' ? 503 : 400,
             a.error.code,
             fieldOf(a.error.message),
-            a.error.code === 'POOL_FULL' ? retryAfterS : null,
+            a.error.code === 'POOL_FULL' ? retryAfterMs : null,
           )
         : a,
     )

@@ -120,6 +120,7 @@ describe('POST /transactions?wait=: bounded waiting', () => {
     expect(third.status).toBe(503)
     expect(third.body.error?.code).toBe('TOO_MANY_WAITING')
     expect(third.headers['retry-after']).toBe(String(WAIT_RETRY_AFTER_S))
+    expect(third.headers['retry-after-ms']).toBe(String(WAIT_RETRY_AFTER_S * 1_000))
     expect(node.txRecord(toHex(txHash(dataTx(2))))).toBeUndefined()
 
     // without wait= a tx is taken as ever

@@ -209,7 +209,7 @@ describe('HTTP API', () => {
     expect(body[2].error.code).toBe('BAD_SIGNATURE')
   })
 
-  it('a node refusing for load answers 503 POOL_FULL with Retry-After, for one tx and in an array', async () => {
+  it('a node refusing for load answers 503 POOL_FULL with Retry-After and Retry-After-Ms, for one tx and in an array', async () => {
     const key = await registered('gail')
     // the core's refusal for load, as tx-rounds.ts gives it when more is in hand than it ends in time
     const refusal = {
@@ -217,7 +217,7 @@ describe('HTTP API', () => {
       code: 'POOL_FULL',
       message: 'this node holds 4096 txs for rounds, as many as it ends in 5 s at its rate',
       httpStatus: 503,
-      retryAfterS: 7,
+      retryAfterMs: 6_250,
     }
     const submit = node.submitTx.bind(node)
     node.submitTx = async () => refusal
@@ -228,7 +228,9 @@ describe('HTTP API', () => {
         payload: txBody(key, 0),
       })
       expect(one.statusCode).toBe(503)
+      // whole seconds, rounded up, for HTTP's Retry-After; the wait itself in Retry-After-Ms
       expect(one.headers['retry-after']).toBe('7')
+      expect(one.headers['retry-after-ms']).toBe('6250')
       expect(one.json().error).toEqual({ code: 'POOL_FULL', message: refusal.message })
       const many = await app.inject({
         method: 'POST',
@@ -237,6 +239,17 @@ describe('HTTP API', () => {
       })
       expect(many.statusCode).toBe(202)
       expect(many.headers['retry-after']).toBe('7')
+      expect(many.headers['retry-after-ms']).toBe('6250')
+      // under a second: Retry-After says 1, Retry-After-Ms the wait
+      refusal.retryAfterMs = 320
+      const soon = await app.inject({
+        method: 'POST',
+        url: '/transactions',
+        payload: txBody(key, 0),
+      })
+      expect(soon.statusCode).toBe(503)
+      expect(soon.headers['retry-after']).toBe('1')
+      expect(soon.headers['retry-after-ms']).toBe('320')
       expect(many.json().map((r: { error: { code: string } }) => r.error.code)).toEqual([
         'POOL_FULL',
         'POOL_FULL',
@@ -248,6 +261,7 @@ describe('HTTP API', () => {
     const ok = await app.inject({ method: 'POST', url: '/transactions', payload: [txBody(key, 0)] })
     expect(ok.statusCode).toBe(202)
     expect(ok.headers['retry-after']).toBeUndefined()
+    expect(ok.headers['retry-after-ms']).toBeUndefined()
   })
 
   it('a node with no room refuses what it cannot take unread: 503 for a whole request, POOL_FULL past its room in an array', async () => {
@@ -257,7 +271,7 @@ describe('HTTP API', () => {
       code: 'POOL_FULL',
       message: '8192 txs already wait for a round at this node',
       httpStatus: 503,
-      retryAfterS: 3,
+      retryAfterMs: 3_000,
     }
     const admission = node.txAdmission.bind(node)
     const submit = node.submitTx.bind(node)

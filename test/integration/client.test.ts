@@ -5,6 +5,8 @@
  * and its errors with the API's codes and fields.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -124,6 +126,49 @@ describe('bftchain/client', () => {
     expect(() => new BftchainClient('not a url')).toThrow(
       expect.objectContaining({ code: 'BAD_URL' }),
     )
+  })
+
+  it('waits as a node refusing for load asks (Retry-After-Ms, else Retry-After) before trying again', async () => {
+    // a node stand-in: 503 POOL_FULL with the headers below, then 202
+    const answers: { headers: Record<string, string> }[] = []
+    const seen: number[] = []
+    const server = createServer((_req, res) => {
+      seen.push(performance.now())
+      const next = answers.shift()
+      if (next == null) {
+        res.writeHead(202, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ hash: 'ab'.repeat(32), status: 'pending' }))
+        return
+      }
+      res.writeHead(503, { 'content-type': 'application/json', ...next.headers })
+      res.end(JSON.stringify({ error: { code: 'POOL_FULL', message: 'this node is full' } }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const { tx } = buildTx(newKey('ruth'), 'test-chain', 0, { kind: 'data', data: 'x' })
+      // without retries: the error names the wait, in ms and in whole seconds
+      answers.push({ headers: { 'retry-after': '1', 'retry-after-ms': '350' } })
+      const refused = await new BftchainClient({ url }).submit(tx).catch((e: unknown) => e)
+      expect(refused).toBeInstanceOf(BftchainError)
+      expect(refused).toMatchObject({
+        status: 503,
+        code: 'POOL_FULL',
+        retryAfterMs: 350,
+        retryAfterS: 1,
+      })
+      // with retries: it tries again no sooner than each answer asked
+      seen.length = 0
+      answers.push({ headers: { 'retry-after': '1', 'retry-after-ms': '300' } })
+      answers.push({ headers: { 'retry-after': '1' } }) // no Retry-After-Ms: whole seconds
+      const client = new BftchainClient({ url, poolFullRetries: 2 })
+      expect(await client.submit(tx)).toMatchObject({ status: 'pending' })
+      expect(seen).toHaveLength(3)
+      expect(seen[1]! - seen[0]!).toBeGreaterThanOrEqual(300 - 5)
+      expect(seen[2]! - seen[1]!).toBeGreaterThanOrEqual(1_000 - 5)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('follows the event stream as an async iterator', async () => {

@@ -39,11 +39,12 @@ import {
   TxCodec,
   TxKind,
 } from '../../src/core/codec/index.js'
-import { MAX_RETRY_AFTER_S } from '../../src/core/consensus/admission-gauge.js'
+import { MAX_RETRY_AFTER_MS } from '../../src/core/consensus/admission-gauge.js'
 import { Core } from '../../src/core/consensus/core.js'
 import { SETTLED_BATCHES, SETTLED_TX_BYTES } from '../../src/core/consensus/tx-rounds.js'
 import {
   ADMISSION_FLOOR_BATCHES,
+  BACKLOG_RETRY_AFTER_MS,
   BUSY_GATHER_TXS,
   BUSY_WAIT_FACTOR,
   MAX_COMMITTED_BACKLOG,
@@ -1438,7 +1439,7 @@ describe('a target runs a window of batches and queues the rest', () => {
     if (result.ok) throw new Error('expected a refusal')
     expect(result.message).toMatch(new RegExp(`holds ${floor} txs for rounds`))
     // no round has ended: it cannot say when, so it names the longest wait
-    expect(result.retryAfterS).toBe(MAX_RETRY_AFTER_S)
+    expect(result.retryAfterMs).toBe(MAX_RETRY_AFTER_MS)
     expect(net.cores[0]!.pool.has(hash)).toBe(false)
     expect(rounds.waiting.has(hash)).toBe(false)
     // the rounds end: it takes txs again
@@ -1463,7 +1464,12 @@ describe('a target runs a window of batches and queues the rest', () => {
     }
     const ahead = net.cores[0]!.txAdmission(net.now)
     const { hash, result } = net.submit(0, signedTx(alice, { nonce: 0 }))
-    expect(result).toMatchObject({ ok: false, code: 'POOL_FULL', httpStatus: 503, retryAfterS: 2 })
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'POOL_FULL',
+      httpStatus: 503,
+      retryAfterMs: BACKLOG_RETRY_AFTER_MS,
+    })
     expect(ahead).toEqual({ room: 0, refusal: result })
     expect(result.ok === false && result.message).toMatch(/committed txs already wait for a block/)
     expect(pool.has(hash)).toBe(false)

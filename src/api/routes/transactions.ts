@@ -16,7 +16,7 @@ import type { ChainNode } from '../../node/node/chain-node.js'
 import { ChainQuery, type FinalTxView } from '../../node/node/chain-query.js'
 import { ApiError, errorBody, errorSchema } from '../errors.js'
 import { MAX_WAITING_REQUESTS, reached, TxWaiters, WAIT_RETRY_AFTER_S } from '../tx-waiters.js'
-import { HASH_PARAM, sendResult } from './common.js'
+import { HASH_PARAM, sendResult, setRetryAfter } from './common.js'
 
 const MAX_BATCH = 10_000
 const DEFAULT_WAIT_MS = 30_000
@@ -199,8 +199,8 @@ export function transactionRoutes(
         const results = await Promise.all(txs.map((tx) => node.submitTx(tx)))
         for (let i = txs.length; i < req.body.length; i++) results.push(refusal)
         // some refused for load: the longest wait they name, for the client to back off
-        const retry = Math.max(0, ...results.map((r) => (r.ok ? 0 : (r.retryAfterS ?? 0))))
-        if (retry > 0) reply.header('retry-after', String(retry))
+        const retry = Math.max(0, ...results.map((r) => (r.ok ? 0 : (r.retryAfterMs ?? 0))))
+        if (retry > 0) setRetryAfter(reply, retry)
         return reply
           .status(202)
           .send(
@@ -218,9 +218,9 @@ export function transactionRoutes(
       // a place to wait first: a refused request has submitted nothing
       const slot = waiters.reserve()
       if (slot == null) {
+        setRetryAfter(reply, WAIT_RETRY_AFTER_S * 1_000)
         return reply
           .status(503)
-          .header('retry-after', String(WAIT_RETRY_AFTER_S))
           .send(
             errorBody(
               'TOO_MANY_WAITING',

@@ -2,7 +2,7 @@
  * Backpressure that tells the truth (DESIGN §5): a target takes only the txs
  * it can see through their rounds within a tenth of the tx deadline (1 s), judged
  * by how fast its own rounds have been ending, and refuses the rest at once
- * (503 with Retry-After) instead of queueing what would time out.
+ * (503 with Retry-After and Retry-After-Ms) instead of queueing what would time out.
  *
  * The rate is the txs this target's rounds committed within the last
  * RATE_WINDOW_MS (a round that times out ends nothing: under overload the
@@ -14,8 +14,13 @@
 
 /** the span over which the rate of ended txs is measured */
 export const RATE_WINDOW_MS = 10_000
-/** the longest Retry-After a refusal names, in seconds */
-export const MAX_RETRY_AFTER_S = 30
+/** the longest wait a refusal names, in ms */
+export const MAX_RETRY_AFTER_MS = 30_000
+/**
+ * The shortest wait a refusal names, in ms: a client asked back sooner would mostly be refused
+ * again, and each refusal costs the node a parse and an answer.
+ */
+export const MIN_RETRY_AFTER_MS = 100
 
 export interface AdmissionGaugeOptions {
   /** txs in hand (queued or in a round) before any rate is known */
@@ -53,13 +58,18 @@ export class AdmissionGauge {
     return Math.min(this.opts.max, Math.max(this.opts.floor, byRate))
   }
 
-  /** When a client refused with `inHand` txs in hand should try again, in whole seconds. */
-  retryAfterS(now: number, inHand: number): number {
+  /**
+   * When a client refused with `inHand` txs in hand should try again, in ms (a multiple of 10):
+   * when half the capacity is free again, at the measured rate. Under load that is about half
+   * the horizon (500 ms by default). Whole seconds, as Retry-After has them, would be too long:
+   * a client that waited 1 s found a target that had ended all it held, and left it idle.
+   */
+  retryAfterMs(now: number, inHand: number): number {
     const rate = this.rate(now)
-    if (rate <= 0) return MAX_RETRY_AFTER_S
-    // by then half the capacity is free again
+    if (rate <= 0) return MAX_RETRY_AFTER_MS
     const excess = inHand - this.capacity(now) / 2
-    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(excess / rate)))
+    const ms = Math.ceil((excess * 100) / rate) * 10
+    return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, ms))
   }
 
   private expire(now: number): void {

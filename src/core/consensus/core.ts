@@ -298,7 +298,7 @@ export class Core {
       code: 'POOL_FULL',
       message: `this node takes ${room} more txs now; try the rest again later`,
       httpStatus: 503,
-      retryAfterS: 1,
+      retryAfterMs: target.retryAfterMs(now, room),
     }
     return { room, refusal }
   }

@@ -82,6 +82,13 @@ export const MIN_GRACE_MS = 20
 export const MAX_COMMITTED_BACKLOG = 4_000
 
 /**
+ * When a client refused for that backlog should try again, in ms: about one block round under
+ * load (blocks of 2,000 txs, PROPOSAL_TXS, became final every 0.5–0.7 s at saturation on four
+ * validators, docs/PERFORMANCE.md), by when half the backlog has gone into a block.
+ */
+export const BACKLOG_RETRY_AFTER_MS = 500
+
+/**
  * The share of the tx deadline (txRoundMs) a target's txs in hand may take at its measured rate
  * (admission-gauge.ts): a tenth, 1 s by default. Each tx in hand waits up to that long before its
  * round starts, so this is latency a client pays in the queue; the round window needs only about
@@ -224,6 +231,11 @@ export class TargetRounds {
     )
   }
 
+  /** When a client refused now, after this node took `taking` more txs, should try again (ms). */
+  retryAfterMs(now: number, taking = 0): number {
+    return this.gauge.retryAfterMs(now, this.waiting.size + taking + this.inRoundTxs)
+  }
+
   /**
    * Why this node would take no new tx once it took `taking` more (POOL_FULL, 503, with when to
    * try again), or null while it has room: its queue is full, or its committed txs wait for
@@ -238,7 +250,7 @@ export class TargetRounds {
         code: 'POOL_FULL',
         message: `${waiting} txs already wait for a round at this node`,
         httpStatus: 503,
-        retryAfterS: this.gauge.retryAfterS(now, inHand),
+        retryAfterMs: this.gauge.retryAfterMs(now, inHand),
       }
     }
     // committed txs wait for blocks: beyond a few blocks' worth, a new tx would wait too long
@@ -249,7 +261,7 @@ export class TargetRounds {
         code: 'POOL_FULL',
         message: `${backlog} committed txs already wait for a block; try again later`,
         httpStatus: 503,
-        retryAfterS: 2,
+        retryAfterMs: BACKLOG_RETRY_AFTER_MS,
       }
     }
     if (inHand >= this.gauge.capacity(now)) {
@@ -259,7 +271,7 @@ export class TargetRounds {
         code: 'POOL_FULL',
         message: `this node holds ${inHand} txs for rounds, as many as it ends in ${(this.cfg.txRoundMs * ADMISSION_HORIZON) / 1000} s at its rate (${rate} tx/s); try again later, or another node`,
         httpStatus: 503,
-        retryAfterS: this.gauge.retryAfterS(now, inHand),
+        retryAfterMs: this.gauge.retryAfterMs(now, inHand),
       }
     }
     return null

@@ -88,8 +88,8 @@ export type ClientResult =
       code: string
       message: string
       httpStatus: number
-      /** a refusal for load: when to try again, in seconds (Retry-After) */
-      retryAfterS?: number
+      /** a refusal for load: when to try again, in ms (Retry-After-Ms; Retry-After rounds it up to whole seconds) */
+      retryAfterMs?: number
     }
 
 /** What a final block changes on disk, in one batch. */
