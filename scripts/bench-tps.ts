@@ -27,7 +27,7 @@
  * ends in a few large blocks, has none: from the first post to the last
  * final), latency from post to
  * final at p50/p95/p99, refusals by code (503 POOL_FULL answers are counted
- * and retried), txs failed, each node's peak RSS and CPU seconds in the run,
+ * and retried after the wait the node named, Retry-After-Ms: `retryWaitMs`), txs failed, each node's peak RSS and CPU seconds in the run,
  * CPU ms per final tx over all nodes, and the machine's signature bound:
  * Ed25519 verifications per second on one core (the node's own backend, measured before the
  * nodes start: the median of five samples) × cores ÷ validators, with
