@@ -43,10 +43,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { Agent, type IncomingHttpHeaders, request } from 'node:http'
+import { Agent, request } from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BftchainClient } from '../src/client/index.js'
+import { BftchainClient, retryAfterMsOf } from '../src/client/index.js'
 import { accountToJson, type TxJson, txToJson } from '../src/core/chain/json.js'
 import { signAccount, signTx } from '../src/core/chain/signatures.js'
 import { TxKind } from '../src/core/codec/index.js'
@@ -134,14 +134,6 @@ class HttpError extends Error {
   }
 }
 
-/** The wait a node named, in ms: Retry-After-Ms, else Retry-After in seconds. */
-function retryAfterMsOf(headers: IncomingHttpHeaders): number | null {
-  const ms = Number(headers['retry-after-ms'])
-  if (headers['retry-after-ms'] != null && Number.isFinite(ms) && ms > 0) return ms
-  const s = Number(headers['retry-after'])
-  return headers['retry-after'] != null && Number.isFinite(s) && s > 0 ? s * 1_000 : null
-}
-
 /** A 2xx answer's body, and the wait the node named with it (a POOL_FULL among its answers). */
 function hot<T>(url: string, body?: string): Promise<T> {
   return hotWithRetry<T>(url, body).then((r) => r.body)
@@ -166,7 +158,10 @@ function hotWithRetry<T>(
         res.on('end', () => {
           const text = Buffer.concat(parts).toString()
           const status = res.statusCode ?? 0
-          const retryAfterMs = retryAfterMsOf(res.headers)
+          const retryAfterMs = retryAfterMsOf(
+            res.headers['retry-after-ms'] as string | undefined,
+            res.headers['retry-after'],
+          )
           if (status < 200 || status > 299) reject(new HttpError(url, status, text, retryAfterMs))
           else resolve({ body: JSON.parse(text) as T, retryAfterMs })
         })

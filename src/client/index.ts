@@ -60,12 +60,18 @@ export class BftchainError extends Error {
   }
 }
 
-/** The wait a node named, in ms: Retry-After-Ms, else Retry-After (seconds); null if neither. */
-export function retryAfterMsOf(headers: Headers): number | null {
-  const ms = Number(headers.get('retry-after-ms'))
-  if (headers.has('retry-after-ms') && Number.isFinite(ms) && ms > 0) return ms
-  const s = Number(headers.get('retry-after'))
-  return headers.has('retry-after') && Number.isFinite(s) && s > 0 ? s * 1_000 : null
+/**
+ * The wait a node named, in ms, from its headers' values: Retry-After-Ms, else Retry-After
+ * (seconds); null if it named neither (or nothing readable).
+ */
+export function retryAfterMsOf(
+  retryAfterMs: string | null | undefined,
+  retryAfter: string | null | undefined,
+): number | null {
+  const ms = Number(retryAfterMs)
+  if (retryAfterMs != null && Number.isFinite(ms) && ms > 0) return ms
+  const s = Number(retryAfter)
+  return retryAfter != null && Number.isFinite(s) && s > 0 ? s * 1_000 : null
 }
 
 export type { TxStatus }
@@ -218,7 +224,10 @@ export class BftchainClient {
         'BAD_ANSWER',
       )
     }
-    const retryAfterMs = retryAfterMsOf(res.headers)
+    const retryAfterMs = retryAfterMsOf(
+      res.headers.get('retry-after-ms'),
+      res.headers.get('retry-after'),
+    )
     if (!res.ok) {
       const e = (body as { error?: { code?: string; message?: string } } | null)?.error
       const message = e?.message ?? res.statusText
