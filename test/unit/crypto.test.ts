@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject, sign as nodeSign } from 'node:crypto'
+import { createHash, generateKeyPairSync, type KeyObject, sign as nodeSign } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
@@ -22,6 +22,7 @@ import {
   type Signer,
   SignKind,
   sha256,
+  sha256Into,
   shortPeerId,
   sign,
   signerFromPrivateKey,
@@ -94,6 +95,19 @@ describe('sha256', () => {
   it('matches the vector for the empty input', () => {
     expect(toHex(sha256())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
     expect(toHex(sha256(new Uint8Array(0)))).toBe(toHex(sha256()))
+  })
+
+  it('gives what node:crypto gives on either side of where libsodium hands over to OpenSSL', () => {
+    for (const length of [0, 1, 190, 511, 512, 513, 600, 4096, 100_000]) {
+      const data = new Xorshift(length + 1).bytes(length)
+      const expected = createHash('sha256').update(data).digest('hex')
+      expect(toHex(sha256(data)), `${length} bytes`).toBe(expected)
+      // into an array at an offset, the bytes around it left alone
+      const out = new Uint8Array(40).fill(7)
+      sha256Into(out, 4, data)
+      expect(toHex(out.subarray(4, 36)), `${length} bytes`).toBe(expected)
+      expect([...out.subarray(0, 4), ...out.subarray(36)]).toEqual(new Array(8).fill(7))
+    }
   })
 
   it('hashes several parts as their concatenation', () => {

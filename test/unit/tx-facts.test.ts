@@ -63,6 +63,27 @@ describe('a tx’s facts from one encoding', () => {
     expect(verifyTx(forged, 'ed25519', alice.signer.publicKey)).toBe(false)
   })
 
+  it('stay with their object: a copy made by spreading is another tx, with facts of its own', () => {
+    const [tx] = variants() as [Tx]
+    const hash = toHex(txHash(tx))
+    const later = { ...tx, nonce: tx.nonce + 1 }
+    expect(toHex(txHash(later))).toBe(toHex(sha256(TxCodec.encode({ ...later, signature: EMPTY }))))
+    expect(toHex(txHash(later))).not.toBe(hash)
+    expect(toHex(txHash(tx))).toBe(hash)
+    // what a tx holds besides its fields is not enumerable: equality sees the fields alone
+    expect(
+      Object.getOwnPropertySymbols(tx).filter(
+        (k) => Object.getOwnPropertyDescriptor(tx, k)?.enumerable,
+      ),
+    ).toEqual([])
+    expect(tx).toStrictEqual(TxCodec.decode(TxCodec.encode(tx)))
+    // a frozen tx cannot take a property: its facts are kept apart, and are the same
+    const frozen = Object.freeze(TxCodec.decode(TxCodec.encode(tx)))
+    expect(toHex(txHash(frozen))).toBe(hash)
+    expect(verifyTx(frozen, 'ed25519', alice.signer.publicKey)).toBe(true)
+    expect(txSize(frozen)).toBe(txSize(tx))
+  })
+
   it('taken from a batch’s own bytes are what encoding each tx anew gives', () => {
     // signed txs only (the wire refuses a tx without a signature); a 20,000-byte one gives the
     // batch a three-byte length and itself a multi-byte one

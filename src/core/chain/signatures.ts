@@ -22,12 +22,12 @@ import {
   KeyType as WireKeyType,
 } from '../codec/index.js'
 import * as M from '../codec/messages.js'
-import { bytesEqual, sha256 } from '../crypto/hash.js'
+import { sha256 } from '../crypto/hash.js'
 import { type KeyType, type Signer, sign, verify } from '../crypto/keys.js'
 import { peerIdToPublicKey } from '../crypto/peer-id.js'
 import { SignKind } from '../crypto/signing.js'
 import { blockHash, txRoot } from './block.js'
-import { txBody, txChecked, txCheckedBy } from './tx.js'
+import { txBody, txChecked, txCheckedUnder } from './tx.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -80,9 +80,7 @@ export function signTx(signer: Signer, tx: Omit<Tx, 'signature'>): Tx {
  * tx per check to save one only for a second object of the same tx.
  */
 export function verifyTx(tx: Tx, keyType: KeyType, publicKey: Uint8Array): boolean {
-  const checked = txCheckedBy(tx)
-  if (checked != null && checked.keyType === keyType && bytesEqual(checked.publicKey, publicKey))
-    return true
+  if (txCheckedUnder(tx, keyType, publicKey)) return true
   const ok = verify(keyType, publicKey, tx.chainId, SignKind.Tx, txBody(tx), tx.signature, {
     cache: false,
   })

@@ -15,7 +15,7 @@
  * stays true; a changed copy is another object.
  */
 import { type Tx, TxCodec } from '../codec/index.js'
-import { sha256Into, toHex } from '../crypto/hash.js'
+import { bytesEqual, sha256Into, toHex } from '../crypto/hash.js'
 
 interface TxFacts {
   /**
@@ -28,8 +28,9 @@ interface TxFacts {
   hash: Uint8Array
   /** sha256 of its whole encoding, signature included: its leaf in a block's txRoot and in a batch's */
   leaf: Uint8Array
-  /** the key its signature checked out under (signatures.ts verifyTx) */
-  checkedBy: { keyType: string; publicKey: Uint8Array } | null
+  /** the key its signature checked out under (signatures.ts verifyTx): its type and its bytes */
+  checkedKeyType: string | null
+  checkedKey: Uint8Array | null
   /**
    * its hash and its sender's address as hex, made the first time asked: the keys of the pool,
    * the tx log, the ledger and the tables of the rounds. One string each, shared by all of them
@@ -39,17 +40,35 @@ interface TxFacts {
   fromHex: string | null
 }
 
-const facts = new WeakMap<Tx, TxFacts>()
+/**
+ * Where a tx object keeps its facts: a property under a symbol of this module, not enumerable, so a
+ * copy made by spreading (`{ ...tx, nonce }`: another tx) does not take them along, and JSON, equality
+ * in tests and protobuf encoding never see it. A property, not a WeakMap: a WeakMap entry per tx
+ * cost a tenth of a batch's decoding, and the collector's work on its ephemerons besides.
+ */
+const FACTS = Symbol('bftchain tx facts')
+type WithFacts = Tx & { [FACTS]?: TxFacts }
+/** the facts of txs that cannot take a property (frozen): none in the node, but a caller may freeze */
+const frozenFacts = new WeakMap<Tx, TxFacts>()
+
+function knownFacts(tx: Tx): TxFacts | undefined {
+  return (tx as WithFacts)[FACTS] ?? frozenFacts.get(tx)
+}
+
+function remember(tx: Tx, f: TxFacts): void {
+  if (Object.isExtensible(tx)) Object.defineProperty(tx, FACTS, { value: f, enumerable: false })
+  else frozenFacts.set(tx, f)
+}
 
 function factsOf(tx: Tx): TxFacts {
-  let f = facts.get(tx)
+  let f = knownFacts(tx)
   if (f == null) {
     const encoded = TxCodec.encode(tx)
     // kept as long as the tx: in an array of its own, not a slice of Buffer's shared 8 KB pool,
     // which one kept slice would hold whole
     const own = encoded.byteLength === encoded.buffer.byteLength ? encoded : new Uint8Array(encoded)
     f = factsFrom(own, tx.signature.length)
-    facts.set(tx, f)
+    remember(tx, f)
   }
   return f
 }
@@ -58,16 +77,19 @@ function factsFrom(bytes: Uint8Array, signatureLength: number): TxFacts {
   // the signature is the last field: the encoding without it is the encoding's head (an empty
   // signature is not encoded at all)
   const bodySize = bytes.length - signatureFieldBytes(signatureLength)
-  // both hashes in one buffer: a tx in the pool holds one small allocation for them, not two
-  const hashes = new Uint8Array(64)
-  sha256Into(hashes, 0, bytes.subarray(0, bodySize))
-  sha256Into(hashes, 32, bytes)
+  // two arrays of their own, small enough to stay on V8's heap (sha256Into, toHex): a view into one
+  // array of both would move that array off the heap, one more allocation per tx the collector tracks
+  const hash = new Uint8Array(32)
+  const leaf = new Uint8Array(32)
+  sha256Into(hash, 0, bytes.subarray(0, bodySize))
+  sha256Into(leaf, 0, bytes)
   return {
     bytes,
     bodySize,
-    hash: hashes.subarray(0, 32),
-    leaf: hashes.subarray(32),
-    checkedBy: null,
+    hash,
+    leaf,
+    checkedKeyType: null,
+    checkedKey: null,
     hashHex: null,
     fromHex: null,
   }
@@ -79,7 +101,7 @@ function factsFrom(bytes: Uint8Array, signatureLength: number): TxFacts {
  * again. A tx whose facts are made already keeps them.
  */
 export function txEncodedAs(tx: Tx, bytes: Uint8Array): void {
-  if (!facts.has(tx)) facts.set(tx, factsFrom(bytes, tx.signature.length))
+  if (knownFacts(tx) == null) remember(tx, factsFrom(bytes, tx.signature.length))
 }
 
 /** Bytes the signature field (field 7, length-delimited) takes in the encoding. */
@@ -130,12 +152,17 @@ export function txBody(tx: Tx): Uint8Array {
   return f.bytes.subarray(0, f.bodySize)
 }
 
-/** The key the tx's signature already checked out under, if any. */
-export function txCheckedBy(tx: Tx): { keyType: string; publicKey: Uint8Array } | null {
-  return facts.get(tx)?.checkedBy ?? null
+/** Did the tx's signature check out under this key already? */
+export function txCheckedUnder(tx: Tx, keyType: string, publicKey: Uint8Array): boolean {
+  const f = knownFacts(tx)
+  return (
+    f?.checkedKey != null && f.checkedKeyType === keyType && bytesEqual(f.checkedKey, publicKey)
+  )
 }
 
 /** The tx's signature checked out under this key: remember it. */
 export function txChecked(tx: Tx, keyType: string, publicKey: Uint8Array): void {
-  factsOf(tx).checkedBy = { keyType, publicKey }
+  const f = factsOf(tx)
+  f.checkedKeyType = keyType
+  f.checkedKey = publicKey
 }
