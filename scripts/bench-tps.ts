@@ -31,9 +31,11 @@
  * final at p50/p95/p99, refusals by code (503 POOL_FULL answers are counted
  * and retried: `retryWaitMs`), txs failed, each node's peak RSS and CPU seconds in the run,
  * CPU ms per final tx over all nodes, and the machine's signature bound:
- * Ed25519 verifications per second on one core (the node's own backend, measured before the
- * nodes start: the median of five samples) × cores ÷ validators, with
- * `ratioToBound`. Nothing is asserted: this is a
+ * Ed25519 verifications per second on one core (the node's own backend, measured while no node
+ * runs: five samples of 400 ms before they start and five after they stop, `verifyPerSecBefore`
+ * and `verifyPerSecAfter` the medians of each; the bound takes the higher, as a busy moment of
+ * the shared machine only ever reads slower)
+ * × cores ÷ validators, with `ratioToBound`. The run lines come once the nodes stop. Nothing is asserted: this is a
  * measurement (docs/PERFORMANCE.md).
  *
  * To look inside: BENCH_DEBUG=1 prints each post's answer, BENCH_VERBOSE=1
@@ -327,19 +329,28 @@ interface RunResult {
   cpuMsPerTx: number
   /** gossip messages node 0 published (out) and accepted (in) in the run, per topic */
   gossip: Record<string, { out: number; in: number }>
+  /** Ed25519 checks per second on one core: the higher of the two medians below */
   verifyPerSecPerCore: number
+  /** the medians of the five samples before the nodes started, and of the five after they stopped */
+  verifyPerSecBefore: number
+  verifyPerSecAfter: number
   cores: number
   /** verify/s per core × cores ÷ validators: every validator checks every tx's signature once */
   signatureBoundTxPerSec: number
   ratioToBound: number
 }
 
-async function oneRun(
-  run: number,
-  nodes: NodeProc[],
-  perNode: TxJson[][],
-  verifyPerSec: number,
-): Promise<RunResult> {
+type MeasuredRun = Omit<
+  RunResult,
+  | 'verifyPerSecPerCore'
+  | 'verifyPerSecBefore'
+  | 'verifyPerSecAfter'
+  | 'cores'
+  | 'signatureBoundTxPerSec'
+  | 'ratioToBound'
+>
+
+async function oneRun(run: number, nodes: NodeProc[], perNode: TxJson[][]): Promise<MeasuredRun> {
   const startHeight = (await api<Status>(`${nodes[0]!.url}/status`)).height
   const cpuBefore = nodes.map((n) => processUsage(n.pid)?.cpuSeconds ?? 0)
   const gossipBefore = await metricSamples(nodes[0]!.url, 'bftchain_gossip_messages_total')
@@ -362,8 +373,8 @@ async function oneRun(
   const loadCpuBefore = process.cpuUsage()
   const deadline = Date.now() + RUN_DEADLINE_MS
 
-  // post: arrays of `batch` txs to each node, POSTS_PER_NODE in flight per node; a tx refused
-  // for a full pool goes back to the front of its node's queue
+  // post: arrays of `batch` txs to each node, POSTS_PER_NODE in flight per node (each with its
+  // own accounts); a tx refused for a full pool goes back to the front of its poster's queue
   let submitEnd = 0
   const taken = new Map<NodeProc, number>()
   const poster = async (node: NodeProc, queue: string[]): Promise<void> => {
@@ -475,8 +486,21 @@ async function oneRun(
   await Promise.all([
     Promise.all(
       nodes.flatMap((node, i) => {
-        const queue = [...bodies[i]!]
-        return Array.from({ length: POSTS_PER_NODE }, () => poster(node, queue))
+        // each account's txs in one poster's queue, in nonce order: with one queue shared, the
+        // second poster could post an account's later nonces while the first waited to post
+        // again what was refused, and the chain (which lets a nonce be skipped) took them first:
+        // the earlier txs then came back NONCE_USED, never taken (192 in one run at 9ff5804)
+        const queues: string[][] = Array.from({ length: POSTS_PER_NODE }, () => [])
+        const posterOf = new Map<string, number>()
+        perNode[i]!.forEach((tx, k) => {
+          let p = posterOf.get(tx.from)
+          if (p === undefined) {
+            p = posterOf.size % POSTS_PER_NODE
+            posterOf.set(tx.from, p)
+          }
+          queues[p]!.push(bodies[i]![k]!)
+        })
+        return queues.map((queue) => poster(node, queue))
       }),
     ).then(() => {
       posted = true
@@ -533,8 +557,6 @@ async function oneRun(
     gossip[topic] ??= { out: 0, in: 0 }
     gossip[topic][direction] += n - (gossipBefore.get(labels) ?? 0)
   }
-  const cores = availableParallelism()
-  const bound = Math.round((verifyPerSec * cores) / nodes.length)
   return {
     bench: 'tps',
     run,
@@ -568,23 +590,47 @@ async function oneRun(
     loadCpuSeconds: Math.round((loadCpu.user + loadCpu.system) / 1e5) / 10,
     gossip,
     cpuMsPerTx: ours.length > 0 ? Math.round(((cpu * 1000) / ours.length) * 100) / 100 : 0,
+  }
+}
+
+/** A run against the machine's signature bound (verifications/s × cores ÷ validators). */
+function withBound(
+  run: MeasuredRun,
+  before: number[],
+  after: number[],
+  validatorCount: number,
+): RunResult {
+  // the higher median: a machine busy with something else for a few seconds (the shared host, a
+  // process still exiting) reads slower, never faster, so the higher is the nearer to what a core
+  // does; and it can only lower the ratio against a bound taken from one of them
+  const verifyPerSec = Math.max(median(before), median(after))
+  const cores = availableParallelism()
+  const bound = Math.round((verifyPerSec * cores) / validatorCount)
+  return {
+    ...run,
     verifyPerSecPerCore: verifyPerSec,
+    verifyPerSecBefore: median(before),
+    verifyPerSecAfter: median(after),
     cores,
     signatureBoundTxPerSec: bound,
-    ratioToBound: Math.round((finalTxPerSec / bound) * 1000) / 1000,
+    ratioToBound: Math.round((run.finalTxPerSec / bound) * 1000) / 1000,
   }
 }
 
 /**
- * The machine's Ed25519 checks per second on one core, measured before any node starts (a quiet
- * machine: the nodes' own timers would take a share of the sample): the median of five samples.
+ * Five samples of the machine's Ed25519 checks per second on one core, taken while no node runs
+ * (a quiet machine: the nodes' own timers would take a share of a sample), once the disk has what
+ * was written and after a pause. Taken before the nodes start and again after they stop.
  */
-function quietVerifyPerSec(): number {
-  return median(Array.from({ length: 5 }, () => ed25519VerifyPerSec(400)))
+async function quietVerifySamples(): Promise<number[]> {
+  execFileSync('sync')
+  await sleep(2_000)
+  return Array.from({ length: 5 }, () => ed25519VerifyPerSec(400))
 }
 
 async function main(): Promise<void> {
-  const verifyPerSec = quietVerifyPerSec()
+  const before = await quietVerifySamples()
+  const measured: MeasuredRun[] = []
   const dir = await mkdtemp(join(tmpdir(), 'bftchain-bench-tps-'))
   const nodes: NodeProc[] = []
   try {
@@ -630,36 +676,40 @@ async function main(): Promise<void> {
     const keys = await registerAccounts(nodes, chainId)
     log(`${validators} validators up, ${keys.length} accounts registered`)
 
-    const results: RunResult[] = []
     const perAccount = Math.ceil(txCount / keys.length)
     for (let run = 1; run <= runs; run++) {
       const perNode = signTxs(keys, chainId, (run - 1) * perAccount, nodes.length)
-      const result = await oneRun(run, nodes, perNode, verifyPerSec)
-      results.push(result)
-      process.stdout.write(`${JSON.stringify(result)}\n`)
+      const result = await oneRun(run, nodes, perNode)
+      measured.push(result)
+      log(
+        `run ${run}: ${result.finalTxPerSec} final tx/s (the bound is measured once the nodes stop)`,
+      )
     }
-    process.stdout.write(
-      `${JSON.stringify({
-        bench: 'tps',
-        summary: true,
-        runs,
-        validators,
-        txs: txCount,
-        medianFinalTxPerSec: median(results.map((r) => r.finalTxPerSec)),
-        medianSubmitTxPerSec: median(results.map((r) => r.submitTxPerSec)),
-        offeredTxPerSec: rate > 0 ? rate : null,
-        medianP50FinalMs: median(results.map((r) => r.p50FinalMs)),
-        medianP95FinalMs: median(results.map((r) => r.p95FinalMs)),
-        medianP99FinalMs: median(results.map((r) => r.p99FinalMs)),
-        medianRatioToBound: median(results.map((r) => r.ratioToBound)),
-        maxPeakRssMb: Math.max(...results.flatMap((r) => r.nodes.map((n) => n.peakRssMb))),
-      })}\n`,
-    )
   } finally {
     await Promise.all(nodes.map((n) => n.stop()))
     if (process.env.BENCH_KEEP) log(`kept ${dir}`)
     else await rm(dir, { recursive: true, force: true })
   }
+  const after = await quietVerifySamples()
+  const results = measured.map((r) => withBound(r, before, after, validators))
+  for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`)
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'tps',
+      summary: true,
+      runs,
+      validators,
+      txs: txCount,
+      medianFinalTxPerSec: median(results.map((r) => r.finalTxPerSec)),
+      medianSubmitTxPerSec: median(results.map((r) => r.submitTxPerSec)),
+      offeredTxPerSec: rate > 0 ? rate : null,
+      medianP50FinalMs: median(results.map((r) => r.p50FinalMs)),
+      medianP95FinalMs: median(results.map((r) => r.p95FinalMs)),
+      medianP99FinalMs: median(results.map((r) => r.p99FinalMs)),
+      medianRatioToBound: median(results.map((r) => r.ratioToBound)),
+      maxPeakRssMb: Math.max(...results.flatMap((r) => r.nodes.map((n) => n.peakRssMb))),
+    })}\n`,
+  )
 }
 
 main().catch((err) => {

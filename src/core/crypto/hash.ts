@@ -52,15 +52,20 @@ export function sha256Into(out: Uint8Array, offset: number, data: Uint8Array): v
   else out.set(nodeCrypto.createHash('sha256').update(data).digest(), offset)
 }
 
-/** Buffer's own hex writer, which takes any Uint8Array (a small one stays on V8's heap) */
+/**
+ * Buffer's own hex writer, which takes any Uint8Array: a small array stays on V8's heap (making a
+ * Buffer over `bytes.buffer` would move it off), and no Buffer object is made. Not part of Node's
+ * documented API, so a Node without it gets the documented way.
+ */
 const hexSlice = (
   Buffer.prototype as unknown as {
-    hexSlice: (this: Uint8Array, start: number, end: number) => string
+    hexSlice?: (this: Uint8Array, start: number, end: number) => string
   }
 ).hexSlice
 
 export function toHex(bytes: Uint8Array): string {
-  return hexSlice.call(bytes, 0, bytes.length)
+  if (hexSlice != null) return hexSlice.call(bytes, 0, bytes.length)
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
 const HEX = /^(?:[0-9a-f]{2})*$/
