@@ -323,6 +323,8 @@ interface RunResult {
   nodes: { peakRssMb: number; cpuSeconds: number }[]
   /** CPU seconds this load process (signing beforehand, posting, watching) used in the run */
   loadCpuSeconds: number
+  /** of the first 20 taken txs that reached no block, what their targets say of them (status, reason) */
+  lostBy: Record<string, number>
   /** txs the targets took and then failed, by reason, from their metrics (all runs so far) */
   targetFailed: Record<string, number>
   /** CPU of all nodes in the run per final tx */
@@ -576,6 +578,7 @@ async function oneRun(run: number, nodes: NodeProc[], perNode: TxJson[][]): Prom
     final: ours.length,
     finalFailed,
     failed: postedAt.size - inBlocks.length,
+    lostBy,
     targetFailed,
     seconds: Math.round(seconds * 100) / 100,
     finalTxPerSec,
