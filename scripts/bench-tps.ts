@@ -606,14 +606,15 @@ function withBound(
   // the higher median: a machine busy with something else for a few seconds (the shared host, a
   // process still exiting) reads slower, never faster, so the higher is the nearer to what a core
   // does; and it can only lower the ratio against a bound taken from one of them
-  const verifyPerSec = Math.max(median(before), median(after))
+  const [verifyPerSecBefore, verifyPerSecAfter] = [median(before), median(after)]
+  const verifyPerSec = Math.max(verifyPerSecBefore, verifyPerSecAfter)
   const cores = availableParallelism()
   const bound = Math.round((verifyPerSec * cores) / validatorCount)
   return {
     ...run,
     verifyPerSecPerCore: verifyPerSec,
-    verifyPerSecBefore: median(before),
-    verifyPerSecAfter: median(after),
+    verifyPerSecBefore,
+    verifyPerSecAfter,
     cores,
     signatureBoundTxPerSec: bound,
     ratioToBound: Math.round((run.finalTxPerSec / bound) * 1000) / 1000,

@@ -38,14 +38,14 @@ export function sha256(...parts: Uint8Array[]): Hash {
 }
 
 /** libsodium's output: one array of its own, off V8's heap from the start (see sha256Into) */
-const SCRATCH = sodium != null ? new Uint8Array(new ArrayBuffer(HASH_BYTES)) : null
+const SCRATCH = new Uint8Array(new ArrayBuffer(HASH_BYTES))
 
 /** sha256 of `data` written into `out` at `offset` (no array of its own: for hashes kept in place). */
 export function sha256Into(out: Uint8Array, offset: number, data: Uint8Array): void {
   // libsodium (about a third cheaper for a tx than node:crypto's one-shot) writes into a scratch
   // array, copied into `out`: handing `out` itself to native code would move a small array's bytes
   // off V8's heap, an allocation the collector then tracks for as long as the array lives
-  if (SCRATCH != null && sodium != null && data.length <= SODIUM_MAX_BYTES) {
+  if (sodium != null && data.length <= SODIUM_MAX_BYTES) {
     sodium.crypto_hash_sha256(SCRATCH, data)
     out.set(SCRATCH, offset)
   } else if (oneShot != null) out.set(oneShot('sha256', data, 'buffer'), offset)
