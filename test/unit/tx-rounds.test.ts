@@ -47,6 +47,7 @@ import {
   BACKLOG_RETRY_AFTER_MS,
   BUSY_GATHER_TXS,
   BUSY_WAIT_FACTOR,
+  GRACE_SHARE,
   MAX_COMMITTED_BACKLOG,
   MIN_GRACE_MS,
   type TargetRound,
@@ -65,7 +66,7 @@ import {
   validateBatchPrepare,
   validateTxBatch,
 } from '../../src/core/consensus/validation.js'
-import { toHex } from '../../src/core/crypto/hash.js'
+import { fromHex, toHex } from '../../src/core/crypto/hash.js'
 import { peerIdToString } from '../../src/core/crypto/peer-id.js'
 import type { PoolLimits } from '../../src/core/mempool/mempool.js'
 import {
@@ -1678,19 +1679,24 @@ describe('batching', () => {
     expect(round.phase).toBe('pre-prepare')
     expect(round.votes.size).toBe(Q)
     expect(round.quorumAt).toBe(T0 + WAIT)
-    const grace = { core: 0, key: `tx-grace:${round.hash}`, at: T0 + WAIT + MIN_GRACE_MS }
+    // the quorum came at once: the grace is its floor, a share of txRoundMs
+    const graceMs = GRACE_SHARE * TX_ROUND_MS
+    expect(graceMs).toBeGreaterThan(MIN_GRACE_MS)
+    const grace = { core: 0, key: `tx-grace:${round.hash}`, at: T0 + WAIT + graceMs }
     expect(net.timers).toContainEqual(grace)
     expect(net.prepares(0)).toEqual([])
     net.advanceTo(grace.at - 1)
     expect(net.prepares(0)).toEqual([])
     expect(net.cores[0]!.tx(b)?.status).toBe('pending')
 
-    // the grace is over: b fails with its reason, a goes on and commits
+    // the grace is over: b fails, a goes on and commits; one reject (f = 1) names no reason
+    // (it could be a lie), so b fails NO_QUORUM, with what the rejecter said in its message
     net.advanceTo(grace.at)
     const failed = net.cores[0]!.tx(b)!
     expect(failed.status).toBe('failed')
-    expect(failed.reason?.code).toBe('UNKNOWN_SENDER')
-    expect(failed.reason?.message).toContain('rejected by 1 of 4 validators')
+    expect(failed.reason?.code).toBe('NO_QUORUM')
+    expect(failed.reason?.message).toContain('rejected by 1 of 4 validators (1 UNKNOWN_SENDER)')
+    expect(failed.reason?.message).toContain('2 of 3 permits in pre-prepare')
     expect(tallyBatch(net.prepares(0)[0]!.cert!, Q).certified).toEqual([true, false])
     expect(net.cores[0]!.tx(a)?.status).toBe('committed')
     for (const i of [0, 1, 2, OBS]) {
@@ -1699,6 +1705,46 @@ describe('batching', () => {
         `core ${i}`,
       ).toEqual([a])
     }
+  })
+
+  it('a lone Byzantine reject names no reason: a slow honest permit within the grace commits the tx, past it the tx fails NO_QUORUM', () => {
+    // validator 3 lies: NONCE_USED for a tx whose nonce is free; validator 2 answers late
+    const lying = (net: Net): string => {
+      net.down.add(3) // only its lie reaches the target
+      net.hold = isVote(Phase.PRE_PREPARE, 2)
+      const { hash } = net.submit(0, signedTx(alice, { nonce: 0 }))
+      net.advanceTo(T0 + WAIT)
+      const round = net.roundOf(0, hash)!
+      const lie = voteBy(validatorIds[3]!, Phase.PRE_PREPARE, fromHex(round.hash), 1, {
+        0: RejectReason.NONCE_USED,
+      })
+      net.step(0, { type: 'batch-vote', vote: lie, from: net.peer(3) })
+      net.run()
+      expect(round.votes.size).toBe(Q)
+      expect(round.txs[0]!.rejects.size).toBe(1)
+      return hash
+    }
+    const graceMs = GRACE_SHARE * TX_ROUND_MS
+
+    // the honest permit comes after twice the quorum's time (0 ms here) but within the grace
+    const slow = netWithAlice({ batchWaitMs: WAIT })
+    const a = lying(slow)
+    slow.advanceTo(T0 + WAIT + graceMs - 1)
+    expect(slow.cores[0]!.tx(a)?.status).toBe('pending')
+    slow.release(isVote(Phase.PRE_PREPARE, 2))
+    expect(slow.cores[0]!.tx(a)?.status).toBe('committed')
+    for (const i of [0, 1, 2, OBS])
+      expect(slow.cores[i]!.pool.get(a)?.status, `core ${i}`).toBe('committed')
+
+    // it does not come: the tx fails, retryable, and the lie is only quoted
+    const lost = netWithAlice({ batchWaitMs: WAIT })
+    const b = lying(lost)
+    lost.advanceTo(T0 + WAIT + graceMs)
+    const failed = lost.cores[0]!.tx(b)!
+    expect(failed.status).toBe('failed')
+    expect(failed.reason?.code).toBe('NO_QUORUM')
+    expect(failed.reason?.message).toContain('(1 NONCE_USED)')
+    expect(failed.reason?.message).toContain('the others did not answer in time')
   })
 
   it('cuts a batch at batchTxs txs and sends the rest in the next', () => {

@@ -40,7 +40,7 @@ import type { Ledger } from '../state/ledger.js'
 import { admitTx } from './admission.js'
 import { AdmissionGauge } from './admission-gauge.js'
 import type { EvidenceBook } from './evidence.js'
-import { type Reason, reason } from './reasons.js'
+import { type Reason, reason, reasonCode } from './reasons.js'
 import { RoundWindow, type RoundWindowOptions } from './round-window.js'
 import type { TxLog, VoteView } from './tx-log.js'
 import type { TxRoundsConfig } from './tx-rounds.js'
@@ -71,6 +71,17 @@ export const BUSY_GATHER_TXS = 2
 export const DEFAULT_MAX_BATCHES = 64
 /** a phase goes on at least this long after its quorum answered, for the rest to answer */
 export const MIN_GRACE_MS = 20
+/**
+ * ... and at least this share of `txRoundMs` (1 s at the default 10 s). The grace holds a phase
+ * only while a tx of the batch lacks q permits once q validators answered: some validator
+ * rejected it, honest (its own view) or Byzantine (a lie), and the permit that decides it may
+ * come from an honest validator slowed by load. When that vote comes the phase ends at once, so
+ * the wait costs nothing then; ending the phase before it would fail a tx the honest validators
+ * permit. Under a Byzantine validator that rejects every tx, on a loaded machine, twice the
+ * quorum's time (tens of ms) was too short for the slowest honest validator: clients saw their
+ * txs fail with the liar's reason (docs/RELIABILITY.md).
+ */
+export const GRACE_SHARE = 0.1
 
 /**
  * Committed txs in the pool (every target's) beyond which a node takes no new client tx: two
@@ -464,7 +475,11 @@ export class TargetRounds {
     })
     if (round.quorumAt == null && round.votes.size >= quorum) {
       round.quorumAt = now
-      const grace = Math.max(MIN_GRACE_MS, 2 * (now - round.phaseStartedAt))
+      const grace = Math.max(
+        MIN_GRACE_MS,
+        GRACE_SHARE * this.cfg.txRoundMs,
+        2 * (now - round.phaseStartedAt),
+      )
       this.out.push({ type: 'set-timer', key: `tx-grace:${round.hash}`, at: now + grace })
     }
     // every tx decided: q permits, or a quorum impossible
@@ -553,19 +568,33 @@ export class TargetRounds {
     this.drain(now)
   }
 
+  /**
+   * Why a tx short of q permits failed. A reject reason is believed only when more than f
+   * validators gave it, so at least one honest validator said so; fewer rejects may all be one
+   * Byzantine validator's lie (a NONCE_USED for a tx whose nonce is free would send its client
+   * away), so the tx fails NO_QUORUM: too few permits in time, and the client may send it again.
+   */
   private rejectReason(t: TxCount, phase: RoundPhase, quorum: number, size: number): Reason {
+    const permits = `${t.signMap.size} of ${quorum} permits in ${phase}`
     if (t.rejects.size === 0)
       return {
         code: 'NO_QUORUM',
-        message: `${t.signMap.size} of ${quorum} permits in ${phase}, no rejects; the others did not answer in time`,
+        message: `${permits}, no rejects; the others did not answer in time`,
       }
     const tally = new Map<RejectReason, number>()
     for (const r of t.rejects.values()) tally.set(r, (tally.get(r) ?? 0) + 1)
     const [top] = [...tally.entries()].sort((a, b) => b[1] - a[1])
-    return reason(
-      top![0],
-      `rejected by ${t.rejects.size} of ${size} validators in ${phase}; ${t.signMap.size} of ${quorum} permits`,
-    )
+    const believed = size - quorum + 1 // f + 1
+    if (top![1] >= believed)
+      return reason(
+        top![0],
+        `rejected by ${t.rejects.size} of ${size} validators in ${phase}; ${t.signMap.size} of ${quorum} permits`,
+      )
+    const given = [...tally.entries()].map(([r, n]) => `${n} ${reasonCode(r)}`).join(', ')
+    return {
+      code: 'NO_QUORUM',
+      message: `${permits}; rejected by ${t.rejects.size} of ${size} validators (${given}), no reason given by f + 1 = ${believed} of them, which would make it sure; ${t.rejects.size >= believed ? 'q permits can no longer come' : 'the others did not answer in time'}`,
+    }
   }
 
   private failTx(hash: string, why: Reason): void {
