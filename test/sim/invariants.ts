@@ -34,6 +34,7 @@ export type InvariantName =
   | 'Exception'
   | 'Budget'
   | 'Bounds'
+  | 'Honest reasons'
 
 export class SimViolation extends Error {
   override readonly name = 'SimViolation'

@@ -33,6 +33,7 @@ import {
   GasGrantCodec,
   Phase,
   ReceiptStatus,
+  rejectReasonFromWire,
   type Tx,
   TxBatchCodec,
   TxCodec,
@@ -122,6 +123,8 @@ export interface Scenario {
   byzantine: { validator: number; strategies: Strategy[] }[]
   /** validators (by genesis index) run twice, one key in two honest nodes (DiemBFT's Twins) */
   twins: number[]
+  /** a client with up to this many txs in flight at once (pipeline.ts), or 0 for none */
+  pipeline: number
 }
 
 export interface SimOptions {
@@ -151,6 +154,13 @@ export interface SimOptions {
    * the run just ends (the planted-bug hunts look for one violation only)
    */
   endChecks?: boolean
+  /**
+   * add a pipelining client (pipeline.ts) in half the seeds: one account with up to 8 txs in
+   * flight at once. Off by default: it finds a No-loss violation not yet fixed (a leader that
+   * missed a commit certificate skips its nonce, and the committed tx fails NONCE_USED;
+   * docs/RELIABILITY.md)
+   */
+  pipeline?: boolean
 }
 
 export interface SimResult {
@@ -216,6 +226,8 @@ export function scenarioFor(seed: number, n: number): Scenario {
     // last, so the draws above stay what they were for every seed
     maxTxRounds: r.chance(0.5) ? 1 : undefined,
     ...byzantineFor(r, n, f),
+    // after every other draw, so those stay what they were for every seed
+    pipeline: r.chance(0.5) ? r.int(2, 9) : 0,
   }
 }
 
@@ -242,11 +254,13 @@ export function replayCommand(o: {
   planted?: Planted | null
   strictValidity?: boolean
   byzantine?: string[]
+  pipeline?: boolean
 }): string {
   const planted = o.planted ? ` --planted ${o.planted}` : ''
   const strict = o.strictValidity ? ' --strict-validity' : ''
   const byzantine = o.byzantine?.length ? ` --byzantine ${o.byzantine.join(',')}` : ''
-  return `npm run sim -- --seed ${o.seed} --validators ${o.validators}${planted}${strict}${byzantine}`
+  const pipeline = o.pipeline ? ' --pipeline' : ''
+  return `npm run sim -- --seed ${o.seed} --validators ${o.validators}${planted}${strict}${byzantine}${pipeline}`
 }
 
 /**
@@ -385,6 +399,11 @@ export class Simulation implements NetworkHost, WorkloadHost {
     writes: 0,
   }
 
+  /** batch hash → its txs' hashes, for every TxBatch published (to read the indexes in votes) */
+  private readonly batchTxs = new Map<string, string[]>()
+  /** tx hash → the reasons honest validators rejected it for in its tx rounds */
+  private readonly honestRejects = new Map<string, Set<string>>()
+
   readonly options: SimOptions
 
   constructor(given: SimOptions) {
@@ -396,6 +415,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
     this.n = n
     this.f = Math.floor((n - 1) / 3)
     this.scenario = { ...scenarioFor(seed, n), ...options.scenario }
+    if (!options.pipeline && options.scenario?.pipeline == null) this.scenario.pipeline = 0
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS
     const ids = Array.from({ length: n }, (_, i) => nodeIdentity(`validator-${i}`))
     this.genesis = simGenesis(ids, this.scenario.gasWindowMs)
@@ -477,6 +497,9 @@ export class Simulation implements NetworkHost, WorkloadHost {
       accountIdentity('authority'),
       users,
       this.t0 + Math.floor(this.scenario.faultMs / 2),
+      this.scenario.pipeline > 0
+        ? { depth: this.scenario.pipeline, rng: root.fork(6), who: accountIdentity('piper') }
+        : null,
     )
   }
 
@@ -734,6 +757,10 @@ export class Simulation implements NetworkHost, WorkloadHost {
         return
       case 'publish':
         this.noteSigned(i, a)
+        if (a.topic === 'tx') {
+          const d = batchDigest(a.message)
+          this.batchTxs.set(d.hashHex, d.txHashesHex)
+        }
         if (node.adversary == null && a.topic === 'election' && a.message.vote) {
           const v = a.message.vote
           if (peerIdToString(v.voter) === node.id.peerIdString)
@@ -780,12 +807,15 @@ export class Simulation implements NetworkHost, WorkloadHost {
         return
       }
       case 'send-batch-vote':
+        if (node.honest) this.noteHonestRejects(a.vote)
         this.net.sendBatchVote(i, a.to, a.vote)
         return
       case 'client-result':
         this.workload.onClientResult(i, a.requestId, a.result)
         return
       case 'tx-status':
+        if (node.honest && a.status === 'failed' && a.reason != null)
+          this.checkReason(i, a.hash, a.reason)
         this.workload.onTxStatus(i, a.hash, a.status, a.reason?.code ?? null)
         return
       case 'fetch-batch':
@@ -832,6 +862,36 @@ export class Simulation implements NetworkHost, WorkloadHost {
         else this.trace(i, `${t.type} ${this.named(brief(a))}`)
       }
     }
+  }
+
+  /** The reasons an honest validator's batch vote gives, per tx. */
+  private noteHonestRejects(vote: BatchVote): void {
+    if (vote.rejected.length === 0) return
+    const txs = this.batchTxs.get(toHex(vote.batch))
+    if (txs == null) return
+    vote.rejected.forEach((index, k) => {
+      const tx = txs[index]
+      const why = rejectReasonFromWire(vote.reasons[k]!)
+      if (tx == null || why == null) return
+      const set = this.honestRejects.get(tx) ?? new Set<string>()
+      set.add(String(why))
+      this.honestRejects.set(tx, set)
+    })
+  }
+
+  /**
+   * Honest reasons: a tx an honest target fails with validators' reject reason ("<words>:
+   * rejected by k of n validators") was rejected for that reason by an honest validator at
+   * least, not only by Byzantine ones (whose lie would send its client away).
+   */
+  private checkReason(i: number, hash: string, why: { code: string; message: string }): void {
+    if (!why.message.includes(': rejected by ')) return
+    if (this.honestRejects.get(hash)?.has(why.code)) return
+    this.fail(
+      'Honest reasons',
+      `n${i} failed tx ${hash.slice(0, 12)} with ${why.code}, a reason no honest validator gave it (${why.message})`,
+      i,
+    )
   }
 
   /** Remember what an honest validator signs in the block rounds, to catch it signing two. */
@@ -1517,6 +1577,7 @@ export class Simulation implements NetworkHost, WorkloadHost {
         ...this.net.stats,
         refusals: this.refusals,
         ...Object.fromEntries([...this.workload.failures].map(([k, v]) => [`failed:${k}`, v])),
+        ...this.workload.pipelineStats(),
         ...this.adversaryStats(),
       },
       trace: this.traceLines,

@@ -21,6 +21,7 @@ import type { ClientResult, TxStatus } from '../../src/core/consensus/types.js'
 import { toHex } from '../../src/core/crypto/hash.js'
 import { type AccountIdentity, registrationOf } from '../unit/fixtures.js'
 import type { VirtualClock } from './clock.js'
+import { Pipeliner } from './pipeline.js'
 import type { Rng } from './rng.js'
 
 export interface WorkloadHost {
@@ -82,6 +83,7 @@ export class Workload {
   private readonly byHash = new Map<string, Client>()
   /** no new txs from then on (the healing phase only finishes what is in flight) */
   stopNewAt = Number.POSITIVE_INFINITY
+  readonly pipeliner: Pipeliner | null
 
   constructor(
     private readonly host: WorkloadHost,
@@ -90,7 +92,20 @@ export class Workload {
     users: AccountIdentity[],
     /** users registering this late (after some gas was granted to their address) */
     lateFrom: number,
+    /** a pipelining client besides (pipeline.ts), with its own randomness */
+    pipeline: { depth: number; rng: Rng; who: AccountIdentity } | null = null,
   ) {
+    this.pipeliner =
+      pipeline == null
+        ? null
+        : new Pipeliner(
+            host,
+            pipeline.rng,
+            pipeline.who,
+            pipeline.depth,
+            this.told,
+            () => host.clock.now >= this.stopNewAt,
+          )
     this.clients = [
       {
         name: 'authority',
@@ -119,6 +134,18 @@ export class Workload {
 
   start(at: number): void {
     for (const c of this.clients) this.schedule(c, at + this.rng.int(0, 500))
+    this.pipeliner?.start(at)
+  }
+
+  /** What the pipelining client did, if there is one: `piper:<what>`. */
+  pipelineStats(): Record<string, number> {
+    const p = this.pipeliner
+    if (p == null) return {}
+    return {
+      'piper:depth': p.depth,
+      ...Object.fromEntries(Object.entries(p.stats).map(([k, v]) => [`piper:${k}`, v])),
+      ...Object.fromEntries([...p.failures].map(([k, v]) => [`piper:failed:${k}`, v])),
+    }
   }
 
   private schedule(c: Client, at: number): void {
@@ -250,6 +277,7 @@ export class Workload {
   // ---------------------------------------------------------------- what nodes tell clients
 
   onClientResult(node: number, requestId: number, result: ClientResult): void {
+    if (this.pipeliner?.onClientResult(node, requestId, result)) return
     const key = `${node}:${requestId}`
     const req = this.requests.get(key)
     if (req == null) return
@@ -282,6 +310,7 @@ export class Workload {
   }
 
   onTxStatus(node: number, hash: string, status: TxStatus, reason: string | null): void {
+    if (this.pipeliner?.onTxStatus(node, hash, status, reason)) return
     const c = this.byHash.get(hash)
     const cur = c?.current
     if (c == null || cur == null || cur.hash !== hash || cur.node !== node) return

@@ -536,6 +536,35 @@ describe('a tx with a quorum of permits', () => {
     expect(net.cores[0]!.txRounds.target.waiting.size).toBe(0)
     expect(net.cores[0]!.pool.sizes().pending).toBe(1)
   })
+
+  it('takes as its own a tx that another target’s round left here, when a client sends it: that target may be down', () => {
+    for (const phase of ['pending', 'prepared'] as const) {
+      const net = netWithAlice()
+      const tx = signedTx(alice)
+      // target 1 runs the round, then goes down: its votes (or its Commit) never come
+      net.hold =
+        phase === 'pending'
+          ? (s) => s.action.type === 'send-batch-vote' && s.action.to === net.peer(1)
+          : isPublish('commit')
+      const { hash } = net.submit(1, tx)
+      net.down.add(1)
+      expect(net.cores[0]!.tx(hash)?.status, phase).toBe(phase)
+      expect(net.cores[0]!.pool.has(hash)).toBe(true)
+      net.hold = null
+
+      // the client sends it to node 0, which runs a round of its own, and it commits
+      const again = net.submit(0, tx)
+      expect(again.result, phase).toEqual({ ok: true, hash, status: phase })
+      expect(net.batches(0).map(hashesOf), phase).toEqual([[hash]])
+      for (const i of [0, 2, 3, OBS])
+        expect(net.cores[i]!.pool.get(hash)?.status, `${phase}: core ${i}`).toBe('committed')
+      expect(net.cores[0]!.tx(hash)?.status).toBe('committed')
+
+      // and once more: now it drives it, so no third round
+      expect(net.submit(0, tx).result).toEqual({ ok: true, hash, status: 'committed' })
+      expect(net.batches(0)).toHaveLength(1)
+    }
+  })
 })
 
 // ------------------------------------------------------------------ 2. reject quorum

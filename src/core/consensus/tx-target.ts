@@ -293,12 +293,17 @@ export class TargetRounds {
     const bytes = txSize(tx)
     const hash = txHashHex(tx)
     const existing = this.log.get(hash)
+    const ours = existing?.target === this.cfg.self && this.pool.has(hash)
     if (
       this.waiting.has(hash) ||
-      (existing && existing.status !== 'failed' && existing.status !== 'pending') ||
-      (existing?.status === 'pending' && this.pool.has(hash))
+      existing?.status === 'committed' ||
+      existing?.status === 'final' ||
+      ((existing?.status === 'pending' || existing?.status === 'prepared') && ours)
     ) {
-      // the same tx again: idempotent, answer with what we know
+      // the same tx again, and this node drives it (or the chain has it): idempotent, answer
+      // with what we know. A tx another target's round left here pending or prepared is not
+      // driven by this node (that target may be down, and nobody would end its round): it is
+      // taken as ours below, and runs again
       this.reply(requestId, { ok: true, hash, status: existing?.status ?? 'pending' })
       return
     }
@@ -327,11 +332,13 @@ export class TargetRounds {
     }
     this.pool.add(hash, tx, bytes, now)
     const record = this.log.touch(hash, tx)
+    // another target's round got it prepared here: it stays so while ours runs
+    const prepared = record.status === 'prepared'
     record.target = this.cfg.self
     record.votes = { prePrepare: [], prepare: [] }
     this.log.advance(record, 'pending')
-    this.reply(requestId, { ok: true, hash, status: 'pending' })
-    this.status(hash, 'pending', null)
+    this.reply(requestId, { ok: true, hash, status: prepared ? 'prepared' : 'pending' })
+    if (!prepared) this.status(hash, 'pending', null)
     this.waiting.set(hash, { tx, at: now, bytes })
     this.drain(now)
   }
@@ -390,9 +397,10 @@ export class TargetRounds {
       if (txs.length >= this.batchTxs || bytes + w.bytes + 8 > MAX_TX_BATCH_BYTES) break
       this.waiting.delete(hash)
       // final or committed meanwhile (another target ran it), or dropped from the pool; a
-      // record the bounded log let go of while the tx waited is still pending
+      // record the bounded log let go of while the tx waited is still pending. Prepared by
+      // another target's round is not enough: that round may never end
       const status = this.log.get(hash)?.status ?? 'pending'
-      if (status !== 'pending' && status !== 'failed') continue
+      if (status === 'committed' || status === 'final') continue
       if (!this.pool.has(hash)) {
         const why = { code: 'DROPPED', message: 'left the pool before its round started' }
         if (this.log.advance(this.log.touch(hash, w.tx), 'failed', why))
