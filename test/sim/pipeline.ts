@@ -14,14 +14,11 @@
  * Its randomness is a stream of its own, so seeds without it replay as before.
  */
 import { signTx } from '../../src/core/chain/signatures.js'
-import { txHash } from '../../src/core/chain/tx.js'
-import type { AccountRegistration, Tx } from '../../src/core/codec/index.js'
-import { TxKind } from '../../src/core/codec/index.js'
+import { type AccountRegistration, type Tx, TxKind } from '../../src/core/codec/index.js'
 import type { ClientResult, TxStatus } from '../../src/core/consensus/types.js'
-import { toHex } from '../../src/core/crypto/hash.js'
 import { type AccountIdentity, registrationOf } from '../unit/fixtures.js'
 import type { Rng } from './rng.js'
-import type { Told, WorkloadHost } from './workload.js'
+import { type InFlight, sentTx, type Told, type WorkloadHost } from './workload.js'
 
 /** the codes after which the same signed tx is sent again: its round did not finish, or load */
 const RESEND = new Set(['TIMEOUT', 'NO_QUORUM', 'DROPPED', 'POOL_FULL'])
@@ -29,17 +26,8 @@ const RESEND = new Set(['TIMEOUT', 'NO_QUORUM', 'DROPPED', 'POOL_FULL'])
 const FIRST_REQUEST_ID = 1_000_000_000
 const REGISTRATION_RETRY_MS = 3_000
 
-interface Piped {
-  tx: Tx
-  hash: string
-  node: number
-  epoch: number
-  requestId: number
-  sentAt: number
-  /** 'retry': its round did not finish, or the node refused it for load; sent again next wake */
-  state: 'submitted' | 'pending' | 'committed' | 'retry'
-  tries: number
-}
+/** 'retry': its round did not finish, or the node refused it for load; sent again next wake */
+type Piped = Omit<InFlight, 'state'> & { state: InFlight['state'] | 'retry' }
 
 export class Pipeliner {
   readonly name = 'piper'
@@ -156,17 +144,8 @@ export class Pipeliner {
 
   private send(tx: Tx, node: number, tries: number): void {
     const requestId = this.nextRequestId++
-    const hash = toHex(txHash(tx))
-    const p: Piped = {
-      tx,
-      hash,
-      node,
-      epoch: this.host.epoch(node),
-      requestId,
-      sentAt: this.host.clock.now,
-      state: 'submitted',
-      tries,
-    }
+    const p: Piped = sentTx(this.host, tx, node, requestId, tries)
+    const hash = p.hash
     this.inFlight.set(hash, p)
     this.requests.set(`${node}:${requestId}`, hash)
     this.host.trace(

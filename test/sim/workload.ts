@@ -44,7 +44,7 @@ export interface Told {
   at: number
 }
 
-interface InFlight {
+export interface InFlight {
   tx: Tx
   hash: string
   node: number
@@ -66,6 +66,26 @@ interface Client {
   regAsk: { node: number; epoch: number; at: number } | null
   nonce: number
   current: InFlight | null
+}
+
+/** A tx a client just sent to `node`, as it keeps it while it waits for news. */
+export function sentTx(
+  host: WorkloadHost,
+  tx: Tx,
+  node: number,
+  requestId: number,
+  tries: number,
+): InFlight {
+  return {
+    tx,
+    hash: toHex(txHash(tx)),
+    node,
+    epoch: host.epoch(node),
+    requestId,
+    sentAt: host.clock.now,
+    state: 'submitted',
+    tries,
+  }
 }
 
 const utf8 = new TextEncoder()
@@ -254,17 +274,8 @@ export class Workload {
 
   private send(c: Client, tx: Tx, node: number, tries: number): void {
     const requestId = this.nextRequestId++
-    const hash = toHex(txHash(tx))
-    c.current = {
-      tx,
-      hash,
-      node,
-      epoch: this.host.epoch(node),
-      requestId,
-      sentAt: this.host.clock.now,
-      state: 'submitted',
-      tries,
-    }
+    c.current = sentTx(this.host, tx, node, requestId, tries)
+    const hash = c.current.hash
     this.requests.set(`${node}:${requestId}`, { client: c, kind: 'tx' })
     this.byHash.set(hash, c)
     this.host.trace(
