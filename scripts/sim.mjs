@@ -32,10 +32,6 @@ Options:
                      two honest nodes with one key)
   --strict-validity  with --planted quorum: hold certificates to the genesis
                      quorum (Validity) rather than the planted one
-  --pipeline         add, in half the seeds, a client that keeps up to 8 txs of
-                     one account in flight at once (test/sim/pipeline.ts); off
-                     by default while the No-loss violation it finds is open
-                     (docs/RELIABILITY.md)
   --trace            write each run's whole trace to a file and print its path
   -h, --help         show this help
 
@@ -90,10 +86,6 @@ function parse(argv) {
       env.SIM_STRICT_VALIDITY = '1'
       continue
     }
-    if (name === '--pipeline') {
-      env.SIM_PIPELINE = '1'
-      continue
-    }
     const value = inline ?? argv[++i]
     if (name === '--byzantine') {
       const list = (value ?? '').split(',').filter((x) => x !== '')
@@ -127,14 +119,7 @@ function parse(argv) {
 
 const env = parse(process.argv.slice(2))
 // no SIM_* at all would run the CI set; `npm run sim` alone means the default seeds, both sizes
-const selects = [
-  'SIM_SEED',
-  'SIM_SEEDS',
-  'SIM_VALIDATORS',
-  'SIM_PLANTED',
-  'SIM_BYZANTINE',
-  'SIM_PIPELINE',
-]
+const selects = ['SIM_SEED', 'SIM_SEEDS', 'SIM_VALIDATORS', 'SIM_PLANTED', 'SIM_BYZANTINE']
 if (!Object.keys(env).some((k) => selects.includes(k))) env.SIM_SEEDS = '200'
 
 const result = spawnSync('npx', ['vitest', 'run', '--project', 'sim'], {

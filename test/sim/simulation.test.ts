@@ -42,7 +42,6 @@ interface Plan {
   trace: boolean
   strictValidity?: boolean
   byzantine?: (Strategy | 'twins')[]
-  pipeline?: boolean
 }
 
 function envInt(name: string): number | undefined {
@@ -61,7 +60,6 @@ function customPlan(): Plan | null {
   const validators = envInt('SIM_VALIDATORS')
   const planted = process.env.SIM_PLANTED || null
   const byzantine = (process.env.SIM_BYZANTINE || '').split(',').filter((x) => x !== '')
-  const pipeline = process.env.SIM_PIPELINE === '1'
   for (const b of byzantine)
     if (b !== 'twins' && !isStrategy(b))
       throw new Error(`SIM_BYZANTINE: ${b} is not one of ${STRATEGIES.join(', ')}, twins`)
@@ -70,8 +68,7 @@ function customPlan(): Plan | null {
     seeds == null &&
     validators == null &&
     planted == null &&
-    byzantine.length === 0 &&
-    !pipeline
+    byzantine.length === 0
   )
     return null
   if (planted != null && !PLANTED.includes(planted as Planted))
@@ -85,7 +82,6 @@ function customPlan(): Plan | null {
     trace: process.env.SIM_TRACE === '1',
     strictValidity: process.env.SIM_STRICT_VALIDITY === '1',
     byzantine: byzantine as (Strategy | 'twins')[],
-    pipeline,
   }
 }
 
@@ -145,7 +141,6 @@ function runSeeds(plan: Omit<Plan, 'validators'> & { validators: number }): Outc
       trace: plan.trace,
       strictValidity: plan.strictValidity,
       byzantine: plan.byzantine,
-      pipeline: plan.pipeline,
     })
     if (plan.trace) console.log(`seed ${seed} n=${plan.validators}: trace in ${writeTrace(o)}`)
     // a long campaign keeps what it needs of a passing run, not its trace
@@ -240,6 +235,13 @@ const REGRESSIONS = [
   // now needs f + 1 validators, and the grace waits at least a tenth of txRoundMs
   { seed: 2, validators: 4 },
   { seed: 10, validators: 7 },
+  // No loss: the pipelining client's later nonces went final while an earlier one's commit
+  // certificate had missed the leader; after the gap grace the block skipped that nonce, and
+  // the committed tx failed NONCE_USED (also seeds 119 and 142 at n = 7). Nonces are now used
+  // in any order (state/nonces.ts), so no block skips one
+  { seed: 274, validators: 4 },
+  { seed: 355, validators: 4 },
+  { seed: 42, validators: 7 },
 ]
 
 describe.runIf(custom == null)('seeds that once failed', () => {

@@ -154,13 +154,6 @@ export interface SimOptions {
    * the run just ends (the planted-bug hunts look for one violation only)
    */
   endChecks?: boolean
-  /**
-   * add a pipelining client (pipeline.ts) in half the seeds: one account with up to 8 txs in
-   * flight at once. Off by default: it finds a No-loss violation not yet fixed (a leader that
-   * missed a commit certificate skips its nonce, and the committed tx fails NONCE_USED;
-   * docs/RELIABILITY.md)
-   */
-  pipeline?: boolean
 }
 
 export interface SimResult {
@@ -254,13 +247,11 @@ export function replayCommand(o: {
   planted?: Planted | null
   strictValidity?: boolean
   byzantine?: string[]
-  pipeline?: boolean
 }): string {
   const planted = o.planted ? ` --planted ${o.planted}` : ''
   const strict = o.strictValidity ? ' --strict-validity' : ''
   const byzantine = o.byzantine?.length ? ` --byzantine ${o.byzantine.join(',')}` : ''
-  const pipeline = o.pipeline ? ' --pipeline' : ''
-  return `npm run sim -- --seed ${o.seed} --validators ${o.validators}${planted}${strict}${byzantine}${pipeline}`
+  return `npm run sim -- --seed ${o.seed} --validators ${o.validators}${planted}${strict}${byzantine}`
 }
 
 /**
@@ -415,7 +406,6 @@ export class Simulation implements NetworkHost, WorkloadHost {
     this.n = n
     this.f = Math.floor((n - 1) / 3)
     this.scenario = { ...scenarioFor(seed, n), ...options.scenario }
-    if (!options.pipeline && options.scenario?.pipeline == null) this.scenario.pipeline = 0
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS
     const ids = Array.from({ length: n }, (_, i) => nodeIdentity(`validator-${i}`))
     this.genesis = simGenesis(ids, this.scenario.gasWindowMs)

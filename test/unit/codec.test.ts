@@ -1338,6 +1338,7 @@ const cases: Case[] = [
       lastBlockIndex: 9,
       gasUsed: 40,
       expiredGas: 5,
+      missingNonces: [2, 5],
       lots: [{ blockIndex: 4, time: 1_767_225_600_000, remaining: 60 }],
     },
     [

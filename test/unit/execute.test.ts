@@ -24,6 +24,7 @@ import {
   genesisStateRoot,
 } from '../../src/core/state/execute.js'
 import { type AccountState, LedgerState } from '../../src/core/state/ledger.js'
+import { NONCE_WINDOW } from '../../src/core/state/nonces.js'
 import {
   type AccountIdentity,
   accountIdentity,
@@ -283,17 +284,44 @@ describe('txs', () => {
     failedWith(later.receipts.txs[0], 'NONCE_USED')
   })
 
-  it('allows nonce gaps: the next nonce becomes nonce + 1', () => {
+  it('uses nonces in any order: a nonce jumped over stays usable once, within the window', () => {
     const chain = new Chain()
     const b1 = chain.apply(1_000, { txs: [signedTx(authority, { nonce: 5 })] })
     ok(b1.receipts.txs[0])
     expect(chain.account(authority).nextNonce).toBe(6)
+    expect(chain.account(authority).missingNonces).toEqual([0, 1, 2, 3, 4])
     const b2 = chain.apply(2_000, {
-      txs: [signedTx(authority, { nonce: 3 }), signedTx(authority, { nonce: 6 })],
+      txs: [
+        signedTx(authority, { nonce: 3 }),
+        signedTx(authority, { nonce: 6 }),
+        signedTx(authority, { nonce: 5, data: utf8.encode('again') }),
+      ],
     })
-    failedWith(b2.receipts.txs[0], 'NONCE_USED')
+    ok(b2.receipts.txs[0])
     ok(b2.receipts.txs[1])
+    failedWith(b2.receipts.txs[2], 'NONCE_USED')
     expect(chain.account(authority).nextNonce).toBe(7)
+    expect(chain.account(authority).missingNonces).toEqual([0, 1, 2, 4])
+    const b3 = chain.apply(3_000, {
+      txs: [signedTx(authority, { nonce: 3, data: utf8.encode('b') })],
+    })
+    failedWith(b3.receipts.txs[0], 'NONCE_USED')
+    // a jump past the window forgets what falls out of it: those count as used
+    const far = 6 + NONCE_WINDOW
+    ok(chain.apply(4_000, { txs: [signedTx(authority, { nonce: far })] }).receipts.txs[0])
+    expect(chain.account(authority).missingNonces).toHaveLength(NONCE_WINDOW - 1)
+    expect(chain.account(authority).missingNonces[0]).toBe(far + 1 - NONCE_WINDOW)
+    const old = chain.apply(5_000, { txs: [signedTx(authority, { nonce: 4 })] })
+    failedWith(old.receipts.txs[0], 'NONCE_USED')
+  })
+
+  it('keeps no missing nonce for an account whose nonces come in order', () => {
+    const chain = new Chain()
+    chain.apply(1_000, {
+      txs: [signedTx(authority, { nonce: 0 }), signedTx(authority, { nonce: 1 })],
+    })
+    expect(chain.account(authority).nextNonce).toBe(2)
+    expect(chain.account(authority).missingNonces).toEqual([])
   })
 
   it('fails gas above the live balance (INSUFFICIENT_GAS) and passes gas equal to it', () => {

@@ -149,14 +149,18 @@ describe('Mempool txs', () => {
     for (const [i, t] of [a0, a0other, a1, a2, b0].entries()) pool.add(t.hash, t.tx, 10, i)
     const hashes = (next: number) =>
       pool
-        .usedNonces(alice.address, next)
+        .usedNonces(alice.address, (nonce) => nonce < next)
         .map((e) => e.hash)
         .sort()
     expect(hashes(0)).toEqual([])
     expect(hashes(1)).toEqual([a0.hash, a0other.hash].sort())
     expect(hashes(2)).toEqual([a0.hash, a0other.hash, a1.hash].sort())
-    expect(pool.usedNonces(bob.address, 5).map((e) => e.hash)).toEqual([b0.hash])
-    expect(pool.usedNonces('00'.repeat(32), 5)).toEqual([])
+    expect(pool.usedNonces(bob.address, (nonce) => nonce < 5).map((e) => e.hash)).toEqual([b0.hash])
+    expect(pool.usedNonces('00'.repeat(32), () => true)).toEqual([])
+    // used nonces need not be below one number: any the chain has used
+    expect(pool.usedNonces(alice.address, (nonce) => nonce === 2).map((e) => e.hash)).toEqual([
+      a2.hash,
+    ])
   })
 
   it('lists committed txs in commit order, up to a limit, and drops removed ones', () => {

@@ -1315,6 +1315,7 @@ describe('restore', () => {
             publicKey: alice.signer.publicKey,
             registeredAt: 1,
             nextNonce: 1,
+            missingNonces: [],
             hasTransacted: true,
             lastBlockIndex: 1,
             gasUsed: 0,

@@ -7962,6 +7962,7 @@ export interface AccountRecord {
   gasUsed: number
   expiredGas: number
   lots: GasLotRecord[]
+  missingNonces: number[]
 }
 
 export namespace AccountRecord {
@@ -8031,6 +8032,13 @@ export namespace AccountRecord {
           }
         }
 
+        if (obj.missingNonces != null && obj.missingNonces.length > 0) {
+          for (const value of obj.missingNonces) {
+            w.uint32(96)
+            w.uint64Number(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -8046,7 +8054,8 @@ export namespace AccountRecord {
           lastBlockIndex: 0,
           gasUsed: 0,
           expiredGas: 0,
-          lots: []
+          lots: [],
+          missingNonces: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -8105,6 +8114,14 @@ export namespace AccountRecord {
               }))
               break
             }
+            case 12: {
+              if (opts.limits?.missingNonces != null && obj.missingNonces.length === opts.limits.missingNonces) {
+                throw new MaxLengthError('Decode error - repeated field "missingNonces" had too many elements')
+              }
+
+              obj.missingNonces.push(reader.uint64Number())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -8115,7 +8132,8 @@ export namespace AccountRecord {
         return obj
       }, function * (reader, length, prefix, opts = NO_OPTS) {
         const obj = {
-          lots: 0
+          lots: 0,
+          missingNonces: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -8212,6 +8230,21 @@ export namespace AccountRecord {
 
               break
             }
+            case 12: {
+              if (opts.limits?.missingNonces != null && obj.missingNonces === opts.limits.missingNonces) {
+                throw new MaxLengthError('Streaming decode error - repeated field "missingNonces" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.missingNonces[]`,
+                index: obj.missingNonces,
+                value: reader.uint64Number()
+              }
+
+              obj.missingNonces++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -8292,6 +8325,12 @@ export namespace AccountRecord {
     index: number
   }
 
+  export interface AccountRecordMissingNoncesFieldEvent {
+    field: '$.missingNonces[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<AccountRecord>): Uint8Array {
     return encodeMessage(obj, AccountRecord.codec())
   }
@@ -8300,7 +8339,7 @@ export namespace AccountRecord {
     return decodeMessage(buf, AccountRecord.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AccountRecord>): Generator<AccountRecordUsernameFieldEvent | AccountRecordDataFieldEvent | AccountRecordKeyTypeFieldEvent | AccountRecordPublicKeyFieldEvent | AccountRecordRegisteredAtFieldEvent | AccountRecordNextNonceFieldEvent | AccountRecordHasTransactedFieldEvent | AccountRecordLastBlockIndexFieldEvent | AccountRecordGasUsedFieldEvent | AccountRecordExpiredGasFieldEvent | AccountRecordLotsBlockIndexFieldEvent | AccountRecordLotsTimeFieldEvent | AccountRecordLotsRemainingFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AccountRecord>): Generator<AccountRecordUsernameFieldEvent | AccountRecordDataFieldEvent | AccountRecordKeyTypeFieldEvent | AccountRecordPublicKeyFieldEvent | AccountRecordRegisteredAtFieldEvent | AccountRecordNextNonceFieldEvent | AccountRecordHasTransactedFieldEvent | AccountRecordLastBlockIndexFieldEvent | AccountRecordGasUsedFieldEvent | AccountRecordExpiredGasFieldEvent | AccountRecordLotsBlockIndexFieldEvent | AccountRecordLotsTimeFieldEvent | AccountRecordLotsRemainingFieldEvent | AccountRecordMissingNoncesFieldEvent> {
     return streamMessage(buf, AccountRecord.codec(), opts)
   }
 }

@@ -10,6 +10,7 @@ import { txSenderHex } from '../chain/tx.js'
 import { GasGrantCodec, MAX_TX_BYTES, RejectReason, type Tx, TxKind } from '../codec/index.js'
 import type { Mempool } from '../mempool/mempool.js'
 import type { Ledger } from '../state/ledger.js'
+import { nonceUsed } from '../state/nonces.js'
 
 export interface AdmissionContext {
   chainId: string
@@ -62,8 +63,8 @@ export function admitTx(ctx: AdmissionContext, tx: Tx, hash: string, bytes: numb
   } else if (tx.kind !== TxKind.DATA) {
     return refuse(RejectReason.MALFORMED, `unknown kind ${tx.kind}`)
   }
-  const next = ctx.ledger.account(sender)?.nextNonce ?? 0
-  if (tx.nonce < next) return refuse(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)
+  if (nonceUsed(ctx.ledger.account(sender), tx.nonce))
+    return refuse(RejectReason.NONCE_USED, `nonce ${tx.nonce} is used`)
   const taken = ctx.pool.atNonce(sender, tx.nonce)
   if (taken != null)
     return refuse(

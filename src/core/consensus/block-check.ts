@@ -15,6 +15,7 @@ import type { Block } from '../codec/index.js'
 import { bytesEqual, toHex } from '../crypto/hash.js'
 import { type Execution, executeBlock } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
+import { nonceUsed } from '../state/nonces.js'
 
 export interface ChainTip {
   height: number
@@ -72,8 +73,8 @@ export function checkBlock(
     // a nonce the chain used already: this very tx again (one hash in two blocks), or one that
     // can only fail; block_new never proposes one (a second tx at a nonce this block uses may
     // stand after the first, and fails there)
-    if (account != null && tx.nonce < account.nextNonce)
-      return bad('NONCE_USED', `tx from ${sender}: nonce ${tx.nonce} < next ${account.nextNonce}`)
+    if (nonceUsed(account, tx.nonce))
+      return bad('NONCE_USED', `tx from ${sender}: nonce ${tx.nonce} is used`)
     if (!verifyTx(tx, key.keyType, key.publicKey))
       return bad('INVALID_TX', `tx from ${sender}: bad signature`)
   }

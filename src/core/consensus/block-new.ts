@@ -20,6 +20,7 @@ import { addressOf } from '../crypto/keys.js'
 import type { Mempool, PoolEntry } from '../mempool/mempool.js'
 import { executeBlock } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
+import { nonceUsed } from '../state/nonces.js'
 import type { ChainTip } from './block-check.js'
 
 /**
@@ -43,8 +44,6 @@ export interface BlockNewInput {
   ledger: LedgerState
   pool: Mempool
   now: number
-  /** a tx after a nonce gap waits this long for the gap to fill, then goes in without it */
-  gapGraceMs: number
 }
 
 export function blockNew(input: BlockNewInput): Block {
@@ -70,23 +69,18 @@ export function blockNew(input: BlockNewInput): Block {
     }
     list.push(e)
   }
-  // per sender, in nonce order from its next nonce: a tx after a gap waits for the gap to fill,
-  // but not forever (gapGraceMs); a second committed tx at a nonce this block uses (a sender's
-  // conflicting txs) goes in after the first, to fail there: a committed tx ends in a block
+  // per sender, in nonce order, every committed tx whose nonce the chain has not used: nonces
+  // are used in any order (state/nonces.ts), so a tx never waits for an earlier nonce, which may
+  // never commit. A second committed tx at a nonce this block uses (a sender's conflicting txs)
+  // goes in after the first, to fail there: a committed tx ends in a block
   const picked: Tx[] = []
   let bytes = 0
   senders: for (const [sender, entries] of bySender) {
     entries.sort((a, b) => a.tx.nonce - b.tx.nonce)
-    const used = ledger.account(sender)?.nextNonce ?? 0
-    let expected = used
+    const account = ledger.account(sender)
     for (const e of entries) {
-      if (e.tx.nonce < used) continue // the chain used this nonce already: never again
+      if (nonceUsed(account, e.tx.nonce)) continue // the chain used this nonce already: never again
       if (picked.length >= PROPOSAL_TXS || bytes + e.bytes > BLOCK_BYTES_BUDGET) break senders
-      if (e.tx.nonce > expected) {
-        if (now - e.addedAt < input.gapGraceMs) break
-        expected = e.tx.nonce
-      }
-      if (e.tx.nonce === expected) expected++
       picked.push(e.tx)
       bytes += e.bytes
     }

@@ -63,6 +63,7 @@ import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/p
 import type { Mempool } from '../mempool/mempool.js'
 import { applyExecution, type Execution } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
+import { nonceUsed } from '../state/nonces.js'
 import { type BlockCheck, type ChainTip, checkBlock, MAX_CLOCK_DRIFT_MS } from './block-check.js'
 import { BlockElection, type ElectionRound } from './block-election.js'
 import { blockNew, PROPOSAL_TXS } from './block-new.js'
@@ -558,7 +559,6 @@ export class BlockRounds {
         ledger: this.ledger(),
         pool: this.pool,
         now,
-        gapGraceMs: 2 * this.cfg.timeouts.txRoundMs,
       })
     }
     const message = signBlockPrepare(this.cfg.signer, this.cfg.chainId, {
@@ -1002,8 +1002,8 @@ export class BlockRounds {
       if (previous != null && bytesEqual(previous, tx.from)) continue
       previous = tx.from
       const sender = txSenderHex(tx)
-      const next = ledger.account(sender)?.nextNonce ?? 0
-      for (const entry of this.pool.usedNonces(sender, next)) {
+      const account = ledger.account(sender)
+      for (const entry of this.pool.usedNonces(sender, (nonce) => nonceUsed(account, nonce))) {
         this.pool.remove(entry.hash)
         if (entry.status === 'committed') poolDeletes.push(entry.hash)
         const record = this.txLog.touch(entry.hash)

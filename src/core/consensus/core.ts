@@ -15,7 +15,7 @@ import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdToString } from '../crypto/peer-id.js'
 import { DEFAULT_POOL_LIMITS, Mempool, type PoolLimits } from '../mempool/mempool.js'
 import { genesisStateRoot } from '../state/execute.js'
-import { type AccountState, LedgerState, nextNonceOf, type Unclaimed } from '../state/ledger.js'
+import { type AccountState, LedgerState, nonceUsedBy, type Unclaimed } from '../state/ledger.js'
 import { AccountRegistry } from './accounts.js'
 import { senderKey } from './admission.js'
 import { BlockRounds, type Head, type UnsafeFlags } from './block-rounds.js'
@@ -174,7 +174,7 @@ export class Core {
   restore(saved: RestoredPool, now: number): void {
     const stale: string[] = []
     for (const { hash, tx } of saved.committed) {
-      if (tx.nonce < nextNonceOf(this.ledger, txSenderHex(tx))) {
+      if (nonceUsedBy(this.ledger, txSenderHex(tx), tx.nonce)) {
         stale.push(hash)
         continue
       }

@@ -34,7 +34,7 @@ import type { Signer } from '../crypto/keys.js'
 import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/peer-id.js'
 import { SizedFifo } from '../fifo.js'
 import type { Mempool } from '../mempool/mempool.js'
-import { type Ledger, nextNonceOf } from '../state/ledger.js'
+import { type Ledger, nonceUsedBy } from '../state/ledger.js'
 import { admitTx } from './admission.js'
 import type { EvidenceBook } from './evidence.js'
 import { type Reason, reason } from './reasons.js'
@@ -331,10 +331,9 @@ export class TxRounds implements TargetHost {
    * block holds it: this is a late certificate of another round of it).
    */
   private nonceUsed(hash: string, tx: Tx): boolean {
-    const next = nextNonceOf(this.ledger(), txSenderHex(tx))
-    if (tx.nonce >= next) return false
+    if (!nonceUsedBy(this.ledger(), txSenderHex(tx), tx.nonce)) return false
     const record = this.log.touch(hash)
-    const why = reason(RejectReason.NONCE_USED, `nonce ${tx.nonce} < next ${next}`)
+    const why = reason(RejectReason.NONCE_USED, `nonce ${tx.nonce} is used`)
     if (this.log.failByChain(record, why)) this.status(hash, 'failed', why)
     return true
   }

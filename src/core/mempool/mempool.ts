@@ -102,13 +102,13 @@ export class Mempool {
   }
 
   /**
-   * The pooled txs of `sender` at nonces below `next`, conflicting ones included: the chain has
-   * used those nonces, so none of these txs can ever apply.
+   * The pooled txs of `sender` at nonces the chain has used (`used`), conflicting ones
+   * included: none of these txs can ever apply.
    */
-  usedNonces(sender: string, next: number): PoolEntry[] {
+  usedNonces(sender: string, used: (nonce: number) => boolean): PoolEntry[] {
     const out: PoolEntry[] = []
     for (const [nonce, hash] of this.bySender.get(sender) ?? []) {
-      if (nonce >= next) continue
+      if (!used(nonce)) continue
       out.push(this.entries.get(hash)!)
       if (this.conflicts.size === 0) continue
       for (const other of this.conflicts.get(`${sender}:${nonce}`) ?? [])

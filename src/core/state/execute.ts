@@ -25,6 +25,7 @@ import { fromHex, sha256, toHex } from '../crypto/hash.js'
 import { addressOf } from '../crypto/keys.js'
 import type { AccountState, GasLot, LedgerState, Unclaimed } from './ledger.js'
 import { isLive, liveBalance } from './ledger.js'
+import { nonceUsed, useNonce } from './nonces.js'
 import { encodeAccount, encodeUnclaimed } from './records.js'
 
 export interface Execution {
@@ -40,7 +41,7 @@ export interface Execution {
 }
 
 function cloneAccount(a: AccountState): AccountState {
-  return { ...a, lots: a.lots.map((l) => ({ ...l })) }
+  return { ...a, lots: a.lots.map((l) => ({ ...l })), missingNonces: [...a.missingNonces] }
 }
 
 /**
@@ -141,6 +142,7 @@ export function executeBlock(
       publicKey: reg.publicKey,
       registeredAt: height,
       nextNonce: 0,
+      missingNonces: [],
       hasTransacted: false,
       lastBlockIndex: height,
       gasUsed: 0,
@@ -163,7 +165,7 @@ export function executeBlock(
       result.receipts.txs.push(failed(hash, 'UNKNOWN_SENDER'))
       continue
     }
-    if (tx.nonce < sender.nextNonce) {
+    if (nonceUsed(sender, tx.nonce)) {
       result.receipts.txs.push(failed(hash, 'NONCE_USED'))
       continue
     }
@@ -183,7 +185,7 @@ export function executeBlock(
       }
     }
     if (failure != null) {
-      sender.nextNonce = tx.nonce + 1
+      useNonce(sender, tx.nonce)
       sender.lastBlockIndex = height
       result.receipts.txs.push(failed(hash, failure))
       continue
@@ -207,7 +209,7 @@ export function executeBlock(
     }
     if (spent) sender.lots = sender.lots.filter((l) => l.remaining > 0)
     sender.gasUsed += tx.gas
-    sender.nextNonce = tx.nonce + 1
+    useNonce(sender, tx.nonce)
     sender.hasTransacted = true
     sender.lastBlockIndex = height
     result.gasUsed += tx.gas

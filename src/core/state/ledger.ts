@@ -6,6 +6,7 @@
 import type { Genesis } from '../chain/genesis.js'
 import { genesisTimeMs } from '../chain/genesis.js'
 import type { KeyType } from '../crypto/keys.js'
+import { nonceUsed } from './nonces.js'
 
 /** A grant of gas: spent first-in first-out, expiring gasWindowMs after `time` (0: never). */
 export interface GasLot {
@@ -25,8 +26,10 @@ export interface AccountState {
   publicKey: Uint8Array
   /** the block that registered it (0: genesis) */
   registeredAt: number
-  /** the lowest nonce its next tx may use */
+  /** one past the highest nonce its txs used: what a new tx takes (state/nonces.ts) */
   nextNonce: number
+  /** the nonces below nextNonce, within NONCE_WINDOW, no tx has used yet (ascending) */
+  missingNonces: number[]
   hasTransacted: boolean
   /** the last block that touched it */
   lastBlockIndex: number
@@ -52,9 +55,9 @@ export interface Ledger {
   balance(address: string, now: number): number
 }
 
-/** The next nonce `address` may use: 0 for an address without an account. */
-export function nextNonceOf(ledger: Ledger, address: string): number {
-  return ledger.account(address)?.nextNonce ?? 0
+/** Has `address` used `nonce`? An address without an account has used none. */
+export function nonceUsedBy(ledger: Ledger, address: string, nonce: number): boolean {
+  return nonceUsed(ledger.account(address), nonce)
 }
 
 export function isLive(lot: GasLot, now: number, windowMs: number): boolean {
@@ -95,6 +98,7 @@ export class LedgerState implements Ledger {
         publicKey: new Uint8Array(Buffer.from(a.publicKey, 'base64')),
         registeredAt: 0,
         nextNonce: 0,
+        missingNonces: [],
         hasTransacted: false,
         lastBlockIndex: 0,
         gasUsed: 0,

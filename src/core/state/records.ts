@@ -22,6 +22,7 @@ export function accountToRecord(a: AccountState): AccountRecord {
     gasUsed: a.gasUsed,
     expiredGas: a.expiredGas,
     lots: a.lots.map((l) => ({ blockIndex: l.blockIndex, time: l.time, remaining: l.remaining })),
+    missingNonces: a.missingNonces,
   }
 }
 
@@ -39,6 +40,7 @@ export function accountFromRecord(address: string, r: AccountRecord): AccountSta
     gasUsed: r.gasUsed,
     expiredGas: r.expiredGas,
     lots: r.lots.map((l) => ({ blockIndex: l.blockIndex, time: l.time, remaining: l.remaining })),
+    missingNonces: [...r.missingNonces],
   }
 }
 
