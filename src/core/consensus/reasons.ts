@@ -11,8 +11,7 @@ const WORDS: Partial<Record<RejectReason, string>> = {
   [RejectReason.BAD_SIGNATURE]: 'the signature does not match the sender key',
   [RejectReason.WRONG_CHAIN]: 'the tx names another chain',
   [RejectReason.UNKNOWN_SENDER]: 'the sender has no account (register it first)',
-  [RejectReason.NONCE_USED]:
-    'the nonce is used (below the account next nonce, or taken by another pooled tx)',
+  [RejectReason.NONCE_USED]: 'the nonce is used (by the account, or by another pooled tx)',
   [RejectReason.INSUFFICIENT_GAS]: 'the balance, net of pending txs, does not cover the gas',
   [RejectReason.TOO_LARGE]: 'the tx is larger than allowed',
   [RejectReason.POOL_FULL]: 'the pool is full; try again later',
