@@ -16,6 +16,7 @@
 import { signTx } from '../../src/core/chain/signatures.js'
 import { type AccountRegistration, type Tx, TxKind } from '../../src/core/codec/index.js'
 import type { ClientResult, TxStatus } from '../../src/core/consensus/types.js'
+import { nonceUsed } from '../../src/core/state/nonces.js'
 import { type AccountIdentity, registrationOf } from '../unit/fixtures.js'
 import type { Rng } from './rng.js'
 import { type InFlight, sentTx, type Told, type WorkloadHost } from './workload.js'
@@ -121,8 +122,9 @@ export class Pipeliner {
       // told committed: done once some node shows it in a block
       if (up.length === 0) return
       const core = this.host.core(this.rng.pick(up))!
-      const next = core.ledger.account(this.who.address)?.nextNonce ?? 0
-      if (core.tx(p.hash)?.status === 'final' || next > p.tx.nonce) {
+      // its nonce used: this tx is in a block (or a tx of the same nonce is; it signs none)
+      const used = nonceUsed(core.ledger.account(this.who.address), p.tx.nonce)
+      if (core.tx(p.hash)?.status === 'final' || used) {
         this.stats.final++
         this.inFlight.delete(p.hash)
       }
