@@ -19,6 +19,7 @@ import {
 import type { Core } from '../../src/core/consensus/core.js'
 import type { ClientResult, TxStatus } from '../../src/core/consensus/types.js'
 import { toHex } from '../../src/core/crypto/hash.js'
+import { nonceUsed } from '../../src/core/state/nonces.js'
 import { type AccountIdentity, registrationOf } from '../unit/fixtures.js'
 import type { VirtualClock } from './clock.js'
 import { Pipeliner } from './pipeline.js'
@@ -219,8 +220,8 @@ export class Workload {
       if (node == null) return
       const core = this.host.core(node)!
       const record = core.tx(cur.hash)
-      const next = core.ledger.account(c.who.address)?.nextNonce ?? 0
-      if (record?.status === 'final' || record?.block != null || next > cur.tx.nonce) {
+      const used = nonceUsed(core.ledger.account(c.who.address), cur.tx.nonce)
+      if (record?.status === 'final' || record?.block != null || used) {
         this.stats.final++
         c.current = null
       }
