@@ -79,7 +79,7 @@ export type { TxStatus }
 export interface TxResult {
   hash: string
   status: TxStatus
-  reason?: { code: string; message: string } | null
+  reason?: { code: string; message: string; rejectedBy?: number } | null
   block?: { height: number; index: number } | null
 }
 

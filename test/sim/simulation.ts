@@ -45,6 +45,7 @@ import { FUTURE_ROUNDS, type UnsafeFlags } from '../../src/core/consensus/block-
 import { Core } from '../../src/core/consensus/core.js'
 import { MAX_EVIDENCE } from '../../src/core/consensus/evidence.js'
 import { GossipGate, MAX_CHECKED, MAX_TARGETS } from '../../src/core/consensus/gossip-gate.js'
+import type { Reason } from '../../src/core/consensus/reasons.js'
 import { livenessBoundMs } from '../../src/core/consensus/round-sync.js'
 import { TX_LOG_BODY_BYTES, TX_LOG_CAPACITY } from '../../src/core/consensus/tx-log.js'
 import {
@@ -870,12 +871,12 @@ export class Simulation implements NetworkHost, WorkloadHost {
   }
 
   /**
-   * Honest reasons: a tx an honest target fails with validators' reject reason ("<words>:
-   * rejected by k of n validators") was rejected for that reason by an honest validator at
-   * least, not only by Byzantine ones (whose lie would send its client away).
+   * Honest reasons: a tx an honest target fails with validators' reject reason (a reason with
+   * `rejectedBy`) was rejected for that reason by an honest validator at least, not only by
+   * Byzantine ones (whose lie would send its client away).
    */
-  private checkReason(i: number, hash: string, why: { code: string; message: string }): void {
-    if (!why.message.includes(': rejected by ')) return
+  private checkReason(i: number, hash: string, why: Reason): void {
+    if (why.rejectedBy == null) return
     if (this.honestRejects.get(hash)?.has(why.code)) return
     this.fail(
       'Honest reasons',

@@ -73,7 +73,11 @@ export const txJsonProperties = {
 
 const reasonSchema = {
   type: ['object', 'null'],
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  properties: {
+    code: { type: 'string' },
+    message: { type: 'string' },
+    rejectedBy: { type: 'integer' },
+  },
   required: ['code', 'message'],
 } as const
 

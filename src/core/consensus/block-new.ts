@@ -1,15 +1,16 @@
 /**
  * The original design's `block_new`: what a leader proposes when it has no
  * valid block to re-propose. Registrations waiting in the pool (whose key and
- * username are still free), then committed txs, per sender in nonce order
- * from the sender's next nonce, executed on the head's state for the
- * header's stateRoot.
+ * username are still free), then every committed tx whose nonce the chain has
+ * not used, per sender in nonce order (nonces are used in any order, so a tx
+ * never waits for an earlier nonce: state/nonces.ts), executed on the head's
+ * state for the header's stateRoot.
  *
  * A tx whose nonce the chain has already used is never proposed: a block that
  * holds one is invalid (block-check.ts), because the same tx once more would
  * put one hash in two blocks, and a conflicting one can only fail. Such a tx
  * leaves the pool when the block that used its nonce becomes final
- * (block-rounds.ts append) and is not committed into it afterwards
+ * (block-final.ts) and is not committed into it afterwards
  * (tx-rounds.ts).
  */
 import { accountsRoot, sortTxs, txRoot } from '../chain/block.js'

@@ -39,7 +39,6 @@ import { CertificateError, certificateFrom, verifyCertificate } from '../chain/c
 import type { Genesis, Timeouts } from '../chain/genesis.js'
 import { genesisTimeMs } from '../chain/genesis.js'
 import { proposalStatement, signAdd, signBlockPrepare, signVote } from '../chain/signatures.js'
-import { txHashHex, txSenderHex } from '../chain/tx.js'
 import type { ValidatorSet } from '../chain/validator-set.js'
 import {
   type Add,
@@ -63,9 +62,9 @@ import { type PeerIdString, peerIdFromString, peerIdToString } from '../crypto/p
 import type { Mempool } from '../mempool/mempool.js'
 import { applyExecution, type Execution } from '../state/execute.js'
 import type { LedgerState } from '../state/ledger.js'
-import { nonceUsed } from '../state/nonces.js'
 import { type BlockCheck, type ChainTip, checkBlock, MAX_CLOCK_DRIFT_MS } from './block-check.js'
 import { BlockElection, type ElectionRound } from './block-election.js'
+import { settleFinalBlock } from './block-final.js'
 import { blockNew, PROPOSAL_TXS } from './block-new.js'
 import { ElectionTally, type LeaderReputation } from './election.js'
 import type { EvidenceBook } from './evidence.js'
@@ -971,57 +970,17 @@ export class BlockRounds {
     // the leaders of the rounds before the deciding one failed
     this.leftRounds(0, round)
 
-    // the pool: out go the included txs and registrations, and the txs whose
+    // the pool and the tx log: out go the included txs and registrations, and the txs whose
     // nonce the block used; the rest of our abandoned block_new stays
-    const poolDeletes: string[] = []
-    block.txs.forEach((tx, index) => {
-      const receipt = exec.receipts.txs[index]!
-      const txKey = txHashHex(tx)
-      const entry = this.pool.remove(txKey)
-      if (entry?.status === 'committed') poolDeletes.push(txKey)
-      const record = this.txLog.touch(txKey)
-      // the block store holds the body from now on: the record keeps only what the block lacks
-      this.txLog.inBlock(record, { height: header.height, index })
-      if (receipt.status === ReceiptStatus.OK) this.txLog.advance(record, 'final')
-      else
-        this.txLog.failByChain(record, {
-          code: receipt.reason,
-          message: `failed in block ${header.height}: ${receipt.reason}`,
-        })
-      this.out.push({
-        type: 'tx-status',
-        hash: txKey,
-        status: record.status,
-        reason: record.reason,
-      })
-    })
-    // every other pooled tx at a nonce the chain has now used can never apply (txs stand by
-    // sender in a block, so each sender comes once here)
-    let previous: Uint8Array | null = null
-    for (const tx of block.txs) {
-      if (previous != null && bytesEqual(previous, tx.from)) continue
-      previous = tx.from
-      const sender = txSenderHex(tx)
-      const account = ledger.account(sender)
-      for (const entry of this.pool.usedNonces(sender, (nonce) => nonceUsed(account, nonce))) {
-        this.pool.remove(entry.hash)
-        if (entry.status === 'committed') poolDeletes.push(entry.hash)
-        const record = this.txLog.touch(entry.hash)
-        const why = {
-          code: 'NONCE_USED',
-          message: `nonce ${entry.tx.nonce} of ${sender} was used by block ${header.height}`,
-        }
-        if (this.txLog.failByChain(record, why))
-          this.out.push({ type: 'tx-status', hash: entry.hash, status: 'failed', reason: why })
-      }
-    }
-    const accountDeletes: string[] = []
-    for (const [address, reg] of this.pool.pendingAccounts()) {
-      if (ledger.account(address) != null || ledger.addressOfUsername(reg.username) != null) {
-        this.pool.removeAccount(address)
-        accountDeletes.push(address)
-      }
-    }
+    const { poolDeletes, accountDeletes } = settleFinalBlock(
+      block,
+      header.height,
+      exec.receipts,
+      ledger,
+      this.pool,
+      this.txLog,
+      this.out,
+    )
 
     this.out.push({
       type: 'persist',

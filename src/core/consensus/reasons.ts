@@ -31,6 +31,12 @@ export function reasonWords(r: RejectReason): string {
 export interface Reason {
   code: string
   message: string
+  /**
+   * How many validators rejected the tx for this reason, when their votes decided it (a round
+   * that failed with a reason more than f of them gave: tx-target.ts rejectReason); absent for
+   * every other reason.
+   */
+  rejectedBy?: number
 }
 
 export function reason(r: RejectReason, detail?: string): Reason {

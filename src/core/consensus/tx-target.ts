@@ -592,16 +592,13 @@ export class TargetRounds {
     const tally = new Map<RejectReason, number>()
     for (const r of t.rejects.values()) tally.set(r, (tally.get(r) ?? 0) + 1)
     const [top] = [...tally.entries()].sort((a, b) => b[1] - a[1])
-    const believed = size - quorum + 1 // f + 1
-    if (top![1] >= believed)
-      return reason(
-        top![0],
-        `rejected by ${t.rejects.size} of ${size} validators in ${phase}; ${t.signMap.size} of ${quorum} permits`,
-      )
     const given = [...tally.entries()].map(([r, n]) => `${n} ${reasonCode(r)}`).join(', ')
+    const rejected = `${permits}; rejected by ${t.rejects.size} of ${size} validators (${given})`
+    const believed = size - quorum + 1 // f + 1
+    if (top![1] >= believed) return { ...reason(top![0], rejected), rejectedBy: top![1] }
     return {
       code: 'NO_QUORUM',
-      message: `${permits}; rejected by ${t.rejects.size} of ${size} validators (${given}), no reason given by f + 1 = ${believed} of them, which would make it sure; ${t.rejects.size >= believed ? 'q permits can no longer come' : 'the others did not answer in time'}`,
+      message: `${rejected}, no reason given by f + 1 = ${believed} of them, which would make it sure; ${t.rejects.size >= believed ? 'q permits can no longer come' : 'the others did not answer in time'}`,
     }
   }
 

@@ -1,0 +1,187 @@
+/**
+ * A final block's share for the pool and the tx log (core/consensus/block-final.ts): its txs leave
+ * the pool and end final or failed by their receipts, with where they stand; other pooled txs at a
+ * nonce it used fail NONCE_USED; a tx at a nonce it left unused stays; registrations the chain now
+ * holds leave the pool. The store learns which committed txs and registrations to let go of.
+ */
+import { describe, expect, it } from 'vitest'
+import { accountsRoot, txRoot } from '../../src/core/chain/block.js'
+import { genesisHash, genesisTimeMs } from '../../src/core/chain/genesis.js'
+import { txHashHex, txSize } from '../../src/core/chain/tx.js'
+import { type Block, ReceiptStatus, type Tx } from '../../src/core/codec/index.js'
+import type { ChainTip } from '../../src/core/consensus/block-check.js'
+import { settleFinalBlock } from '../../src/core/consensus/block-final.js'
+import { blockNew } from '../../src/core/consensus/block-new.js'
+import { TxLog } from '../../src/core/consensus/tx-log.js'
+import type { CoreAction } from '../../src/core/consensus/types.js'
+import { Mempool } from '../../src/core/mempool/mempool.js'
+import { applyExecution, executeBlock, genesisStateRoot } from '../../src/core/state/execute.js'
+import { LedgerState } from '../../src/core/state/ledger.js'
+import {
+  accountIdentity,
+  CHAIN_ID,
+  grantTx,
+  registrationOf,
+  signedTx,
+  testGenesis,
+  validators,
+} from './fixtures.js'
+
+const authority = accountIdentity('authority')
+const bob = accountIdentity('bob')
+const carol = accountIdentity('carol')
+const genesis = testGenesis(
+  validators(4).map((v) => v.peerIdString),
+  authority,
+  1_000,
+)
+const G = genesisTimeMs(genesis)
+const proposer = validators(4)[0]!.peerId
+
+/** A ledger where bob is registered and holds 100 gas (block 1), and the tip after it. */
+function chainWithBob(): { ledger: LedgerState; head: ChainTip } {
+  const ledger = LedgerState.fromGenesis(genesis)
+  const txs = [grantTx(authority, bob, 100)]
+  const accounts = [registrationOf(bob, 'bob')]
+  const block: Block = {
+    header: {
+      chainId: CHAIN_ID,
+      height: 1,
+      round: 0,
+      parentHash: genesisHash(genesis),
+      proposer,
+      time: G + 1_000,
+      txRoot: txRoot(txs),
+      accountsRoot: accountsRoot(accounts),
+      stateRoot: new Uint8Array(32),
+    },
+    txs,
+    accounts,
+  }
+  const exec = executeBlock(ledger, block, genesisStateRoot(genesisHash(genesis)))
+  applyExecution(ledger, exec)
+  return {
+    ledger,
+    head: {
+      height: 1,
+      hash: new Uint8Array(32).fill(1),
+      time: G + 1_000,
+      stateRoot: exec.stateRoot,
+    },
+  }
+}
+
+function pool(p: Mempool, tx: Tx, status: 'pending' | 'committed'): string {
+  const hash = txHashHex(tx)
+  p.add(hash, tx, txSize(tx), 0)
+  if (status === 'committed') p.markCommitted(hash)
+  return hash
+}
+
+describe('settleFinalBlock', () => {
+  it('ends the block’s txs by their receipts and sweeps what it used', () => {
+    const { ledger, head } = chainWithBob()
+    // the leader's pool: bob's nonces 1 (ok) and 2 (more gas than he holds), carol's registration
+    const leader = new Mempool()
+    const ok = signedTx(bob, { nonce: 1, gas: 10 })
+    const broke = signedTx(bob, { nonce: 2, gas: 500 })
+    pool(leader, ok, 'committed')
+    pool(leader, broke, 'committed')
+    leader.addAccount(carol.address, registrationOf(carol, 'carol'))
+    const block = blockNew({
+      chainId: CHAIN_ID,
+      height: 2,
+      round: 0,
+      head,
+      proposer,
+      ledger,
+      pool: leader,
+      now: head.time + 500,
+    })
+    expect(block.txs.length).toBe(2)
+    const exec = executeBlock(ledger, block, head.stateRoot)
+    applyExecution(ledger, exec)
+
+    // this node's pool: the block's txs, another committed tx and a pending one at nonce 1 (now
+    // used), one at nonce 0 (unused: it stays), and carol's registration
+    const here = new Mempool()
+    const log = new TxLog()
+    const okHash = pool(here, ok, 'committed')
+    const brokeHash = pool(here, broke, 'pending')
+    const rival = pool(here, signedTx(bob, { nonce: 1, gas: 11 }), 'committed')
+    const rival2 = pool(here, signedTx(bob, { nonce: 1, gas: 12 }), 'pending')
+    const early = pool(here, signedTx(bob, { nonce: 0, gas: 1 }), 'committed')
+    here.addAccount(carol.address, registrationOf(carol, 'carol'))
+
+    const out: CoreAction[] = []
+    const { poolDeletes, accountDeletes } = settleFinalBlock(
+      block,
+      2,
+      exec.receipts,
+      ledger,
+      here,
+      log,
+      out,
+    )
+
+    // committed txs that left: the ok one and the committed rival (the pending ones keep no record)
+    expect(new Set(poolDeletes)).toEqual(new Set([okHash, rival]))
+    expect(accountDeletes).toEqual([carol.address])
+    expect(here.pendingAccounts()).toEqual([])
+    for (const h of [okHash, brokeHash, rival, rival2]) expect(here.has(h)).toBe(false)
+    expect(here.has(early)).toBe(true)
+
+    const okIndex = block.txs.indexOf(ok)
+    const brokeIndex = block.txs.indexOf(broke)
+    expect(exec.receipts.txs[brokeIndex]!.status).toBe(ReceiptStatus.FAILED)
+    expect(log.get(okHash)).toMatchObject({ status: 'final', block: { height: 2, index: okIndex } })
+    expect(log.get(brokeHash)).toMatchObject({
+      status: 'failed',
+      reason: { code: 'INSUFFICIENT_GAS', message: 'failed in block 2: INSUFFICIENT_GAS' },
+      block: { height: 2, index: brokeIndex },
+    })
+    for (const h of [rival, rival2])
+      expect(log.get(h)).toMatchObject({ status: 'failed', reason: { code: 'NONCE_USED' } })
+    expect(log.get(early)).toBeUndefined()
+
+    // the statuses, in block order and then the swept ones
+    const statuses = out.map((a) => (a.type === 'tx-status' ? [a.hash, a.status] : [a.type]))
+    expect(statuses.slice(0, 2)).toEqual(
+      block.txs.map((tx) => [txHashHex(tx), tx === ok ? 'final' : 'failed']),
+    )
+    expect(new Set(statuses.slice(2))).toEqual(
+      new Set([
+        [rival, 'failed'],
+        [rival2, 'failed'],
+      ]),
+    )
+  })
+
+  it('does not fail again a tx the chain already ended', () => {
+    const { ledger, head } = chainWithBob()
+    const leader = new Mempool()
+    pool(leader, signedTx(bob, { nonce: 0, gas: 1 }), 'committed')
+    const block = blockNew({
+      chainId: CHAIN_ID,
+      height: 2,
+      round: 0,
+      head,
+      proposer,
+      ledger,
+      pool: leader,
+      now: head.time + 500,
+    })
+    const exec = executeBlock(ledger, block, head.stateRoot)
+    applyExecution(ledger, exec)
+    const here = new Mempool()
+    const log = new TxLog()
+    const rival = pool(here, signedTx(bob, { nonce: 0, gas: 2 }), 'pending')
+    log.advance(log.touch(rival), 'failed', { code: 'TIMEOUT', message: 'no commit in time' })
+    const out: CoreAction[] = []
+    settleFinalBlock(block, 2, exec.receipts, ledger, here, log, out)
+    expect(here.has(rival)).toBe(false)
+    // a failed record stays failed as it was, and no second status goes out for it
+    expect(log.get(rival)?.reason?.code).toBe('TIMEOUT')
+    expect(out.filter((a) => a.type === 'tx-status' && a.hash === rival)).toEqual([])
+  })
+})
