@@ -12,6 +12,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { nodeProcessEnv } from '../src/cli/node-process-env.js'
 import { parseGenesis } from '../src/core/chain/genesis.js'
 import { readNodeKey } from '../src/node/keys/node-key.js'
 import { Store } from '../src/node/store/index.js'
@@ -48,6 +49,7 @@ function startNode(args: string[]): {
 } {
   const proc = spawn(process.execPath, [CLI, 'start', '--json', '--quiet', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: nodeProcessEnv(),
   })
   const ready = new Promise<{ api: string; listen: string[] }>((resolve, reject) => {
     proc.stdout!.once('data', (d) => resolve(JSON.parse(String(d))))

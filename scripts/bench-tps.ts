@@ -50,6 +50,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { nodeProcessEnv } from '../src/cli/node-process-env.js'
 import { BftchainClient, retryAfterMsOf } from '../src/client/index.js'
 import { accountToJson, type TxJson, txToJson } from '../src/core/chain/json.js'
 import { signAccount, signTx } from '../src/core/chain/signatures.js'
@@ -204,8 +205,11 @@ async function startNode(home: string): Promise<NodeProc> {
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env.BENCH_PROF
-        ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` }
-        : process.env,
+        ? nodeProcessEnv({
+            ...process.env,
+            NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}`,
+          })
+        : nodeProcessEnv(),
     },
   )
   const info = await new Promise<{ api: string }>((resolve, reject) => {

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { basename, join, relative } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { nodeProcessEnv } from './node-process-env.js'
 import { print, table } from './output.js'
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url))
@@ -30,7 +31,11 @@ export async function superviseDevnet(opts: {
   const children: Child[] = opts.homes.map((home) => {
     const args = [CLI, 'start', '--home', home, '--json', '--supervised']
     if (opts.verbose) args.push('--verbose')
-    const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+    const proc = spawn(process.execPath, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: nodeProcessEnv(),
+    })
     return { name: basename(home), home, proc, info: null, exited: false }
   })
 
