@@ -43,7 +43,9 @@
  * node.log files) and prints where, BENCH_PROF=DIR writes each node's CPU
  * profile (.cpuprofile) into DIR when it stops. BENCH_NODE_ARGS="--heap-growth 0"
  * adds its words to each node's `start` (to compare a setting), BENCH_NODE_FLAGS="--single-threaded-gc"
- * its words to node's own flags for each node process.
+ * its words to node's own flags for each node process, e.g. `--import ./scripts/mem-sample.mjs`
+ * (where each node's memory is, every 250 ms) or `--import ./scripts/heap-sample.mjs` (what it
+ * allocates). The nodes run with MALLOC_ARENA_MAX=2 unless it is set (src/cli/node-process-env.ts).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'

@@ -58,7 +58,9 @@ export function startCommand(program: Command): void {
 HOME/config.json, when present, gives genesis, listen, bootstrap, bootstrapFile
 and api (paths relative to HOME); flags override it. A home without a node key
 gets one. Logs go to stderr and HOME/node.log; --verbose tells each round.
-Ctrl-C (SIGINT) or SIGTERM stops the node cleanly.`,
+Ctrl-C (SIGINT) or SIGTERM stops the node cleanly. On Linux, run it with
+MALLOC_ARENA_MAX=2 in its environment: less memory outside the heap under load
+(docs/OPERATIONS.md §6.3; the devnet sets it for its nodes).`,
     )
     .action(async (opts: StartOpts, cmd: Command) => {
       const verbose = cmd.optsWithGlobals().verbose === true
