@@ -5,78 +5,15 @@
  * holds leave the pool. The store learns which committed txs and registrations to let go of.
  */
 import { describe, expect, it } from 'vitest'
-import { accountsRoot, txRoot } from '../../src/core/chain/block.js'
-import { genesisHash, genesisTimeMs } from '../../src/core/chain/genesis.js'
-import { txHashHex, txSize } from '../../src/core/chain/tx.js'
-import { type Block, ReceiptStatus, type Tx } from '../../src/core/codec/index.js'
-import type { ChainTip } from '../../src/core/consensus/block-check.js'
+import { txHashHex } from '../../src/core/chain/tx.js'
+import { ReceiptStatus } from '../../src/core/codec/index.js'
 import { settleFinalBlock } from '../../src/core/consensus/block-final.js'
-import { blockNew } from '../../src/core/consensus/block-new.js'
 import { TxLog } from '../../src/core/consensus/tx-log.js'
 import type { CoreAction } from '../../src/core/consensus/types.js'
 import { Mempool } from '../../src/core/mempool/mempool.js'
-import { applyExecution, executeBlock, genesisStateRoot } from '../../src/core/state/execute.js'
-import { LedgerState } from '../../src/core/state/ledger.js'
-import {
-  accountIdentity,
-  CHAIN_ID,
-  grantTx,
-  registrationOf,
-  signedTx,
-  testGenesis,
-  validators,
-} from './fixtures.js'
-
-const authority = accountIdentity('authority')
-const bob = accountIdentity('bob')
-const carol = accountIdentity('carol')
-const genesis = testGenesis(
-  validators(4).map((v) => v.peerIdString),
-  authority,
-  1_000,
-)
-const G = genesisTimeMs(genesis)
-const proposer = validators(4)[0]!.peerId
-
-/** A ledger where bob is registered and holds 100 gas (block 1), and the tip after it. */
-function chainWithBob(): { ledger: LedgerState; head: ChainTip } {
-  const ledger = LedgerState.fromGenesis(genesis)
-  const txs = [grantTx(authority, bob, 100)]
-  const accounts = [registrationOf(bob, 'bob')]
-  const block: Block = {
-    header: {
-      chainId: CHAIN_ID,
-      height: 1,
-      round: 0,
-      parentHash: genesisHash(genesis),
-      proposer,
-      time: G + 1_000,
-      txRoot: txRoot(txs),
-      accountsRoot: accountsRoot(accounts),
-      stateRoot: new Uint8Array(32),
-    },
-    txs,
-    accounts,
-  }
-  const exec = executeBlock(ledger, block, genesisStateRoot(genesisHash(genesis)))
-  applyExecution(ledger, exec)
-  return {
-    ledger,
-    head: {
-      height: 1,
-      hash: new Uint8Array(32).fill(1),
-      time: G + 1_000,
-      stateRoot: exec.stateRoot,
-    },
-  }
-}
-
-function pool(p: Mempool, tx: Tx, status: 'pending' | 'committed'): string {
-  const hash = txHashHex(tx)
-  p.add(hash, tx, txSize(tx), 0)
-  if (status === 'committed') p.markCommitted(hash)
-  return hash
-}
+import { applyExecution, executeBlock } from '../../src/core/state/execute.js'
+import { bob, carol, chainWithBob, poolTx as pool, propose } from './block-fixtures.js'
+import { registrationOf, signedTx } from './fixtures.js'
 
 describe('settleFinalBlock', () => {
   it('ends the block’s txs by their receipts and sweeps what it used', () => {
@@ -88,16 +25,7 @@ describe('settleFinalBlock', () => {
     pool(leader, ok, 'committed')
     pool(leader, broke, 'committed')
     leader.addAccount(carol.address, registrationOf(carol, 'carol'))
-    const block = blockNew({
-      chainId: CHAIN_ID,
-      height: 2,
-      round: 0,
-      head,
-      proposer,
-      ledger,
-      pool: leader,
-      now: head.time + 500,
-    })
+    const block = propose(ledger, head, leader)
     expect(block.txs.length).toBe(2)
     const exec = executeBlock(ledger, block, head.stateRoot)
     applyExecution(ledger, exec)
@@ -161,16 +89,7 @@ describe('settleFinalBlock', () => {
     const { ledger, head } = chainWithBob()
     const leader = new Mempool()
     pool(leader, signedTx(bob, { nonce: 0, gas: 1 }), 'committed')
-    const block = blockNew({
-      chainId: CHAIN_ID,
-      height: 2,
-      round: 0,
-      head,
-      proposer,
-      ledger,
-      pool: leader,
-      now: head.time + 500,
-    })
+    const block = propose(ledger, head, leader)
     const exec = executeBlock(ledger, block, head.stateRoot)
     applyExecution(ledger, exec)
     const here = new Mempool()
