@@ -243,6 +243,14 @@ describe('chain API', () => {
     expect((await get(`/blocks?from=${head}&to=${head}`)).body).toEqual([latest])
     expect((await get(`/blocks?from=${head + 1}&to=${head + 100}`)).body).toEqual([])
     expect((await get('/blocks')).body).toEqual(range)
+    // a range past its byte bound ends early, with one block at least: the lowest heights, or for
+    // a page of the latest blocks (GET /blocks without `from`) the highest
+    const heights = (blocks: { height: number }[]) => blocks.map((b) => b.height)
+    const chainQuery = new ChainQuery(node.store, node.core)
+    expect(head).toBeGreaterThan(1)
+    expect(heights(await chainQuery.blocks(1, head, { maxBytes: 1 }))).toEqual([1])
+    expect(heights(await chainQuery.blocks(1, head, { maxBytes: 1, newest: true }))).toEqual([head])
+    expect(await chainQuery.blocks(1, head, { newest: true })).toEqual(range)
 
     // heights not final yet, and bad heights
     await refused(`/blocks/${head + 1}`, 404, 'NOT_FOUND', /not final yet/)

@@ -210,7 +210,8 @@ export function chainRoutes(app: FastifyInstance, node: ChainNode): void {
           `${to - from + 1} blocks asked; at most ${MAX_BLOCKS_PER_QUERY} per request`,
         )
       }
-      return query.blocks(from, to)
+      // without `from`, a page of the latest blocks up to `to`: one that ends early keeps those
+      return query.blocks(from, to, { newest: q.from == null })
     },
   )
 

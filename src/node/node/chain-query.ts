@@ -28,10 +28,12 @@ import type { CommitSigners } from './validator-activity.js'
 /** Blocks one range query may return. */
 export const MAX_BLOCKS_PER_QUERY = 100
 /**
- * Encoded block bytes one range query reads: past it the range ends early
- * (at least one block), and the caller asks again from the next height.
+ * Encoded block bytes one range query reads: past it the range ends early (at least one block),
+ * and the caller asks again from the next height. 1 MiB is about 5,000 txs in full blocks: under
+ * 50 ms of a quiet core to read, view and serialize (16 MiB, 44,000 txs, took 400 ms there, and
+ * stopped a loaded validator's event loop for about 2 s; docs/PERFORMANCE.md).
  */
-export const MAX_RANGE_BYTES = 16 * 1024 * 1024
+export const MAX_RANGE_BYTES = 1024 * 1024
 
 export interface GasDrawView {
   /** the block of the lot it drew from (0: genesis) */
@@ -163,22 +165,30 @@ export class ChainQuery {
   }
 
   /**
-   * Final blocks in [from, to], ascending; heights not final yet are absent,
-   * and so are the last ones of a range whose blocks pass MAX_RANGE_BYTES.
+   * Final blocks in [from, to], ascending; heights not final yet are absent. A range whose blocks
+   * pass `maxBytes` (encoded) ends early, with at least one block: the lowest heights are kept,
+   * or with `newest`, the highest (a page of the latest blocks).
    */
-  async blocks(from: number, to: number): Promise<BlockView[]> {
+  async blocks(
+    from: number,
+    to: number,
+    opts: { newest?: boolean; maxBytes?: number } = {},
+  ): Promise<BlockView[]> {
     if (to < from) return []
     if (to - from + 1 > MAX_BLOCKS_PER_QUERY) {
       throw new RangeError(`at most ${MAX_BLOCKS_PER_QUERY} blocks per query`)
     }
+    const maxBytes = opts.maxBytes ?? MAX_RANGE_BYTES
     const found: [number, Uint8Array][] = []
     let bytes = 0
-    for await (const entry of this.store.blocks.entries({ gte: Math.max(1, from), lte: to })) {
+    const range = { gte: Math.max(1, from), lte: to, reverse: opts.newest === true }
+    for await (const entry of this.store.blocks.entries(range)) {
       // full blocks are large: a range stops early rather than build a huge answer
       bytes += entry[1].length
-      if (bytes > MAX_RANGE_BYTES && found.length > 0) break
+      if (bytes > maxBytes && found.length > 0) break
       found.push(entry)
     }
+    if (opts.newest) found.reverse()
     // a block and its receipts land in one batch: a block read first has its receipts
     const receipts = await this.store.receipts.getMany(found.map(([h]) => h))
     return found.map(([h, bytes], i) => this.blockView(h, bytes, receipts[i]))
