@@ -29,8 +29,8 @@ import type { CommitSigners } from './validator-activity.js'
 export const MAX_BLOCKS_PER_QUERY = 100
 /**
  * Encoded block bytes one range query reads: past it the range ends early (at least one block),
- * and the caller asks again from the next height. 1 MiB is about 5,000 txs in full blocks: under
- * 50 ms of a quiet core to read, view and serialize (16 MiB, 44,000 txs, took 400 ms there, and
+ * and the caller asks again from the next height. 1 MiB is about 6,000 txs in full blocks: under
+ * 100 ms of a quiet core to read, view and serialize (16 MiB, 44,000 txs, took 400 ms there, and
  * stopped a loaded validator's event loop for about 2 s; docs/PERFORMANCE.md).
  */
 export const MAX_RANGE_BYTES = 1024 * 1024
