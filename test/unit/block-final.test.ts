@@ -42,15 +42,15 @@ describe('settleFinalBlock', () => {
     here.addAccount(carol.address, registrationOf(carol, 'carol'))
 
     const out: CoreAction[] = []
-    const { poolDeletes, accountDeletes } = settleFinalBlock(
+    const { poolDeletes, accountDeletes } = settleFinalBlock({
       block,
-      2,
-      exec.receipts,
+      height: 2,
+      receipts: exec.receipts,
       ledger,
-      here,
-      log,
+      pool: here,
+      txLog: log,
       out,
-    )
+    })
 
     // committed txs that left: the ok one and the committed rival (the pending ones keep no record)
     expect(new Set(poolDeletes)).toEqual(new Set([okHash, rival]))
@@ -97,7 +97,15 @@ describe('settleFinalBlock', () => {
     const rival = pool(here, signedTx(bob, { nonce: 0, gas: 2 }), 'pending')
     log.advance(log.touch(rival), 'failed', { code: 'TIMEOUT', message: 'no commit in time' })
     const out: CoreAction[] = []
-    settleFinalBlock(block, 2, exec.receipts, ledger, here, log, out)
+    settleFinalBlock({
+      block,
+      height: 2,
+      receipts: exec.receipts,
+      ledger,
+      pool: here,
+      txLog: log,
+      out,
+    })
     expect(here.has(rival)).toBe(false)
     // a failed record stays failed as it was, and no second status goes out for it
     expect(log.get(rival)?.reason?.code).toBe('TIMEOUT')

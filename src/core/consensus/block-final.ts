@@ -30,19 +30,23 @@ export interface FinalBlockSettlement {
   accountDeletes: string[]
 }
 
-/**
- * Settle the pool and the tx log after the block at `height` became final, with `receipts` its
- * execution's, on `ledger` as the block left it (applied already).
- */
-export function settleFinalBlock(
-  block: Block,
-  height: number,
-  receipts: Execution['receipts'],
-  ledger: LedgerState,
-  pool: Mempool,
-  txLog: TxLog,
-  out: CoreAction[],
-): FinalBlockSettlement {
+/** What settling a final block needs: the block, its height and receipts, and the node's state. */
+export interface FinalBlockInput {
+  block: Block
+  height: number
+  /** the block's execution's receipts */
+  receipts: Execution['receipts']
+  /** the ledger as the block left it (applied already) */
+  ledger: LedgerState
+  pool: Mempool
+  txLog: TxLog
+  /** where the `tx-status` actions go */
+  out: CoreAction[]
+}
+
+/** Settle the pool and the tx log after a block became final. */
+export function settleFinalBlock(input: FinalBlockInput): FinalBlockSettlement {
+  const { block, height, receipts, ledger, pool, txLog, out } = input
   const poolDeletes: string[] = []
   block.txs.forEach((tx, index) => {
     const receipt = receipts.txs[index]!

@@ -972,15 +972,15 @@ export class BlockRounds {
 
     // the pool and the tx log: out go the included txs and registrations, and the txs whose
     // nonce the block used; the rest of our abandoned block_new stays
-    const { poolDeletes, accountDeletes } = settleFinalBlock(
+    const { poolDeletes, accountDeletes } = settleFinalBlock({
       block,
-      header.height,
-      exec.receipts,
+      height: header.height,
+      receipts: exec.receipts,
       ledger,
-      this.pool,
-      this.txLog,
-      this.out,
-    )
+      pool: this.pool,
+      txLog: this.txLog,
+      out: this.out,
+    })
 
     this.out.push({
       type: 'persist',
